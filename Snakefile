@@ -1,0 +1,20 @@
+# Detection and segmentation of brain metastases on multisequence MRI:
+# a reproduction of Grovik et al., JMRI 2020, as one Snakemake workflow.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/phantom.smk"
+include: "rules/cohort.smk"
+include: "rules/provenance.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,54 @@
+rule ingest_labelled_patient:
+    input:
+        ingest_inputs,
+    output:
+        **cohort_outputs(labelled=True),
+    log:
+        f"{RUN}/logs/cohort/sub-{{pid}}.log",
+    wildcard_constraints:
+        pid=id_pattern(LABELLED),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow_scripts/ingest_patient.py"
+
+
+rule ingest_unlabelled_patient:
+    input:
+        ingest_inputs,
+    output:
+        **cohort_outputs(labelled=False),
+    log:
+        f"{RUN}/logs/cohort/sub-{{pid}}.log",
+    wildcard_constraints:
+        pid=id_pattern(UNLABELLED),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow_scripts/ingest_patient.py"
+
+
+rule table1:
+    input:
+        patients=cohort_files("patient"),
+        lesions=cohort_files("lesion_table"),
+    output:
+        **table1_outputs(),
+    log:
+        f"{RUN}/logs/tables/table1.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow_scripts/table1.py"

@@ -1,0 +1,125 @@
+"""Bring one patient, from any source, into the workflow's internal form.
+
+    cohort/sub-<id>/anat/sub-<id>_<seq>.nii.gz    the four sequences
+    cohort/sub-<id>/anat/sub-<id>_lesions.nii.gz  binary lesion mask (if labelled)
+    cohort/sub-<id>/sub-<id>_lesions.tsv          one row per lesion
+    cohort/sub-<id>/sub-<id>_patient.json         metadata, subgroup, input checksums
+
+Inputs are only read, never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from ..lesions import LESION_COLUMNS, lesion_table_from_mask
+from ..niio import atomic_write_text, save_nifti, spacing_mm
+from ..sequences import REFERENCE, SEQUENCES, subgroup_of
+from . import brainmetshare
+from .sheet import PatientRecord
+from .validate import InputError, check_finite, check_mask, load_image
+
+log = logging.getLogger(__name__)
+
+
+def cohort_paths(cohort_dir, pid: str) -> dict[str, Path]:
+    base = Path(cohort_dir) / f"sub-{pid}"
+    paths = {seq: base / "anat" / f"sub-{pid}_{seq}.nii.gz" for seq in SEQUENCES}
+    paths.update(
+        lesions=base / "anat" / f"sub-{pid}_lesions.nii.gz",
+        lesion_table=base / f"sub-{pid}_lesions.tsv",
+        patient=base / f"sub-{pid}_patient.json",
+    )
+    return paths
+
+
+def _read(record: PatientRecord, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if path.is_dir():
+        data, affine = brainmetshare.read_slice_folder(record.patient_id, path)
+        check_finite(record.patient_id, path, data)
+        return data, affine
+    return load_image(record.patient_id, path)
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) -> dict:
+    """Validate every input of one patient, then write its internal form.
+
+    Everything is checked before anything is written, so a bad patient
+    leaves no partial output behind.
+    """
+    pid = record.patient_id
+    images = {}
+    for seq in SEQUENCES:
+        log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])
+        images[seq] = _read(record, Path(record.images[seq]))
+    ref_data, ref_affine = images[REFERENCE]
+    mask = None
+    if record.lesions is not None:
+        raw_mask, mask_affine = _read(record, Path(record.lesions))
+        if record.source == "brainmetshare":
+            raw_mask = brainmetshare.binarise_mask(raw_mask)
+        mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_data.shape, ref_affine, REFERENCE)
+        if not mask.any():
+            log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
+
+    paths = cohort_paths(cohort_dir, pid)
+    summary = {}
+    for seq, (data, affine) in images.items():
+        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
+            data = data.astype(np.float32)
+        save_nifti(paths[seq], data, affine)
+        summary[seq] = {
+            "source": str(record.images[seq]),
+            "sha256": _checksum(Path(record.images[seq])),
+            "shape": list(data.shape),
+            "spacing_mm": spacing_mm(affine).round(4).tolist(),
+            "orientation": "".join(nib.aff2axcodes(affine)),
+        }
+    if mask is not None:
+        save_nifti(paths["lesions"], mask, ref_affine)
+        table = lesion_table_from_mask(mask, ref_affine, connectivity)
+    else:
+        table = None
+    text = (table if table is not None else _empty_table()).to_csv(sep="\t", index=False, float_format="%.4f")
+    atomic_write_text(paths["lesion_table"], text)
+
+    n_lesions = None if table is None else int(len(table))
+    patient = {
+        "patient_id": pid,
+        "source": record.source,
+        "labelled": mask is not None,
+        "n_lesions": n_lesions,
+        "subgroup": None if n_lesions is None else subgroup_of(n_lesions),
+        "lesion_connectivity": connectivity,
+        "lesions_source": str(record.lesions) if record.lesions else None,
+        "truth_dir": str(record.truth_dir) if record.truth_dir else None,
+        "metadata": record.metadata,
+        "images": summary,
+    }
+    atomic_write_text(paths["patient"], json.dumps(patient, indent=2))
+    return patient
+
+
+def _empty_table():
+    import pandas as pd
+
+    return pd.DataFrame(columns=LESION_COLUMNS)
+
+
+__all__ = ["InputError", "cohort_paths", "ingest_patient"]

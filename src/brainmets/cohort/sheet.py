@@ -1,0 +1,64 @@
+"""The cohort sheet: one row per patient, listing its files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+
+from ..sequences import SEQUENCES
+from .validate import check_patient_ids
+
+SHEET_SCHEMA = {
+    "type": "object",
+    "description": "One row of the cohort sheet (TSV).",
+    "properties": {
+        "patient_id": {"type": "string", "description": "Alphanumeric id, used as the BIDS subject label."},
+        **{seq: {"type": "string", "minLength": 1, "description": f"Path of the {seq} image (NIfTI)."} for seq in SEQUENCES},
+        "lesions": {"type": "string", "description": "Optional binary lesion mask on the BRAVO grid."},
+    },
+    "required": ["patient_id", *SEQUENCES],
+}
+
+
+@dataclass
+class PatientRecord:
+    """Where one patient's inputs are, whatever the source."""
+
+    patient_id: str
+    images: dict[str, Path]  # sequence -> NIfTI file or slice folder
+    lesions: Path | None = None
+    metadata: dict = field(default_factory=dict)
+    source: str = "sheet"
+    truth_dir: Path | None = None  # exact ground truth (phantom only)
+
+    def input_paths(self) -> list[Path]:
+        return [*self.images.values(), *([self.lesions] if self.lesions else [])]
+
+
+def read_sheet(path) -> list[PatientRecord]:
+    """Read and validate a cohort sheet; relative paths are taken from the
+    sheet's folder."""
+    path = Path(path)
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    table.columns = [c.strip() for c in table.columns]
+    records = []
+    for line, row in enumerate(table.to_dict("records"), start=2):
+        row = {k: v.strip() for k, v in row.items() if v is not None and v.strip() != ""}
+        try:
+            jsonschema.validate(row, SHEET_SCHEMA)
+        except jsonschema.ValidationError as exc:
+            raise ValueError(f"cohort sheet {path}, line {line}: {exc.message}") from None
+        resolve = lambda p: p if Path(p).is_absolute() else path.parent / p  # noqa: E731
+        records.append(
+            PatientRecord(
+                patient_id=row["patient_id"],
+                images={seq: Path(resolve(row[seq])) for seq in SEQUENCES},
+                lesions=Path(resolve(row["lesions"])) if "lesions" in row else None,
+                metadata={k: v for k, v in row.items() if k not in SHEET_SCHEMA["properties"]},
+            )
+        )
+    check_patient_ids(r.patient_id for r in records)
+    return records

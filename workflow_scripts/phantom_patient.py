@@ -1,0 +1,19 @@
+"""Simulate one synthetic patient (rule phantom_patient)."""
+
+from pathlib import Path
+
+from brainmets.phantom.generate import PhantomConfig, generate_patient
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    patient = snakemake.params.patient
+    out_dir = Path(snakemake.output.metadata).parent
+    meta = generate_patient(
+        PhantomConfig.from_dict(snakemake.config["phantom"]),
+        seed=snakemake.config["seed"],
+        patient_index=patient["index"],
+        pid=snakemake.wildcards.pid,
+        subgroup=patient["subgroup"],
+        out_dir=out_dir,
+    )
+    log.info("patient %s: %d lesions, written to %s", meta["patient_id"], meta["n_lesions"], out_dir)
