@@ -7,12 +7,12 @@ rule ingest_labelled_patient:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
         pid=id_pattern(LABELLED),
+    conda:
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
     script:
         "../workflow_scripts/ingest_patient.py"
 
@@ -26,12 +26,12 @@ rule ingest_unlabelled_patient:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
         pid=id_pattern(UNLABELLED),
+    conda:
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
-    conda:
-        "../envs/core.yaml"
     script:
         "../workflow_scripts/ingest_patient.py"
 
@@ -44,11 +44,11 @@ rule table1:
         **table1_outputs(),
     log:
         f"{RUN}/logs/tables/table1.log",
+    conda:
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
     script:
         "../workflow_scripts/table1.py"

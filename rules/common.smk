@@ -1,6 +1,5 @@
 # Python helpers of the workflow: config validation, the cohort, and the
 # paths every rule writes. Rule files hold rules only.
-import os
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -10,15 +9,7 @@ from brainmets.phantom.generate import patient_ids, phantom_paths, plan_subgroup
 from brainmets.sequences import SEQUENCES
 from brainmets.workflow import cohort_records
 
-
 validate(config, schema="../schemas/config.schema.yaml")
-
-# Jobs that run in their own conda environment import the package from the
-# source tree.
-_src = str(Path(workflow.basedir) / "src")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_src, os.environ.get("PYTHONPATH", "")) if p
-)
 
 RUN = f"results/{config['run_name']}"
 RECORDS = cohort_records(config, RUN)

@@ -3,15 +3,15 @@ rule provenance:
         *table1_outputs().values(),
     output:
         f"{RUN}/provenance.json",
-    params:
-        patients=PATIENTS,
     log:
         f"{RUN}/logs/provenance.log",
+    conda:
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/core.yaml"
+    params:
+        patients=PATIENTS,
     script:
         "../workflow_scripts/provenance.py"

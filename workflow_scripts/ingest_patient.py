@@ -1,5 +1,10 @@
 """Validate one patient's inputs and write its internal form (rules ingest_*_patient)."""
 
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
 from pathlib import Path
 
 from brainmets.cohort.ingest import ingest_patient

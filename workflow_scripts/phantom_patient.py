@@ -1,5 +1,10 @@
 """Simulate one synthetic patient (rule phantom_patient)."""
 
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
 from pathlib import Path
 
 from brainmets.phantom.generate import PhantomConfig, generate_patient

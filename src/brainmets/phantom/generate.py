@@ -91,10 +91,26 @@ def phantom_paths(out_dir: Path, pid: str) -> dict[str, Path]:
     return paths
 
 
-def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, out_dir) -> dict:
-    """Simulate one patient and write its images and ground truth."""
-    out_dir = Path(out_dir)
-    paths = phantom_paths(out_dir, pid)
+@dataclass
+class SimulatedPatient:
+    """Everything drawn for one patient, before any image is rendered."""
+
+    head: HeadModel
+    vessels: list
+    lesions: list
+    grids: dict
+    poses: dict  # head frame -> scanner, per sequence
+    scanner: acquisition.ScannerSettings
+    bravo_512: bool
+    noise_rng: np.random.Generator
+
+
+def simulate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str) -> SimulatedPatient:
+    """Draw anatomy, lesions, grids, head motion and scanner of one patient.
+
+    Each aspect draws from its own random stream, so changing, say, the noise
+    model leaves the anatomy and lesions of every patient unchanged.
+    """
     anatomy_ss, lesion_ss, acquisition_ss, noise_ss = patient_seed_sequence(seed, patient_index).spawn(4)
     anatomy_rng = np.random.default_rng(anatomy_ss)
     lesion_rng = np.random.default_rng(lesion_ss)
@@ -125,6 +141,16 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     )
     log.info("patient %s: placing %d lesions (subgroup %s)", pid, n_lesions, subgroup)
     lesions = place_lesions(lesion_rng, head, diameters, min_gap_mm=two_voxels + 1.0, ring_threshold_mm=cfg.ring_enhancing_min_mm)
+    return SimulatedPatient(head, vessels, lesions, grids, poses, scanner, bravo_512, noise_rng)
+
+
+def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, out_dir) -> dict:
+    """Simulate one patient and write its images and ground truth."""
+    out_dir = Path(out_dir)
+    paths = phantom_paths(out_dir, pid)
+    sim = simulate_patient(cfg, seed, patient_index, pid, subgroup)
+    head, lesions, grids, poses, scanner = sim.head, sim.lesions, sim.grids, sim.poses, sim.scanner
+    reference = grids[REFERENCE]
 
     brain, instances, reference_tissue = acquisition.rasterise_truth(reference, poses[REFERENCE], head, lesions)
     table = lesion_table(instances, reference.affine)
@@ -138,7 +164,7 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     for seq in SEQUENCES:
         log.info("patient %s: acquiring %s %s", pid, seq, reference.shape if seq == REFERENCE else grids[seq].shape)
         tissue = reference_tissue if seq == REFERENCE else None
-        image = acquisition.render_sequence(noise_rng, seq, grids[seq], poses[seq], head, lesions, vessels, scanner, tissue)
+        image = acquisition.render_sequence(sim.noise_rng, seq, grids[seq], poses[seq], head, lesions, sim.vessels, scanner, tissue)
         save_nifti(paths[seq], image, grids[seq].affine)
     save_nifti(paths["lesions"], (instances > 0).astype(np.uint8), reference.affine)
     save_nifti(paths["instances"], instances, reference.affine)
@@ -165,7 +191,7 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
         "subgroup": subgroup,
         "n_lesions": len(table),
         "field_strength_t": scanner.field_strength_t,
-        "bravo_512": bravo_512,
+        "bravo_512": sim.bravo_512,
         "grids": {s: {"shape": list(g.shape), "spacing_mm": g.spacing.round(4).tolist()} for s, g in grids.items()},
         "head_poses": {s: m.round(10).tolist() for s, m in poses.items()},
         "scanner": asdict(scanner),
