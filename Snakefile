@@ -11,6 +11,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/phantom.smk"
 include: "rules/cohort.smk"
+include: "rules/preprocessing.smk"
 include: "rules/provenance.smk"
 
 

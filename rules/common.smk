@@ -6,6 +6,7 @@ from snakemake.utils import validate
 
 from brainmets.cohort.ingest import cohort_paths
 from brainmets.phantom.generate import patient_ids, phantom_paths, plan_subgroups
+from brainmets.preprocessing.pipeline import MOVING, coregistration_paths, preproc_paths
 from brainmets.sequences import SEQUENCES
 from brainmets.workflow import cohort_records
 
@@ -26,6 +27,7 @@ def id_pattern(ids):
 
 wildcard_constraints:
     pid="[A-Za-z0-9]+",
+    seq="|".join(MOVING),
 
 
 def phantom_outputs():
@@ -70,9 +72,80 @@ def table1_outputs():
     }
 
 
+def _preproc(pid):
+    return preproc_paths(Path(RUN) / "preproc", Path(RUN) / "qc", pid)
+
+
+def preproc_outputs(*keys):
+    """Preprocessing files of one patient, with {pid} as wildcard."""
+    paths = _preproc("{pid}")
+    return {key: str(paths[key]) for key in keys}
+
+
+def coregistration_outputs():
+    paths = coregistration_paths(
+        Path(RUN) / "preproc", Path(RUN) / "qc", "{pid}", "{seq}"
+    )
+    return {key: str(path) for key, path in paths.items()}
+
+
+def cohort_inputs(wildcards):
+    """The four ingested sequences and the patient file of one patient."""
+    paths = cohort_paths(Path(RUN) / "cohort", wildcards.pid)
+    return {
+        **{seq: str(paths[seq]) for seq in SEQUENCES},
+        "patient": str(paths["patient"]),
+    }
+
+
+def brain_extraction_inputs(wildcards):
+    inputs = cohort_inputs(wildcards)
+    return {"t1pre": inputs["T1pre"], "patient": inputs["patient"]}
+
+
+def coregistration_inputs(wildcards):
+    paths = cohort_paths(Path(RUN) / "cohort", wildcards.pid)
+    return {
+        "bravo": str(paths["BRAVO"]),
+        "moving": str(paths[wildcards.seq]),
+        "patient": str(paths["patient"]),
+    }
+
+
+def normalization_inputs(wildcards):
+    paths = _preproc(wildcards.pid)
+    return {
+        **cohort_inputs(wildcards),
+        "bet_mask": str(paths["bet_mask"]),
+        **{f"xfm_{seq}": str(paths[f"xfm_{seq}"]) for seq in MOVING},
+    }
+
+
+def lesion_resampling_inputs(wildcards):
+    return {
+        "lesions": str(cohort_paths(Path(RUN) / "cohort", wildcards.pid)["lesions"]),
+        "brain_mask": str(_preproc(wildcards.pid)["brain_mask"]),
+    }
+
+
+def preproc_files(key, pids=None):
+    return [str(_preproc(pid)[key]) for pid in (PATIENTS if pids is None else pids)]
+
+
+def preprocessing_qc_inputs():
+    return {
+        "bet": preproc_files("bet_report"),
+        "normalize": preproc_files("normalize_report"),
+        "xfm": [f for seq in MOVING for f in preproc_files(f"xfm_report_{seq}")],
+    }
+
+
 def all_outputs():
     return [
         *cohort_files("patient"),
         *table1_outputs().values(),
+        *[f for seq in SEQUENCES for f in preproc_files(f"preproc_{seq}")],
+        *preproc_files("lesions", LABELLED),
+        f"{RUN}/qc/preprocessing.tsv",
         f"{RUN}/provenance.json",
     ]

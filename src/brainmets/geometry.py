@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 
 def rotation_matrix(angles_deg) -> np.ndarray:
@@ -82,3 +83,17 @@ class Grid:
         if np.any(hi <= lo):
             return None
         return lo, hi
+
+
+def resample_to_grid(data, affine, shape, new_affine, order: int, target_to_source: np.ndarray | None = None) -> np.ndarray:
+    """Resample ``data`` (on ``affine``) onto the grid (``shape``, ``new_affine``).
+
+    ``target_to_source`` (4x4, scanner mm) maps a point of the target's space
+    to the source's; identity when both share one space. ``order`` is the
+    spline order: 0 nearest neighbour (masks, labels), 1 linear (images).
+    """
+    world_map = np.eye(4) if target_to_source is None else np.asarray(target_to_source)
+    vox_map = np.linalg.inv(affine) @ world_map @ new_affine
+    return ndimage.affine_transform(
+        np.asarray(data, dtype=np.float32), vox_map[:3, :3], vox_map[:3, 3], output_shape=tuple(shape), order=order, mode="constant"
+    )

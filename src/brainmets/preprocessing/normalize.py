@@ -1,0 +1,71 @@
+"""Geometry and intensity normalisation of the network's inputs.
+
+Every sequence lands on the BRAVO's slices, resized in-plane to a fixed
+matrix (256x256 in the paper; 512x512 BRAVO volumes are downsampled), and
+each slice of each sequence is histogram-equalised inside the brain mask
+(the paper's choice), or z-scored over the brain as an alternative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def slice_axis(affine: np.ndarray) -> int:
+    """The array axis that runs most nearly inferior-superior (axial slices)."""
+    lin = np.asarray(affine)[:3, :3]
+    return int(np.argmax(np.abs(lin[2]) / np.sqrt((lin**2).sum(axis=0))))
+
+
+def inplane_grid(affine: np.ndarray, shape, inplane_size: int):
+    """The reference grid resized in-plane to ``inplane_size`` voxels, same
+    field of view and the same slices."""
+    axis = slice_axis(affine)
+    new_shape = [inplane_size] * 3
+    new_shape[axis] = shape[axis]
+    factors = np.asarray(shape, float) / np.asarray(new_shape, float)
+    lin = np.asarray(affine)[:3, :3] * factors
+    new_affine = np.eye(4)
+    new_affine[:3, :3] = lin
+    # Voxel centres move so that the field-of-view edges stay put.
+    new_affine[:3, 3] = affine[:3, 3] + np.asarray(affine)[:3, :3] @ ((factors - 1) / 2)
+    return tuple(int(s) for s in new_shape), new_affine
+
+
+def equalize_slices(volume: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    """Independent histogram equalisation of each slice inside ``mask``.
+
+    Each brain voxel becomes the fraction of the slice's brain voxels at or
+    below its value (the empirical CDF), so values lie in (0, 1]; outside
+    the mask the result is 0.
+    """
+    out = np.zeros(volume.shape, np.float32)
+    vol = np.moveaxis(volume, axis, 0)
+    msk = np.moveaxis(mask.astype(bool), axis, 0)
+    res = np.moveaxis(out, axis, 0)  # a view: writes land in ``out``
+    for k in range(vol.shape[0]):
+        values = vol[k][msk[k]]
+        if values.size == 0:
+            continue
+        ordered = np.sort(values)
+        res[k][msk[k]] = np.searchsorted(ordered, values, side="right") / values.size
+    return out
+
+
+def zscore(volume: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    values = volume[mask > 0]
+    out = np.zeros(volume.shape, np.float32)
+    if values.size:
+        out[mask > 0] = (values - values.mean()) / max(values.std(), 1e-6)
+    return out
+
+
+NORMALIZATIONS = {"histogram_equalization", "zscore"}
+
+
+def normalize(volume: np.ndarray, mask: np.ndarray, axis: int, method: str) -> np.ndarray:
+    if method == "histogram_equalization":
+        return equalize_slices(volume, mask, axis)
+    if method == "zscore":
+        return zscore(volume, mask)
+    raise ValueError(f"normalization must be one of {sorted(NORMALIZATIONS)}, not {method!r}")

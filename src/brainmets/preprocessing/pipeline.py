@@ -1,0 +1,187 @@
+"""The preprocessing steps of one patient, one function per workflow rule.
+
+File names follow BIDS derivatives:
+
+    preproc/sub-<id>/anat/sub-<id>_space-T1pre_desc-brain_mask.nii.gz
+    preproc/sub-<id>/xfm/sub-<id>_from-<seq>_to-BRAVO_mode-image_xfm.mat
+    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-preproc_<seq>.nii.gz
+    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-brain_mask.nii.gz
+    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from ..geometry import resample_to_grid
+from ..niio import atomic_write_text, save_nifti
+from ..qc import edges_overlay_figure, mask_outline_figure
+from ..sequences import REFERENCE, SEQUENCES
+from . import brain_extraction, normalize, registration
+
+log = logging.getLogger(__name__)
+MOVING = tuple(s for s in SEQUENCES if s != REFERENCE)
+
+
+def preproc_paths(preproc_dir, qc_dir, pid: str) -> dict[str, Path]:
+    base = Path(preproc_dir) / f"sub-{pid}"
+    sub = f"sub-{pid}"
+    paths = {
+        "bet_mask": base / "anat" / f"{sub}_space-T1pre_desc-brain_mask.nii.gz",
+        "bet_report": base / "anat" / f"{sub}_desc-brainextraction.json",
+        "bet_qc": Path(qc_dir) / sub / f"{sub}_desc-brainmask_T1pre.png",
+        "brain_mask": base / "anat" / f"{sub}_space-BRAVO_desc-brain_mask.nii.gz",
+        "lesions": base / "anat" / f"{sub}_space-BRAVO_desc-lesions_mask.nii.gz",
+        "normalize_report": base / f"{sub}_desc-normalization.json",
+    }
+    for seq in SEQUENCES:
+        paths[f"preproc_{seq}"] = base / "anat" / f"{sub}_space-BRAVO_desc-preproc_{seq}.nii.gz"
+    for seq in MOVING:
+        paths.update({f"{key}_{seq}": path for key, path in coregistration_paths(preproc_dir, qc_dir, pid, seq).items()})
+    return paths
+
+
+def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str) -> dict[str, Path]:
+    sub = f"sub-{pid}"
+    xfm = Path(preproc_dir) / sub / "xfm"
+    return {
+        "xfm": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_mode-image_xfm.mat",
+        "xfm_report": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_desc-metrics.json",
+        "coreg_qc": Path(qc_dir) / sub / f"{sub}_desc-coreg_{seq}.png",
+    }
+
+
+def _load(path):
+    img = nib.load(str(path))
+    return np.asarray(img.dataobj, dtype=np.float32), img.affine.copy()
+
+
+def _patient(patient_json) -> dict:
+    return json.loads(Path(patient_json).read_text())
+
+
+def _dice(a, b) -> float:
+    a, b = a > 0, b > 0
+    denominator = a.sum() + b.sum()
+    return float(2 * np.logical_and(a, b).sum() / denominator) if denominator else float("nan")
+
+
+def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) -> dict:
+    """BET on the pre-contrast T1; fails the patient on an implausible volume."""
+    patient = _patient(patient_json)
+    if patient["metadata"].get("preprocessed"):
+        # Skull-stripped input (e.g. BrainMetShare): the brain is what is not zero.
+        data, affine = _load(t1pre_path)
+        mask, engine = ndimage.binary_fill_holes(data > 0), "given (skull-stripped input)"
+    else:
+        mask, affine, engine = brain_extraction.extract_brain(
+            t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"]
+        )
+    volume = brain_extraction.mask_volume_ml(mask, affine)
+    log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
+    brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
+    save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
+    data, _ = _load(t1pre_path)
+    mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on pre-contrast T1, {volume:.0f} mL")
+    report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume}
+    atomic_write_text(paths["bet_report"], json.dumps(report, indent=2))
+    return report
+
+
+def _truth(patient: dict):
+    truth = patient.get("truth_dir")
+    return Path(truth) if truth and Path(truth).is_dir() else None
+
+
+def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, settings: dict) -> dict:
+    """Rigid registration of one sequence onto BRAVO, with its QC."""
+    patient = _patient(patient_json)
+    xfm = paths[f"xfm_{seq}"]
+    if patient["metadata"].get("preprocessed"):
+        registration.write_identity_transform(xfm)
+        report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
+    else:
+        report = registration.register_rigid(bravo_path, moving_path, xfm, registration.RigidSettings(**settings))
+    ref_to_moving = registration.read_rigid_ras(xfm)
+    bravo, bravo_affine = _load(bravo_path)
+    moving, moving_affine = _load(moving_path)
+    truth = _truth(patient)
+    if truth is not None:
+        true = json.loads(next(truth.glob("*_transforms.json")).read_text())[seq]["matrix"]
+        brain, brain_affine = _load(next(truth.glob("*_desc-brain_mask.nii.gz")))
+        points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
+        error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
+        report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
+    if report["worse_than_start"]:
+        log.warning("patient %s: %s registration ended with lower mutual information than it started", pid, seq)
+    log.info("patient %s: %s -> %s %s", pid, seq, REFERENCE, {k: v for k, v in report.items() if v is not None})
+    registered = resample_to_grid(moving, moving_affine, bravo.shape, bravo_affine, order=1, target_to_source=ref_to_moving)
+    flag = "  FLAGGED: mutual information decreased" if report["worse_than_start"] else ""
+    edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, bravo, bravo_affine, f"sub-{pid}: {seq} on BRAVO (BRAVO edges){flag}")
+    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({"patient_id": pid, "sequence": seq, **report}, indent=2))
+    return report
+
+
+def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str) -> dict:
+    """All sequences onto the resized BRAVO grid, masked and normalised."""
+    patient = _patient(patient_json)
+    bravo, bravo_affine = _load(cohort_images[REFERENCE])
+    bet_mask, bet_affine = _load(paths["bet_mask"])
+    t1_xfm = registration.read_rigid_ras(paths["xfm_T1pre"])
+    # The T1 mask, carried onto the native BRAVO grid (nearest neighbour).
+    mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=t1_xfm) > 0.5
+    report = {"patient_id": pid, "method": method, "inplane_size": inplane_size}
+    truth = _truth(patient)
+    if truth is not None:
+        true_mask, _ = _load(next(truth.glob("*_desc-brain_mask.nii.gz")))
+        report["mask_dice"] = _dice(mask_native, true_mask)
+        log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
+    shape, affine = normalize.inplane_grid(bravo_affine, bravo.shape, inplane_size)
+    axis = normalize.slice_axis(affine)
+    mask = resample_to_grid(mask_native, bravo_affine, shape, affine, order=0) > 0.5
+    save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
+    for seq in SEQUENCES:
+        data, data_affine = (bravo, bravo_affine) if seq == REFERENCE else _load(cohort_images[seq])
+        xfm = None if seq == REFERENCE else registration.read_rigid_ras(paths[f"xfm_{seq}"])
+        # One interpolation from the native image to the final grid.
+        resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
+        save_nifti(paths[f"preproc_{seq}"], normalize.normalize(resampled, mask, axis, method), affine)
+    report.update(shape=list(shape), spacing_mm=np.sqrt((affine[:3, :3] ** 2).sum(0)).round(4).tolist())
+    atomic_write_text(paths["normalize_report"], json.dumps(report, indent=2))
+    return report
+
+
+def lesion_resampling_step(lesions_path, brain_mask_path, out_path) -> int:
+    """The ground-truth lesion mask on the network's grid (nearest neighbour)."""
+    lesions, lesions_affine = _load(lesions_path)
+    grid = nib.load(str(brain_mask_path))
+    out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0) > 0.5
+    save_nifti(out_path, out.astype(np.uint8), grid.affine)
+    return int(out.sum())
+
+
+def qc_table(bet_reports, xfm_reports, normalize_reports) -> pd.DataFrame:
+    """One row per patient: engine, mask volume, mask Dice, registration error."""
+    rows = {}
+    for f in bet_reports:
+        r = json.loads(Path(f).read_text())
+        rows[r["patient_id"]] = {"patient_id": r["patient_id"], "engine": r["engine"], "mask_volume_ml": r["mask_volume_ml"]}
+    for f in normalize_reports:
+        r = json.loads(Path(f).read_text())
+        rows[r["patient_id"]]["mask_dice"] = r.get("mask_dice")
+    for f in xfm_reports:
+        r = json.loads(Path(f).read_text())
+        row = rows[r["patient_id"]]
+        seq = r["sequence"]
+        row[f"{seq}_tre_mean_mm"] = r.get("tre_mean_mm")
+        row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
+        row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
+        row[f"{seq}_flagged"] = r["worse_than_start"]
+    return pd.DataFrame(list(rows.values()))
