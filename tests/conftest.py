@@ -29,3 +29,20 @@ def tiny_patients(tmp_path_factory):
         out = root / f"sub-{pid}"
         patients[pid] = (generate_patient(tiny_config(), SEED, index, pid, subgroup, out), out)
     return patients
+
+
+@pytest.fixture(scope="session")
+def demo_scale_patient(tmp_path_factory):
+    """One patient at the demo's resolution (about 2 mm), 256x256 BRAVO."""
+    out = tmp_path_factory.mktemp("demo_phantom") / "sub-101"
+    meta = generate_patient(tiny_config(resolution_scale=2.0, fraction_512=0.0, max_lesions=30), SEED, 101, "101", "4-10", out)
+    return meta, out
+
+
+def require_realdata(*names):
+    """Paths of real MRI files, or a clean skip when the folder is absent."""
+    paths = [REALDATA / n for n in names]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        pytest.skip(f"real MRI test data not found: {', '.join(missing)}")
+    return paths
