@@ -90,7 +90,7 @@ def isotropic_grid(affine: np.ndarray, shape, spacing_mm: float):
 
 
 def run_python_bet(
-    data: np.ndarray, affine: np.ndarray, fractional_threshold: float, isotropic_mm: float = 1.0, iterations: int = 1000
+    data: np.ndarray, affine: np.ndarray, fractional_threshold: float, isotropic_mm: float = 1.0, iterations: int = 500
 ) -> np.ndarray:
     from brainextractor import BrainExtractor
 
@@ -111,7 +111,7 @@ def run_python_bet(
 
 
 def extract_brain(
-    t1_path, engine: str = "auto", fractional_threshold: dict | None = None, isotropic_mm: float = 1.0
+    t1_path, engine: str = "auto", fractional_threshold: dict | None = None, isotropic_mm: float = 1.0, iterations: int = 500
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Brain mask of a T1-weighted image: (mask, affine, engine used).
 
@@ -124,7 +124,7 @@ def extract_brain(
     if used == "fsl":
         mask = run_fsl_bet(t1_path, thresholds["fsl"])
     else:
-        mask = run_python_bet(data, img.affine, thresholds["python"], isotropic_mm)
+        mask = run_python_bet(data, img.affine, thresholds["python"], isotropic_mm, iterations)
     return mask, img.affine.copy(), used
 
 

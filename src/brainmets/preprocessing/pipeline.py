@@ -82,7 +82,7 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
         mask, engine = ndimage.binary_fill_holes(data > 0), "given (skull-stripped input)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
-            t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"]
+            t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"], settings["iterations"]
         )
     volume = brain_extraction.mask_volume_ml(mask, affine)
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)

@@ -1,0 +1,95 @@
+"""Benchmark: preprocessing of one synthetic patient, step by step.
+
+    python benchmarks/preprocess_patient.py --scale 1 --repeats 3
+
+Simulates one patient at the paper's protocol (BRAVO 256x256x160, sagittal
+CUBE and FLAIR), then runs brain extraction, the three registrations and
+normalisation, each in a fresh process so that its own peak memory
+(``ru_maxrss`` from ``wait4``) is measured. Reports the median seconds and
+peak memory per step, and the accuracy of the step against ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STEPS = ("brain_extraction", "coregister_T1pre", "coregister_T1gd", "coregister_FLAIR", "normalize")
+
+
+def run_step(step: str, work: Path) -> None:
+    from brainmets.cohort.ingest import cohort_paths
+    from brainmets.preprocessing import pipeline
+
+    cohort = cohort_paths(work / "cohort", "001")
+    paths = pipeline.preproc_paths(work / "preproc", work / "qc", "001")
+    settings = json.loads((work / "settings.json").read_text())
+    if step == "brain_extraction":
+        report = pipeline.brain_extraction_step("001", cohort["T1pre"], cohort["patient"], paths, settings["brain_extraction"])
+    elif step.startswith("coregister_"):
+        seq = step.split("_", 1)[1]
+        report = pipeline.coregistration_step("001", seq, cohort["BRAVO"], cohort[seq], cohort["patient"], paths, settings["registration"])
+    else:
+        images = {seq: cohort[seq] for seq in ("T1pre", "T1gd", "BRAVO", "FLAIR")}
+        report = pipeline.normalization_step("001", images, cohort["patient"], paths, settings["inplane_size"], "histogram_equalization")
+    (work / f"{step}.json").write_text(json.dumps(report, default=str))
+
+
+def timed_child(step: str, work: Path) -> tuple[float, float]:
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, "--step", step, "--work", str(work)])
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise SystemExit(f"step {step} failed")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--step", choices=STEPS)
+    parser.add_argument("--work", type=Path)
+    args = parser.parse_args()
+    if args.step:
+        run_step(args.step, args.work)
+        return
+
+    import yaml
+
+    from brainmets.cohort.ingest import ingest_patient
+    from brainmets.phantom.generate import PhantomConfig, generate_patient
+    from brainmets.workflow import phantom_records
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
+    config["phantom"].update(n_patients=1, resolution_scale=args.scale, fraction_512=0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        generate_patient(PhantomConfig.from_dict(config["phantom"]), 2020, 0, "001", "4-10", work / "phantom" / "sub-001")
+        ingest_patient(phantom_records(config, work)[0], work / "cohort")
+        config["preprocessing"]["inplane_size"] = int(round(256 / args.scale))
+        (work / "settings.json").write_text(json.dumps(config["preprocessing"]))
+        results = {step: [] for step in STEPS}
+        for _ in range(args.repeats):
+            for step in STEPS:
+                results[step].append(timed_child(step, work))
+        total = 0.0
+        for step in STEPS:
+            seconds = statistics.median(t for t, _ in results[step])
+            peak = max(m for _, m in results[step])
+            report = json.loads((work / f"{step}.json").read_text())
+            accuracy = {k: round(v, 3) for k, v in report.items() if k in ("mask_dice", "tre_mean_mm", "tre_max_mm", "mask_volume_ml")}
+            print(f"{step:18s} median {seconds:6.1f} s   peak {peak:7.0f} MiB   {accuracy}")
+            total += seconds
+        print(f"{'patient total':18s} median {total:6.1f} s (sum of step medians, scale {args.scale})")
+
+
+if __name__ == "__main__":
+    main()
