@@ -45,6 +45,31 @@ def test_tiny_cohort_runs_end_to_end(tiny_run):
     assert "| Patients | 3 |" in (tiny_run / "tables" / "table1.md").read_text()
 
 
+def test_preprocessing_outputs_and_qc(tiny_run):
+    qc = pd.read_csv(tiny_run / "qc" / "preprocessing.tsv", sep="\t", dtype={"patient_id": str})
+    assert qc.patient_id.tolist() == ["001", "002", "003"]
+    assert set(qc.engine) <= {"python", "fsl"}
+    assert qc.mask_volume_ml.between(800, 2200).all()
+    # On 4 mm test grids the targets are looser than on the demo's 2 mm.
+    assert (qc.mask_dice > 0.8).all()
+    for seq in ("T1pre", "T1gd", "FLAIR"):
+        assert (qc[f"{seq}_tre_mean_mm"] < 4.0).all()
+        assert not qc[f"{seq}_flagged"].any()
+    for pid in ("001", "002", "003"):
+        anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
+        mask = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
+        assert mask.shape[:2] == (64, 64)
+        for seq in SEQUENCES:
+            image = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-preproc_{seq}.nii.gz"))
+            data = np.asarray(image.dataobj)
+            np.testing.assert_allclose(image.affine, mask.affine)
+            assert data.min() >= 0 and data.max() <= 1.0 and np.all(data[np.asarray(mask.dataobj) == 0] == 0)
+        lesions = np.asarray(nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-lesions_mask.nii.gz")).dataobj)
+        assert lesions.any()
+        for png in (f"sub-{pid}_desc-brainmask_T1pre.png", f"sub-{pid}_desc-coreg_FLAIR.png"):
+            assert (tiny_run / "qc" / f"sub-{pid}" / png).stat().st_size > 5000
+
+
 def test_ingested_images_equal_the_source(tiny_run):
     src = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
     for seq in SEQUENCES:
