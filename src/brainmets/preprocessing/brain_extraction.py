@@ -89,8 +89,25 @@ def isotropic_grid(affine: np.ndarray, shape, spacing_mm: float):
     return tuple(int(s) for s in new_shape), new_affine
 
 
+def _restart_surface(extractor, centre: np.ndarray) -> None:
+    """Put a BrainExtractor's initial sphere at ``centre`` (voxel units)."""
+    import trimesh
+    from brainextractor.helpers import sphere
+
+    extractor.c = np.asarray(centre, float)
+    extractor.tm = np.median(extractor.data[sphere(extractor.shape, 2 * extractor.r, extractor.c)])
+    # Same icosphere as at construction, so the mesh topology is unchanged.
+    extractor.vertices = np.array(trimesh.creation.icosphere(subdivisions=4, radius=extractor.r).vertices) + extractor.c
+    extractor.rebuild_surface()
+
+
 def run_python_bet(
-    data: np.ndarray, affine: np.ndarray, fractional_threshold: float, isotropic_mm: float = 1.0, iterations: int = 500
+    data: np.ndarray,
+    affine: np.ndarray,
+    fractional_threshold: float,
+    isotropic_mm: float = 1.0,
+    iterations: int = 500,
+    robust_passes: int = 3,
 ) -> np.ndarray:
     from brainextractor import BrainExtractor
 
@@ -106,6 +123,18 @@ def run_python_bet(
         extractor = BrainExtractor(img=nib.Nifti1Image(iso_data, iso_affine), bt=fractional_threshold)
         extractor.run(iterations=iterations)
         iso_mask = extractor.compute_mask() > 0
+        # Robust centre (as FSL's bet -R): a field of view with much neck
+        # pulls the intensity centre of gravity, where the surface starts,
+        # below the brain. Restart from the centre of the last mask until
+        # it settles.
+        for _ in range(robust_passes):
+            centre = np.argwhere(iso_mask).mean(axis=0)
+            if np.linalg.norm((centre - extractor.c) * iso) < 5.0:
+                break
+            log.info("BET: restarting from the mask centre, %.1f mm from the last start", np.linalg.norm((centre - extractor.c) * iso))
+            _restart_surface(extractor, centre)
+            extractor.run(iterations=iterations)
+            iso_mask = extractor.compute_mask() > 0
     back = resample_to_grid(iso_mask, iso_affine, data.shape, affine, order=1) >= 0.5
     return ndimage.binary_fill_holes(back)
 
