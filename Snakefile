@@ -12,6 +12,7 @@ include: "rules/common.smk"
 include: "rules/phantom.smk"
 include: "rules/cohort.smk"
 include: "rules/preprocessing.smk"
+include: "rules/splits.smk"
 include: "rules/provenance.smk"
 
 

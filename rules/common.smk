@@ -147,5 +147,6 @@ def all_outputs():
         *[f for seq in SEQUENCES for f in preproc_files(f"preproc_{seq}")],
         *preproc_files("lesions", LABELLED),
         f"{RUN}/qc/preprocessing.tsv",
+        f"{RUN}/records/splits.json",
         f"{RUN}/provenance.json",
     ]

@@ -79,6 +79,11 @@ def test_ingested_images_equal_the_source(tiny_run):
         np.testing.assert_allclose(a.affine, b.affine)
 
 
+def test_split_written_once(tiny_run):
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    assert split["strategy"] == "paper" and sorted(split["test"]) == ["001", "002", "003"]
+
+
 def test_provenance(tiny_run):
     record = json.loads((tiny_run / "provenance.json").read_text())
     assert record["config"]["run_name"] == "test"

@@ -1,0 +1,17 @@
+rule splits:
+    input:
+        cohort_files("patient"),
+    output:
+        f"{RUN}/records/splits.json",
+    log:
+        f"{RUN}/logs/records/splits.log",
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        settings=config["split"],
+    script:
+        "../workflow_scripts/splits.py"

@@ -1,0 +1,70 @@
+"""Patient splits: which patients train, tune and test the network.
+
+A split is data, written once to ``records/splits.json`` and reused, never
+a side effect of a seed at training time.
+
+* ``paper``: the test set takes the same number of patients from each
+  lesion-count subgroup (17 each of 156 in the paper, proportionally fewer
+  in smaller cohorts); the rest is divided train:dev 20:1.
+* ``kfold``: stratified k-fold cross-validation over labelled patients, for
+  cohorts whose test labels are not public (BrainMetShare).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .sequences import SUBGROUPS
+
+PAPER_COHORT = 156
+PAPER_TEST_PER_SUBGROUP = 17
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, 0x5911]))
+
+
+def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | None = None, dev_ratio: float = 1 / 21) -> dict:
+    """The paper's split: an equal number of test patients per subgroup,
+    the rest train:dev 20:1 (``dev_ratio`` is dev's share of the rest)."""
+    labelled = sorted(pid for pid, g in subgroups.items() if g in SUBGROUPS)
+    if test_per_subgroup is None:
+        test_per_subgroup = max(1, round(PAPER_TEST_PER_SUBGROUP * len(labelled) / PAPER_COHORT))
+    rng = _rng(seed)
+    test = []
+    for group in SUBGROUPS:
+        members = [pid for pid in labelled if subgroups[pid] == group]
+        if len(members) < test_per_subgroup:
+            raise ValueError(
+                f"subgroup {group} has {len(members)} patients, fewer than the {test_per_subgroup} the test set needs"
+            )
+        test += sorted(rng.choice(members, test_per_subgroup, replace=False).tolist())
+    rest = [pid for pid in labelled if pid not in set(test)]
+    rng.shuffle(rest)
+    n_dev = max(1, round(len(rest) * dev_ratio)) if len(rest) > 1 else 0
+    return {
+        "strategy": "paper",
+        "seed": seed,
+        "test_per_subgroup": test_per_subgroup,
+        "train": sorted(rest[n_dev:]),
+        "dev": sorted(rest[:n_dev]),
+        "test": sorted(test),
+    }
+
+
+def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5) -> dict:
+    """Stratified k-fold: each subgroup is dealt round-robin over the folds
+    after shuffling, so every fold has the cohort's subgroup mix."""
+    labelled = sorted(pid for pid, g in subgroups.items() if g in SUBGROUPS)
+    if len(labelled) < k:
+        raise ValueError(f"{len(labelled)} labelled patients cannot be split into {k} folds")
+    rng = _rng(seed)
+    folds: list[list[str]] = [[] for _ in range(k)]
+    offset = 0
+    for group in SUBGROUPS:
+        members = [pid for pid in labelled if subgroups[pid] == group]
+        rng.shuffle(members)
+        for i, pid in enumerate(members):
+            folds[(offset + i) % k].append(pid)
+        offset += len(members)
+    return {"strategy": "kfold", "seed": seed, "k": k, "folds": [sorted(f) for f in folds]}

@@ -1,0 +1,47 @@
+import pytest
+
+from brainmets.splits import kfold_split, paper_split
+
+
+def _cohort(n1, n2, n3):
+    groups = ["1-3"] * n1 + ["4-10"] * n2 + [">10"] * n3
+    return {f"p{i:03d}": g for i, g in enumerate(groups)}
+
+
+def test_paper_scale_reproduces_the_papers_numbers():
+    split = paper_split(_cohort(64, 47, 45), seed=3)
+    assert len(split["test"]) == 51 and len(split["train"]) == 100 and len(split["dev"]) == 5
+    cohort = _cohort(64, 47, 45)
+    assert [sum(cohort[p] == g for p in split["test"]) for g in ("1-3", "4-10", ">10")] == [17, 17, 17]
+
+
+def test_disjoint_complete_and_reproducible():
+    cohort = _cohort(15, 11, 10)
+    a, b = paper_split(cohort, seed=9), paper_split(cohort, seed=9)
+    assert a == b
+    assert a != paper_split(cohort, seed=10)
+    parts = [set(a[k]) for k in ("train", "dev", "test")]
+    assert set().union(*parts) == set(cohort) and sum(map(len, parts)) == len(cohort)
+    assert a["test_per_subgroup"] == 4  # 17 * 36 / 156, rounded
+
+
+def test_unlabelled_patients_are_left_out():
+    cohort = {**_cohort(4, 4, 4), "u1": "unlabelled"}
+    split = paper_split(cohort, seed=1, test_per_subgroup=1)
+    assert "u1" not in split["train"] + split["dev"] + split["test"]
+
+
+def test_too_small_subgroup_is_an_error():
+    with pytest.raises(ValueError, match="subgroup >10 has 1 patients"):
+        paper_split(_cohort(5, 5, 1), seed=1, test_per_subgroup=2)
+
+
+def test_kfold_stratified():
+    cohort = _cohort(10, 10, 10)
+    split = kfold_split(cohort, seed=2, k=5)
+    folds = split["folds"]
+    assert sorted(p for f in folds for p in f) == sorted(cohort)
+    for fold in folds:
+        assert [sum(cohort[p] == g for p in fold) for g in ("1-3", "4-10", ">10")] == [2, 2, 2]
+    with pytest.raises(ValueError, match="cannot be split"):
+        kfold_split(_cohort(1, 1, 1), seed=2, k=5)

@@ -1,0 +1,25 @@
+"""Write the patient split once (rule splits)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import json
+
+from brainmets.niio import atomic_write_text
+from brainmets.snakemake_io import logged
+from brainmets.splits import kfold_split, paper_split
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    patients = [json.loads(open(f).read()) for f in snakemake.input]
+    subgroups = {p["patient_id"]: p["subgroup"] or "unlabelled" for p in patients}
+    settings = snakemake.params.settings
+    seed = snakemake.config["seed"]
+    if settings["strategy"] == "paper":
+        split = paper_split(subgroups, seed, settings.get("test_per_subgroup"))
+        log.info("split: %d train, %d dev, %d test", len(split["train"]), len(split["dev"]), len(split["test"]))
+    else:
+        split = kfold_split(subgroups, seed, settings["k"])
+        log.info("split: %d folds of %s patients", settings["k"], [len(f) for f in split["folds"]])
+    atomic_write_text(snakemake.output[0], json.dumps(split, indent=2))
