@@ -20,6 +20,13 @@ def _canonical(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return np.asarray(nib.as_closest_canonical(nib.Nifti1Image(np.asarray(data, np.float32), affine)).dataobj)
 
 
+def _aspects(affine: np.ndarray):
+    """Pixel aspect ratios of the sagittal, coronal and axial views."""
+    zooms = nib.as_closest_canonical(nib.Nifti1Image(np.zeros((2, 2, 2), np.uint8), affine)).header.get_zooms()
+    dx, dy, dz = (float(z) for z in zooms[:3])
+    return dz / dy, dz / dx, dy / dx
+
+
 def _views(volume: np.ndarray, centre):
     """Sagittal, coronal and axial slices through ``centre``, displayed
     with anterior/superior up."""
@@ -48,8 +55,9 @@ def mask_outline_figure(path, image, mask, affine, title: str) -> None:
     centre = np.argwhere(msk).mean(axis=0) if msk.any() else np.asarray(img.shape) / 2
     lo, hi = _robust_limits(img)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
-    for ax, im, m, name in zip(axes, _views(img, centre), _views(msk, centre), ("sagittal", "coronal", "axial")):
-        ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect="equal")
+    views = zip(axes, _views(img, centre), _views(msk, centre), _aspects(affine), ("sagittal", "coronal", "axial"))
+    for ax, im, m, aspect, name in views:
+        ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
         if m.any():
             ax.contour(m, levels=[0.5], colors="#ff3b30", linewidths=1.0, origin="lower")
         ax.set_title(name, fontsize=9)
@@ -59,19 +67,19 @@ def mask_outline_figure(path, image, mask, affine, title: str) -> None:
 
 
 def edges_overlay_figure(path, moving, reference, affine, title: str) -> None:
-    """A registered image with the reference's edges drawn over it."""
+    """A registered image under contour lines of the reference: where the
+    two disagree, the lines cut across the image's edges."""
     mov = _canonical(moving, affine)
-    ref = _canonical(reference, affine)
-    grad = np.sqrt(sum(ndimage.sobel(ndimage.gaussian_filter(ref, 1.0), axis=a) ** 2 for a in range(3)))
+    ref = ndimage.gaussian_filter(_canonical(reference, affine), 1.0)
     head = ref > np.percentile(ref, 60)
-    edges = grad > np.percentile(grad[head], 85) if head.any() else grad > grad.mean()
-    centre = np.asarray(np.argwhere(head).mean(axis=0) if head.any() else np.asarray(ref.shape) / 2)
+    levels = np.percentile(ref[head], [30, 75]) if head.any() else [ref.mean()]
+    centre = np.argwhere(head).mean(axis=0) if head.any() else np.asarray(ref.shape) / 2
     lo, hi = _robust_limits(mov)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
-    for ax, im, e, name in zip(axes, _views(mov, centre), _views(edges, centre), ("sagittal", "coronal", "axial")):
-        ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect="equal")
-        overlay = np.ma.masked_where(~e, e.astype(float))
-        ax.imshow(overlay, cmap="autumn", alpha=0.8, origin="lower", aspect="equal", interpolation="nearest")
+    views = zip(axes, _views(mov, centre), _views(ref, centre), _aspects(affine), ("sagittal", "coronal", "axial"))
+    for ax, im, r, aspect, name in views:
+        ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
+        ax.contour(r, levels=levels, colors=["#ff3b30", "#ffcc00"], linewidths=0.7, origin="lower")
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
