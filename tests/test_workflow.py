@@ -136,7 +136,8 @@ def test_bad_patient_fails_alone_with_keep_going(tiny_patients, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f"run_name: sheet\ncohort:\n  source: sheet\n  sheet: {sheet}\n")
 
-    result = snakemake(tmp_path, "--configfile", str(config), "--keep-going", check=False)
+    targets = [f"results/sheet/cohort/sub-p{pid}/sub-p{pid}_patient.json" for pid in ("001", "002", "003")]
+    result = snakemake(tmp_path, "--configfile", str(config), "--keep-going", *targets, check=False)
     assert result.returncode != 0
     cohort = tmp_path / "results" / "sheet" / "cohort"
     assert (cohort / "sub-p001" / "sub-p001_patient.json").exists()
