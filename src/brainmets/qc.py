@@ -48,39 +48,35 @@ def _save(fig, path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def mask_outline_figure(path, image, mask, affine, title: str) -> None:
-    """Outline of a mask over an image in three orthogonal views."""
-    img = _canonical(image, affine)
-    msk = _canonical(mask, affine) > 0.5
-    centre = np.argwhere(msk).mean(axis=0) if msk.any() else np.asarray(img.shape) / 2
-    lo, hi = _robust_limits(img)
+def _contour_figure(path, image, lines, levels, colors, affine, centre, title: str) -> None:
+    """Three orthogonal views of ``image`` with contour ``lines`` drawn over it
+    (both already in RAS), written as a PNG."""
+    lo, hi = _robust_limits(image)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
-    views = zip(axes, _views(img, centre), _views(msk, centre), _aspects(affine), ("sagittal", "coronal", "axial"))
-    for ax, im, m, aspect, name in views:
+    views = zip(axes, _views(image, centre), _views(lines, centre), _aspects(affine), ("sagittal", "coronal", "axial"))
+    for ax, im, contour, aspect, name in views:
         ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
-        if m.any():
-            ax.contour(m, levels=[0.5], colors="#ff3b30", linewidths=1.0, origin="lower")
+        if contour.min() < max(levels) and contour.max() > min(levels):
+            ax.contour(contour, levels=levels, colors=colors, linewidths=0.8, origin="lower")
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def mask_outline_figure(path, image, mask, affine, title: str) -> None:
+    """Outline of a mask over an image in three orthogonal views."""
+    img = _canonical(image, affine)
+    msk = (_canonical(mask, affine) > 0.5).astype(np.float32)
+    centre = np.argwhere(msk).mean(axis=0) if msk.any() else np.asarray(img.shape) / 2
+    _contour_figure(path, img, msk, [0.5], ["#ff3b30"], affine, centre, title)
 
 
 def edges_overlay_figure(path, moving, reference, affine, title: str) -> None:
     """A registered image under contour lines of the reference: where the
     two disagree, the lines cut across the image's edges."""
-    mov = _canonical(moving, affine)
     ref = ndimage.gaussian_filter(_canonical(reference, affine), 1.0)
     head = ref > np.percentile(ref, 60)
-    levels = np.percentile(ref[head], [30, 75]) if head.any() else [ref.mean()]
+    levels = sorted(np.percentile(ref[head], [30, 75])) if head.any() else [float(ref.mean())]
     centre = np.argwhere(head).mean(axis=0) if head.any() else np.asarray(ref.shape) / 2
-    lo, hi = _robust_limits(mov)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
-    views = zip(axes, _views(mov, centre), _views(ref, centre), _aspects(affine), ("sagittal", "coronal", "axial"))
-    for ax, im, r, aspect, name in views:
-        ax.imshow(im, cmap="gray", vmin=lo, vmax=hi, origin="lower", aspect=aspect)
-        ax.contour(r, levels=levels, colors=["#ff3b30", "#ffcc00"], linewidths=0.7, origin="lower")
-        ax.set_title(name, fontsize=9)
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    _save(fig, path)
+    _contour_figure(path, _canonical(moving, affine), ref, levels, ["#ff3b30", "#ffcc00"][: len(levels)], affine, centre, title)

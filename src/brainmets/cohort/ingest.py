@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 
 from ..lesions import LESION_COLUMNS, lesion_table_from_mask
 from ..niio import atomic_write_text, save_nifti, spacing_mm
@@ -116,9 +117,7 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) ->
     return patient
 
 
-def _empty_table():
-    import pandas as pd
-
+def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=LESION_COLUMNS)
 
 
