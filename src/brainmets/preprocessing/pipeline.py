@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from ..geometry import resample_to_grid
 from ..niio import atomic_write_text, save_nifti
+from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..sequences import REFERENCE, SEQUENCES
 from . import brain_extraction, normalize, registration
@@ -76,9 +77,9 @@ def _dice(a, b) -> float:
 def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) -> dict:
     """BET on the pre-contrast T1; fails the patient on an implausible volume."""
     patient = _patient(patient_json)
+    data, affine = _load(t1pre_path)
     if patient["metadata"].get("preprocessed"):
         # Skull-stripped input (e.g. BrainMetShare): the brain is what is not zero.
-        data, affine = _load(t1pre_path)
         mask, engine = ndimage.binary_fill_holes(data > 0), "given (skull-stripped input)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
@@ -88,16 +89,18 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
     brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
     save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
-    data, _ = _load(t1pre_path)
     mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on pre-contrast T1, {volume:.0f} mL")
     report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume}
     atomic_write_text(paths["bet_report"], json.dumps(report, indent=2))
     return report
 
 
-def _truth(patient: dict):
+def _truth(patient: dict) -> dict[str, Path] | None:
+    """The phantom's ground-truth files of this patient, if it has them."""
     truth = patient.get("truth_dir")
-    return Path(truth) if truth and Path(truth).is_dir() else None
+    if not truth or not Path(truth).is_dir():
+        return None
+    return phantom_paths(Path(truth).parent, patient["patient_id"])
 
 
 def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, settings: dict) -> dict:
@@ -114,8 +117,8 @@ def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, 
     moving, moving_affine = _load(moving_path)
     truth = _truth(patient)
     if truth is not None:
-        true = json.loads(next(truth.glob("*_transforms.json")).read_text())[seq]["matrix"]
-        brain, brain_affine = _load(next(truth.glob("*_desc-brain_mask.nii.gz")))
+        true = json.loads(truth["transforms"].read_text())[seq]["matrix"]
+        brain, brain_affine = _load(truth["brain_mask"])
         points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
         error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
         report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
@@ -134,13 +137,13 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
     patient = _patient(patient_json)
     bravo, bravo_affine = _load(cohort_images[REFERENCE])
     bet_mask, bet_affine = _load(paths["bet_mask"])
-    t1_xfm = registration.read_rigid_ras(paths["xfm_T1pre"])
+    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in MOVING}
     # The T1 mask, carried onto the native BRAVO grid (nearest neighbour).
-    mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=t1_xfm) > 0.5
+    mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=xfms["T1pre"]) > 0.5
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size}
     truth = _truth(patient)
     if truth is not None:
-        true_mask, _ = _load(next(truth.glob("*_desc-brain_mask.nii.gz")))
+        true_mask, _ = _load(truth["brain_mask"])
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(bravo_affine, bravo.shape, inplane_size)
@@ -149,7 +152,7 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in SEQUENCES:
         data, data_affine = (bravo, bravo_affine) if seq == REFERENCE else _load(cohort_images[seq])
-        xfm = None if seq == REFERENCE else registration.read_rigid_ras(paths[f"xfm_{seq}"])
+        xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
         resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
         save_nifti(paths[f"preproc_{seq}"], normalize.normalize(resampled, mask, axis, method), affine)
