@@ -13,6 +13,7 @@ include: "rules/phantom.smk"
 include: "rules/cohort.smk"
 include: "rules/preprocessing.smk"
 include: "rules/splits.smk"
+include: "rules/network.smk"
 include: "rules/provenance.smk"
 
 
@@ -20,3 +21,4 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+        network_outputs,

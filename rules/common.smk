@@ -1,10 +1,12 @@
 # Python helpers of the workflow: config validation, the cohort, and the
 # paths every rule writes. Rule files hold rules only.
+import json
 from pathlib import Path
 
 from snakemake.utils import validate
 
 from brainmets.cohort.ingest import cohort_paths
+from brainmets.network.paths import model_files, prediction_paths, record_paths
 from brainmets.phantom.generate import patient_ids, phantom_paths, plan_subgroups
 from brainmets.preprocessing.pipeline import MOVING, coregistration_paths, preproc_paths
 from brainmets.sequences import SEQUENCES
@@ -28,6 +30,7 @@ def id_pattern(ids):
 wildcard_constraints:
     pid="[A-Za-z0-9]+",
     seq="|".join(MOVING),
+    model="[A-Za-z0-9]+",
 
 
 def phantom_outputs():
@@ -138,6 +141,87 @@ def preprocessing_qc_inputs():
         "normalize": preproc_files("normalize_report"),
         "xfm": [f for seq in MOVING for f in preproc_files(f"xfm_report_{seq}")],
     }
+
+
+def record_outputs():
+    paths = record_paths(Path(RUN) / "records", "{pid}")
+    return {key: str(path) for key, path in paths.items()}
+
+
+def record_inputs(wildcards):
+    paths = _preproc(wildcards.pid)
+    return {
+        **{seq: str(paths[f"preproc_{seq}"]) for seq in SEQUENCES},
+        "brain_mask": str(paths["brain_mask"]),
+        "lesions": str(paths["lesions"]),
+    }
+
+
+def split_models():
+    """Networks to train, each with train/dev/test patients (read from the
+    split, so the DAG below it is known once the split is written)."""
+    with open(checkpoints.splits.get().output[0]) as fh:
+        return json.load(fh)["models"]
+
+
+def model_outputs():
+    files = model_files(Path(RUN) / "models" / "{model}")
+    return {key: str(files[key]) for key in ("model", "card", "history")}
+
+
+def _model_file(model, key):
+    return str(model_files(Path(RUN) / "models" / model)[key])
+
+
+def training_inputs(wildcards):
+    members = split_models()[wildcards.model]
+    pids = members["train"] + members["dev"]
+    return {
+        "split": f"{RUN}/records/splits.json",
+        "train": [str(record_paths(Path(RUN) / "records", p)["index"]) for p in members["train"]],
+        "dev": [str(record_paths(Path(RUN) / "records", p)["index"]) for p in members["dev"]],
+        "shards": [str(record_paths(Path(RUN) / "records", p)["shard"]) for p in pids],
+    }
+
+
+def prediction_outputs():
+    paths = prediction_paths(Path(RUN) / "predictions" / "{model}", "{pid}")
+    return {key: str(path) for key, path in paths.items()}
+
+
+def inference_inputs(wildcards):
+    paths = _preproc(wildcards.pid)
+    return {
+        **{seq: str(paths[f"preproc_{seq}"]) for seq in SEQUENCES},
+        "brain_mask": str(paths["brain_mask"]),
+        "model": _model_file(wildcards.model, "model"),
+        "card": _model_file(wildcards.model, "card"),
+    }
+
+
+def prediction_files(model, pids, key="probability"):
+    return [
+        str(prediction_paths(Path(RUN) / "predictions" / model, pid)[key])
+        for pid in pids
+    ]
+
+
+def threshold_inputs(wildcards):
+    dev = split_models()[wildcards.model]["dev"]
+    return {
+        "probability": prediction_files(wildcards.model, dev),
+        "lesions": preproc_files("lesions", dev),
+        "brain_mask": preproc_files("brain_mask", dev),
+    }
+
+
+def network_outputs(wildcards):
+    """Every model, its operating threshold and its predictions."""
+    outputs = []
+    for name, members in split_models().items():
+        outputs += [_model_file(name, "model"), _model_file(name, "threshold")]
+        outputs += prediction_files(name, members["dev"] + members["test"])
+    return outputs
 
 
 def all_outputs():

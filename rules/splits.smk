@@ -1,4 +1,4 @@
-rule splits:
+checkpoint splits:
     input:
         cohort_files("patient"),
     output:

@@ -23,6 +23,7 @@ def test_disjoint_complete_and_reproducible():
     parts = [set(a[k]) for k in ("train", "dev", "test")]
     assert set().union(*parts) == set(cohort) and sum(map(len, parts)) == len(cohort)
     assert a["test_per_subgroup"] == 4  # 17 * 36 / 156, rounded
+    assert a["models"] == {"main": {k: a[k] for k in ("train", "dev", "test")}}
 
 
 def test_unlabelled_patients_are_left_out():
@@ -43,5 +44,9 @@ def test_kfold_stratified():
     assert sorted(p for f in folds for p in f) == sorted(cohort)
     for fold in folds:
         assert [sum(cohort[p] == g for p in fold) for g in ("1-3", "4-10", ">10")] == [2, 2, 2]
+    for i, (name, model) in enumerate(split["models"].items()):
+        assert name == f"fold{i + 1}" and model["test"] == folds[i]
+        assert sorted(model["train"] + model["dev"] + model["test"]) == sorted(cohort)
+        assert len(model["dev"]) == 1  # 24 training patients, 1/21 of them
     with pytest.raises(ValueError, match="cannot be split"):
         kfold_split(_cohort(1, 1, 1), seed=2, k=5)

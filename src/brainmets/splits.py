@@ -8,6 +8,10 @@ a side effect of a seed at training time.
   in smaller cohorts); the rest is divided train:dev 20:1.
 * ``kfold``: stratified k-fold cross-validation over labelled patients, for
   cohorts whose test labels are not public (BrainMetShare).
+
+Either way ``models`` names each network to train with its train, dev and
+test patients: one (``main``) for the paper's split, one per fold for
+k-fold, whose held-out folds are pooled in the evaluation.
 """
 
 from __future__ import annotations
@@ -39,22 +43,30 @@ def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | N
                 f"subgroup {group} has {len(members)} patients, fewer than the {test_per_subgroup} the test set needs"
             )
         test += sorted(rng.choice(members, test_per_subgroup, replace=False).tolist())
-    rest = [pid for pid in labelled if pid not in set(test)]
-    rng.shuffle(rest)
-    n_dev = max(1, round(len(rest) * dev_ratio)) if len(rest) > 1 else 0
+    train, dev = _train_dev([pid for pid in labelled if pid not in set(test)], rng, dev_ratio)
     return {
         "strategy": "paper",
         "seed": seed,
         "test_per_subgroup": test_per_subgroup,
-        "train": sorted(rest[n_dev:]),
-        "dev": sorted(rest[:n_dev]),
+        "train": train,
+        "dev": dev,
         "test": sorted(test),
+        "models": {"main": {"train": train, "dev": dev, "test": sorted(test)}},
     }
 
 
-def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5) -> dict:
+def _train_dev(rest: list[str], rng: np.random.Generator, dev_ratio: float) -> tuple[list[str], list[str]]:
+    """Shuffle, then hold out ``dev_ratio`` (at least one) for development."""
+    rest = list(rest)
+    rng.shuffle(rest)
+    n_dev = max(1, round(len(rest) * dev_ratio)) if len(rest) > 1 else 0
+    return sorted(rest[n_dev:]), sorted(rest[:n_dev])
+
+
+def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: float = 1 / 21) -> dict:
     """Stratified k-fold: each subgroup is dealt round-robin over the folds
-    after shuffling, so every fold has the cohort's subgroup mix."""
+    after shuffling, so every fold has the cohort's subgroup mix. Model
+    ``foldN`` tests on fold N and trains on the others, less a dev share."""
     labelled = sorted(pid for pid, g in subgroups.items() if g in SUBGROUPS)
     if len(labelled) < k:
         raise ValueError(f"{len(labelled)} labelled patients cannot be split into {k} folds")
@@ -67,4 +79,10 @@ def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5) -> dict:
         for i, pid in enumerate(members):
             folds[(offset + i) % k].append(pid)
         offset += len(members)
-    return {"strategy": "kfold", "seed": seed, "k": k, "folds": [sorted(f) for f in folds]}
+    folds = [sorted(f) for f in folds]
+    models = {}
+    for i, fold in enumerate(folds):
+        others = [pid for j, f in enumerate(folds) if j != i for pid in f]
+        train, dev = _train_dev(sorted(others), rng, dev_ratio)
+        models[f"fold{i + 1}"] = {"train": train, "dev": dev, "test": fold}
+    return {"strategy": "kfold", "seed": seed, "k": k, "folds": folds, "models": models}

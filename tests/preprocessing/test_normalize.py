@@ -39,6 +39,9 @@ def test_histogram_equalization_per_slice_inside_mask():
     assert np.all(np.diff(out[..., 2][inside][order]) >= 0)  # monotone
     # Equalised values are uniform: their mean is about one half.
     assert out[mask].mean() == pytest.approx(0.5, abs=0.01)
+    # 8-bit levels: uint8 storage of the records is lossless.
+    levels = out * 255
+    np.testing.assert_allclose(levels, np.rint(levels), atol=1e-4)
 
 
 def test_zscore_inside_mask():

@@ -36,8 +36,9 @@ def equalize_slices(volume: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarr
     """Independent histogram equalisation of each slice inside ``mask``.
 
     Each brain voxel becomes the fraction of the slice's brain voxels at or
-    below its value (the empirical CDF), so values lie in (0, 1]; outside
-    the mask the result is 0.
+    below its value (the empirical CDF), quantized to 255 levels k/255,
+    k = 1..255, as an 8-bit equalization does (so uint8 storage of the
+    network records is lossless); outside the mask the result is 0.
     """
     out = np.zeros(volume.shape, np.float32)
     vol = np.moveaxis(volume, axis, 0)
@@ -48,7 +49,8 @@ def equalize_slices(volume: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarr
         if values.size == 0:
             continue
         ordered = np.sort(values)
-        res[k][msk[k]] = np.searchsorted(ordered, values, side="right") / values.size
+        cdf = np.searchsorted(ordered, values, side="right") / values.size
+        res[k][msk[k]] = np.maximum(1.0, np.rint(cdf * 255.0)) / 255.0
     return out
 
 

@@ -1,0 +1,69 @@
+"""Whole-volume inference: batched 2.5D slices in, a probability map out.
+
+The map is on the grid of the preprocessed images (the BRAVO's slices at
+the network's in-plane size, with the matching affine), and zero outside the
+brain mask, which the paper applies to the network's input.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import keras
+import numpy as np
+
+from ..niio import load_nifti, save_nifti
+from ..sequences import SEQUENCES
+from .stacking import SliceStacker, from_slices_last, to_slices_last
+
+log = logging.getLogger(__name__)
+
+
+def check_inputs(card: dict, shape, missing, source: str) -> None:
+    """Fail clearly when the images do not fit the model."""
+    size = card["inplane_size"]
+    if shape[0] != size or shape[1] != size:
+        raise ValueError(f"{source}: in-plane size {shape[0]}x{shape[1]}, the model was trained on {size}x{size}")
+    if missing and not card.get("sequence_dropout"):
+        raise ValueError(f"{source}: sequence(s) {', '.join(missing)} missing, but the model was trained without sequence dropout and needs all of {', '.join(card['sequences'])}")
+
+
+def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_size: int = 16, missing=()) -> np.ndarray:
+    """Probabilities (H, W, Z) for slices-last ``volumes`` (by sequence;
+    a missing sequence is given as zeros, as sequence dropout trained it)."""
+    shape = mask.shape
+    stack = [np.zeros(shape, np.float32) if seq in missing else volumes[seq] for seq in card["sequences"]]
+    stacker = SliceStacker(stack, card["context"])
+    prob = np.zeros(shape, np.float32)
+    # Slices without brain are left at zero.
+    todo = [k for k in range(shape[-1]) if mask[..., k].any()]
+    started = time.perf_counter()
+    for start in range(0, len(todo), batch_size):
+        ks = todo[start : start + batch_size]
+        logits = np.asarray(model.predict_on_batch(stacker.batch(ks)), np.float32)[..., 0]
+        prob[..., ks] = np.moveaxis(1.0 / (1.0 + np.exp(-logits)), 0, -1)
+        done = start + len(ks)
+        if done == len(todo) or (start // batch_size) % 10 == 9:
+            log.info("inference: %d/%d slices (%.1f slices/s)", done, len(todo), done / (time.perf_counter() - started))
+    return prob * (mask > 0)
+
+
+def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_size: int = 16) -> dict:
+    """Probability map of one preprocessed patient, written as NIfTI."""
+    mask, affine = load_nifti(mask_path, np.uint8)
+    missing = [seq for seq in card["sequences"] if images.get(seq) is None]
+    check_inputs(card, to_slices_last(mask, affine).shape, missing, f"file {mask_path}")
+    volumes = {}
+    for seq in card["sequences"]:
+        if seq in missing:
+            continue
+        data, data_affine = load_nifti(images[seq])
+        if data.shape != mask.shape or not np.allclose(data_affine, affine, atol=1e-4):
+            raise ValueError(f"file {images[seq]}: grid differs from the brain mask {mask_path}")
+        volumes[seq] = to_slices_last(data, affine)
+    started = time.perf_counter()
+    prob = predict_volume(model, card, volumes, to_slices_last(mask, affine), batch_size, missing)
+    seconds = time.perf_counter() - started
+    save_nifti(out_path, from_slices_last(prob, affine), affine)
+    return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max())}

@@ -1,0 +1,30 @@
+"""Where the network's files live inside a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def record_paths(records_dir, pid: str) -> dict[str, Path]:
+    d = Path(records_dir)
+    return {"shard": d / f"sub-{pid}_slices.tfrecord.gz", "index": d / f"sub-{pid}_slices.json"}
+
+
+def model_files(model_dir) -> dict[str, Path]:
+    d = Path(model_dir)
+    return {
+        "model": d / "model.keras",
+        "card": d / "model.json",
+        "history": d / "history.csv",
+        "threshold": d / "threshold.json",
+        "checkpoints": d / "checkpoints",
+        "tensorboard": d / "tensorboard",
+    }
+
+
+def prediction_paths(predictions_dir, pid: str) -> dict[str, Path]:
+    d = Path(predictions_dir)
+    return {
+        "probability": d / f"sub-{pid}_space-BRAVO_desc-lesion_probseg.nii.gz",
+        "report": d / f"sub-{pid}_desc-inference.json",
+    }

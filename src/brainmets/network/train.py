@@ -1,0 +1,176 @@
+"""Training with a checkpoint every epoch and resumption after a kill.
+
+State lives in ``<model_dir>/checkpoints/``: ``epoch-NNN.keras`` (weights
+and optimizer state), ``history.csv`` and ``state.json``, written in that
+order and each atomically, so a run killed at any moment leaves a
+consistent last epoch. A rerun with the same settings and patients resumes
+from it; a rerun with other settings starts over. The data stream of a
+resumed run is re-seeded with the epoch it starts from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from ..niio import atomic_write_text
+from . import dataset
+from .devices import accelerator_count, distribution_scope
+from .paths import model_files
+from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
+
+log = logging.getLogger(__name__)
+CUSTOM_OBJECTS = {"WeightedSigmoidCrossEntropy": WeightedSigmoidCrossEntropy, "VoxelDice": VoxelDice}
+CARD_VERSION = 1
+
+
+def fingerprint(*parts) -> str:
+    """Identity of a training run: what must match for a resume."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves model + optimizer, the history and the resume state after each
+    epoch, and reports progress to the log."""
+
+    def __init__(self, directory: Path, key: str, history: list[dict], epochs: int, steps: int):
+        super().__init__()
+        self.directory, self.key, self.history = directory, key, history
+        self.epochs, self.steps = epochs, steps
+        self.epoch, self._t0 = 0, time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self._t0 = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % max(1, self.steps // 4) == 0:
+            rate = (batch + 1) / (time.perf_counter() - self._t0)
+            loss = float((logs or {}).get("loss", float("nan")))
+            log.info("epoch %d/%d step %d/%d loss %.4f (%.2f steps/s)", self.epoch + 1, self.epochs, batch + 1, self.steps, loss, rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._t0
+        row = {"epoch": epoch + 1, "seconds": round(seconds, 2), **{k: float(v) for k, v in (logs or {}).items()}}
+        self.history.append(row)
+        ckpt = self.directory / f"epoch-{epoch + 1:03d}.keras"
+        tmp = ckpt.with_name(f".tmp-{ckpt.name}")
+        self.model.save(tmp)
+        os.replace(tmp, ckpt)
+        atomic_write_text(self.directory / "history.csv", pd.DataFrame(self.history).to_csv(index=False))
+        state = {"key": self.key, "epoch": epoch + 1, "checkpoint": ckpt.name, "history": self.history}
+        atomic_write_text(self.directory / "state.json", json.dumps(state, indent=2))
+        metrics = {k: round(v, 4) for k, v in row.items() if k not in ("epoch", "seconds")}
+        log.info("epoch %d/%d done in %.0f s, checkpoint %s: %s", epoch + 1, self.epochs, seconds, ckpt.name, metrics)
+
+
+def resume_state(checkpoints: Path, key: str) -> dict | None:
+    """The last completed epoch of the same run, or None (and stale
+    checkpoints of another run are removed)."""
+    state_file = checkpoints / "state.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        if state.get("key") == key and (checkpoints / state["checkpoint"]).exists():
+            return state
+        log.info("checkpoints in %s belong to other settings or patients: starting over", checkpoints)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    checkpoints.mkdir(parents=True)
+    return None
+
+
+def _set_precision(precision: str) -> None:
+    if precision != "float32" and accelerator_count() == 0:
+        log.warning("precision %s asked for, but no GPU is visible: training in float32", precision)
+        precision = "float32"
+    keras.mixed_precision.set_global_policy(precision)
+
+
+def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int) -> dict:
+    """Train (or resume training) and write the model, its card and history."""
+    paths = model_files(model_dir)
+    first = dataset.check_compatible(train_indices + dev_indices)
+    train_ids = sorted(i["patient_id"] for i in train_indices)
+    dev_ids = sorted(i["patient_id"] for i in dev_indices)
+    key = fingerprint(network, settings, train_ids, dev_ids, seed, keras.backend.backend())
+    _set_precision(settings["precision"])
+    keras.utils.set_random_seed(seed)
+    state = resume_state(paths["checkpoints"], key)
+    with distribution_scope():
+        if state:
+            log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
+            model = keras.saving.load_model(paths["checkpoints"] / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
+        else:
+            model = compile_model(build_model(first["channels"], network["width"], settings["l2"]), settings)
+    initial_epoch = state["epoch"] if state else 0
+    history = state["history"] if state else []
+    steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(train_indices, settings["batch_size"])
+    n_examples = sum(i["examples"] for i in train_indices)
+    log.info(
+        "training on %d patients (%d slices, %d with lesions), validating on %d; %d steps of %d per epoch, %s backend, %d accelerator(s)",
+        len(train_ids), n_examples, sum(i["lesion_examples"] for i in train_indices), len(dev_ids),
+        steps, settings["batch_size"], keras.backend.backend(), accelerator_count(),
+    )
+    callbacks = [EpochCheckpoint(paths["checkpoints"], key, history, settings["epochs"], steps)]
+    if importlib.util.find_spec("tensorflow"):
+        callbacks.append(keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False, profile_batch=0))
+    started = time.perf_counter()
+    if initial_epoch < settings["epochs"]:
+        model.fit(
+            dataset.training_dataset(train_indices, settings, seed + 1000 * initial_epoch),
+            epochs=settings["epochs"],
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            validation_data=dataset.validation_dataset(dev_indices, settings["batch_size"]) if dev_indices else None,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
+    model.save(tmp)
+    os.replace(tmp, paths["model"])
+    atomic_write_text(paths["history"], pd.DataFrame(history).to_csv(index=False))
+    card = {
+        "format_version": CARD_VERSION,
+        "sequences": first["sequences"],
+        "context": first["context"],
+        "channels": first["channels"],
+        "inplane_size": first["height"],
+        "image_dtype": first["image_dtype"],
+        "normalization": preprocessing["normalization"],
+        "width": network["width"],
+        "sequence_dropout": settings["sequence_dropout"],
+        "epochs": settings["epochs"],
+        "resumed_from_epoch": initial_epoch,
+        "train_patients": train_ids,
+        "dev_patients": dev_ids,
+        "seed": seed,
+        "fingerprint": key,
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "parameters": int(model.count_params()),
+        "training_seconds_this_run": round(time.perf_counter() - started, 1),
+    }
+    atomic_write_text(paths["card"], json.dumps(card, indent=2))
+    return card
+
+
+def load_trained(model_dir):
+    """The trained model and its card."""
+    paths = model_files(model_dir)
+    for key in ("model", "card"):
+        if not paths[key].exists():
+            raise FileNotFoundError(f"model folder {model_dir}: {paths[key].name} is missing; is this a trained model folder?")
+    card = json.loads(paths["card"].read_text())
+    if card.get("format_version") != CARD_VERSION:
+        raise ValueError(f"file {paths['card']}: model card version {card.get('format_version')} is not {CARD_VERSION}")
+    model = keras.saving.load_model(paths["model"], custom_objects=CUSTOM_OBJECTS, compile=False)
+    if model.input_shape[-1] != card["channels"]:
+        raise ValueError(f"model folder {model_dir}: the network takes {model.input_shape[-1]} channels, its card says {card['channels']}")
+    return model, card

@@ -1,0 +1,26 @@
+"""2.5D examples of one labelled patient as a TFRecord shard (rule tfrecords)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+from brainmets.network.records import write_patient_records
+from brainmets.sequences import SEQUENCES
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    pid = snakemake.wildcards.pid
+    index = write_patient_records(
+        pid,
+        {seq: snakemake.input[seq] for seq in SEQUENCES},
+        snakemake.input.brain_mask,
+        snakemake.input.lesions,
+        dict(snakemake.output.items()),
+        snakemake.params.context,
+        snakemake.params.normalization,
+    )
+    log.info(
+        "patient %s: %d examples (%d with lesions), %d channels, %.0f bytes per example",
+        pid, index["examples"], index["lesion_examples"], index["channels"], index["bytes_per_example"],
+    )

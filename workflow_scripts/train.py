@@ -1,0 +1,26 @@
+"""Train the network of one split (rule train); resumes after a kill."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+from pathlib import Path
+
+from brainmets.network.devices import limit_cpu_threads
+from brainmets.network.records import read_index
+from brainmets.network.train import train_model
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    limit_cpu_threads(snakemake.threads)
+    card = train_model(
+        [read_index(f) for f in snakemake.input.train],
+        [read_index(f) for f in snakemake.input.dev],
+        Path(snakemake.output.model).parent,
+        snakemake.params.network,
+        snakemake.params.training,
+        snakemake.params.preprocessing,
+        snakemake.params.seed,
+    )
+    log.info("model %s: %d parameters, trained %d epochs", snakemake.wildcards.model, card["parameters"], card["epochs"])
