@@ -14,6 +14,7 @@ include: "rules/cohort.smk"
 include: "rules/preprocessing.smk"
 include: "rules/splits.smk"
 include: "rules/network.smk"
+include: "rules/evaluation.smk"
 include: "rules/provenance.smk"
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from brainmets.cohort.ingest import cohort_paths
+from brainmets.evaluation.figures import figure_paths
 from brainmets.network.paths import model_files, prediction_paths, record_paths
 from brainmets.phantom.generate import patient_ids, phantom_paths, plan_subgroups
 from brainmets.preprocessing.pipeline import MOVING, coregistration_paths, preproc_paths
@@ -215,13 +216,73 @@ def threshold_inputs(wildcards):
     }
 
 
+def evaluated_patients():
+    """(model, patient) of every test patient: the paper's test set, or
+    every held-out fold under k-fold."""
+    return [(m, pid) for m, members in split_models().items() for pid in members["test"]]
+
+
+def patient_metrics_file(model, pid):
+    return f"{RUN}/metrics/patients/{model}/sub-{pid}.json"
+
+
+def evaluation_inputs(wildcards):
+    paths = _preproc(wildcards.pid)
+    return {
+        "probability": prediction_files(wildcards.model, [wildcards.pid])[0],
+        "lesions": str(paths["lesions"]),
+        "brain_mask": str(paths["brain_mask"]),
+        "threshold": _model_file(wildcards.model, "threshold"),
+        "patient": str(cohort_paths(Path(RUN) / "cohort", wildcards.pid)["patient"]),
+    }
+
+
+def metrics_inputs(wildcards):
+    return [patient_metrics_file(m, pid) for m, pid in evaluated_patients()]
+
+
+METRICS = {
+    key: f"{RUN}/metrics/{key}.tsv" for key in ("per_patient", "lesions", "roc")
+}
+TABLES = [
+    *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
+    "lesionwise",
+    "bootstrap",
+]
+
+
+def table_outputs():
+    outputs = {f"{t}_{ext}": f"{RUN}/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md")}
+    outputs["paper_comparison"] = f"{RUN}/tables/paper_comparison.md"
+    return outputs
+
+
+def figure_outputs():
+    return {
+        f"{name}_{ext}": str(path)
+        for name, files in figure_paths(Path(RUN) / "figures").items()
+        for ext, path in files.items()
+    }
+
+
+def figure_inputs(wildcards):
+    cases = evaluated_patients()
+    return {
+        **METRICS,
+        "history": [_model_file(m, "history") for m in split_models()],
+        "case_probability": [prediction_files(m, [pid])[0] for m, pid in cases],
+        "case_bravo": [str(_preproc(pid)["preproc_BRAVO"]) for _, pid in cases],
+        "case_lesions": [str(_preproc(pid)["lesions"]) for _, pid in cases],
+    }
+
+
 def network_outputs(wildcards):
     """Every model, its operating threshold and its predictions."""
     outputs = []
     for name, members in split_models().items():
         outputs += [_model_file(name, "model"), _model_file(name, "threshold")]
         outputs += prediction_files(name, members["dev"] + members["test"])
-    return outputs
+    return outputs + list(table_outputs().values()) + list(figure_outputs().values())
 
 
 def all_outputs():

@@ -144,6 +144,8 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
         "inplane_size": first["height"],
         "image_dtype": first["image_dtype"],
         "normalization": preprocessing["normalization"],
+        # Everything a new patient's preprocessing must repeat (brainmets-predict).
+        "preprocessing": preprocessing,
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
         "epochs": settings["epochs"],

@@ -137,7 +137,8 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
     patient = _patient(patient_json)
     bravo, bravo_affine = _load(cohort_images[REFERENCE])
     bet_mask, bet_affine = _load(paths["bet_mask"])
-    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in MOVING}
+    # A sequence may be absent (prediction with a sequence-dropout model).
+    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in MOVING if seq in cohort_images}
     # The T1 mask, carried onto the native BRAVO grid (nearest neighbour).
     mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=xfms["T1pre"]) > 0.5
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size}
@@ -150,7 +151,7 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
     axis = normalize.slice_axis(affine)
     mask = resample_to_grid(mask_native, bravo_affine, shape, affine, order=0) > 0.5
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
-    for seq in SEQUENCES:
+    for seq in (s for s in SEQUENCES if s in cohort_images):
         data, data_affine = (bravo, bravo_affine) if seq == REFERENCE else _load(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.

@@ -1,0 +1,178 @@
+"""Figures 2-6 of the paper and the training curves, as PNG and PDF.
+
+Every figure is drawn from saved results only: ``metrics/*.tsv``, the
+models' ``history.csv``, and for the image figures the saved probability
+maps, preprocessed BRAVO images and lesion masks.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..network.stacking import to_slices_last  # noqa: E402
+from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
+from ..sequences import SUBGROUPS  # noqa: E402
+from .tables import GROUP_NAMES  # noqa: E402
+
+COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}
+FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
+
+
+def figure_paths(figures_dir) -> dict[str, dict[str, Path]]:
+    d = Path(figures_dir)
+    return {name: {ext: d / f"{name}.{ext}" for ext in ("png", "pdf")} for name in FIGURES}
+
+
+def save(fig, paths: dict) -> None:
+    for ext, path in paths.items():
+        buffer = io.BytesIO()
+        # A fixed creation date keeps the PDF reproducible.
+        fig.savefig(buffer, format=ext, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
+        atomic_write_bytes(path, buffer.getvalue())
+    plt.close(fig)
+
+
+def _axial(path):
+    data, affine = load_nifti(path)
+    return to_slices_last(data, affine)
+
+
+def _show_case(ax_row, bravo, prob, truth, threshold, title):
+    """BRAVO with truth outlines | probability >= 0.1 | thresholded."""
+    k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else bravo.shape[-1] // 2
+    image = np.rot90(bravo[..., k])
+    outline = np.rot90(truth[..., k])
+    panels = [
+        ("post-Gd BRAVO, ground truth", None),
+        ("probability >= 0.1", np.ma.masked_less(np.rot90(prob[..., k]), 0.1)),
+        (f"prediction >= {threshold:.2f}", np.ma.masked_less(np.rot90(prob[..., k] >= threshold).astype(float), 0.5)),
+    ]
+    for ax, (label, overlay) in zip(ax_row, panels):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        if overlay is not None:
+            ax.imshow(overlay, cmap="hot", vmin=0, vmax=1, alpha=0.75)
+        if outline.any():
+            ax.contour(outline, levels=[0.5], colors="cyan", linewidths=0.8)
+        ax.set_title(f"{title}\n{label}" if ax is ax_row[0] else label, fontsize=8)
+        ax.axis("off")
+
+
+def _case_files(cases: dict, pid: str):
+    files = cases[pid]
+    return _axial(files["bravo"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
+
+
+def figure2(per_patient: pd.DataFrame, cases: dict, paths) -> None:
+    """Probability map at 0.1 over post-Gd BRAVO with ground-truth outlines,
+    for the test patient with the most lesions."""
+    pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
+    row = per_patient.set_index("patient_id").loc[pid]
+    bravo, prob, truth = _case_files(cases, pid)
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+    _show_case(axes, bravo, prob, truth, row.operating_threshold, f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)")
+    save(fig, paths)
+
+
+def figure3(roc: pd.DataFrame, paths) -> None:
+    """Mean ROC per subgroup with 95% confidence bands (mean ± 1.96 SE)."""
+    grid_columns = [c for c in roc.columns if c not in ("patient_id", "subgroup", "model")]
+    fpr = np.array([float(c) for c in grid_columns])
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    for group in SUBGROUPS:
+        tpr = roc.loc[roc.subgroup == group, grid_columns].astype(float).dropna().to_numpy()
+        if not len(tpr):
+            continue
+        mean = tpr.mean(axis=0)
+        half = 1.96 * tpr.std(axis=0, ddof=1) / np.sqrt(len(tpr)) if len(tpr) > 1 else np.zeros_like(mean)
+        ax.plot(fpr, mean, color=COLORS[group], label=f"{GROUP_NAMES[group]}, n={len(tpr)}")
+        ax.fill_between(fpr, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=COLORS[group], alpha=0.2, lw=0)
+    ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", xlim=(0, 1), ylim=(0, 1.01), title="Voxel ROC per subgroup (95% CI)")
+    ax.legend(loc="lower right", fontsize=8)
+    save(fig, paths)
+
+
+def figure4(per_patient: pd.DataFrame, cases: dict, paths) -> None:
+    """One test patient each with few, moderate and many lesions (the one
+    with the median Dice of its subgroup)."""
+    groups = [g for g in SUBGROUPS if (per_patient.subgroup == g).any()]
+    fig, axes = plt.subplots(len(groups), 3, figsize=(9, 3.2 * len(groups)), squeeze=False)
+    for ax_row, group in zip(axes, groups):
+        members = per_patient[per_patient.subgroup == group].sort_values(["dice", "patient_id"], na_position="first")
+        row = members.iloc[len(members) // 2]
+        bravo, prob, truth = _case_files(cases, row.patient_id)
+        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}")
+    save(fig, paths)
+
+
+def figure5(lesions: pd.DataFrame, paths, bin_mm: float = 2.0) -> None:
+    """Stacked histogram of found and missed lesions by longest diameter."""
+    real = lesions[lesions.kind == "lesion"]
+    top = max(bin_mm, float(np.ceil(real.longest_diameter_mm.max() / bin_mm) * bin_mm)) if len(real) else bin_mm
+    bins = np.arange(0, top + bin_mm, bin_mm)
+    found = real.found.astype(bool)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist([real.longest_diameter_mm[found], real.longest_diameter_mm[~found]], bins=bins, stacked=True, color=["tab:green", "tab:red"], label=[f"found ({found.sum()})", f"missed ({(~found).sum()})"])
+    ax.set(xlabel="longest diameter (mm)", ylabel="lesions", title="Lesions found at probability 0.1 (>10% covered)")
+    ax.legend()
+    save(fig, paths)
+
+
+def sensitivity_by_size(lesions: pd.DataFrame, thresholds) -> pd.DataFrame:
+    real = lesions[lesions.kind == "lesion"]
+    rows = []
+    for t in thresholds:
+        below, above = real[real.longest_diameter_mm < t], real[real.longest_diameter_mm >= t]
+        rows.append(
+            {
+                "size_threshold_mm": t,
+                "sensitivity_below": below.found.astype(bool).mean() if len(below) else np.nan,
+                "sensitivity_above": above.found.astype(bool).mean() if len(above) else np.nan,
+                "lesions_below": len(below),
+                "lesions_above": len(above),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def figure6(lesions: pd.DataFrame, paths) -> None:
+    """Sensitivity for lesions below and above a size threshold."""
+    curve = sensitivity_by_size(lesions, np.arange(2.0, 40.5, 0.5))
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(curve.size_threshold_mm, 100 * curve.sensitivity_below, label="lesions < threshold")
+    ax.plot(curve.size_threshold_mm, 100 * curve.sensitivity_above, label="lesions >= threshold")
+    ax.set(xlabel="size threshold, longest diameter (mm)", ylabel="sensitivity (%)", ylim=(0, 102), title="Sensitivity below and above a size threshold")
+    ax.legend()
+    save(fig, paths)
+
+
+def training_curves(histories: dict[str, pd.DataFrame], paths) -> None:
+    fig, (loss_ax, dice_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for name, h in sorted(histories.items()):
+        loss_ax.plot(h.epoch, h.loss, label=f"{name} train")
+        dice_ax.plot(h.epoch, h.dice, label=f"{name} train")
+        if "val_loss" in h:
+            loss_ax.plot(h.epoch, h.val_loss, ls="--", label=f"{name} dev")
+            dice_ax.plot(h.epoch, h.val_dice, ls="--", label=f"{name} dev")
+    loss_ax.set(xlabel="epoch", ylabel="weighted cross-entropy", title="Loss")
+    dice_ax.set(xlabel="epoch", ylabel="voxel Dice at 0.5", title="Dice", ylim=(0, 1))
+    loss_ax.legend(fontsize=7)
+    save(fig, paths)
+
+
+def all_figures(per_patient, lesions, roc, histories, cases, figures_dir) -> None:
+    paths = figure_paths(figures_dir)
+    figure2(per_patient, cases, paths["figure2"])
+    figure3(roc, paths["figure3"])
+    figure4(per_patient, cases, paths["figure4"])
+    figure5(lesions, paths["figure5"])
+    figure6(lesions, paths["figure6"])
+    training_curves(histories, paths["training_curves"])

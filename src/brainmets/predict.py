@@ -1,0 +1,146 @@
+"""``brainmets-predict``: metastases of a new patient from a trained model.
+
+Given the patient's sequences as NIfTI (all four, or three with a model
+trained with sequence dropout) and a model folder of this workflow
+(``results/<run>/models/<name>``), it runs the workflow's preprocessing
+(brain extraction, co-registration onto the BRAVO, normalization) with the
+settings the model was trained with, then writes, in the output folder:
+
+* ``sub-<id>_space-BRAVO_desc-lesion_probseg.nii.gz``: probabilities 0-1 on
+  the patient's own BRAVO grid, with its affine;
+* ``sub-<id>_space-BRAVO_desc-lesion_mask.nii.gz``: lesions at the model's
+  operating threshold (or ``--threshold``);
+* ``sub-<id>_desc-lesions.tsv``: one row per lesion: id, volume (mm^3),
+  longest diameter (mm), centroid in scanner (RAS) coordinates (mm);
+* ``sub-<id>_desc-predict.json``: the model, threshold and timings used;
+* ``work/``: the preprocessed images and QC pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .cohort.validate import load_image
+from .geometry import resample_to_grid
+from .lesions import lesion_table_from_mask
+from .niio import atomic_write_text, load_nifti, save_nifti
+from .sequences import REFERENCE, SEQUENCES
+
+log = logging.getLogger("brainmets.predict")
+REQUIRED = ("T1pre", REFERENCE)  # brain extraction and the reference grid
+
+
+def output_paths(out_dir, pid: str) -> dict[str, Path]:
+    d, sub = Path(out_dir), f"sub-{pid}"
+    return {
+        "probability": d / f"{sub}_space-BRAVO_desc-lesion_probseg.nii.gz",
+        "mask": d / f"{sub}_space-BRAVO_desc-lesion_mask.nii.gz",
+        "lesions": d / f"{sub}_desc-lesions.tsv",
+        "report": d / f"{sub}_desc-predict.json",
+        "work": d / "work",
+    }
+
+
+def read_threshold(model_dir, override: float | None) -> float:
+    if override is not None:
+        return override
+    path = Path(model_dir) / "threshold.json"
+    if not path.exists():
+        raise FileNotFoundError(f"model folder {model_dir}: threshold.json is missing; give --threshold")
+    return float(json.loads(path.read_text())["operating_threshold"])
+
+
+def preprocess(pid: str, images: dict, card: dict, work: Path) -> dict:
+    """The workflow's preprocessing steps for one patient; returns paths."""
+    from .preprocessing.pipeline import MOVING, brain_extraction_step, coregistration_step, normalization_step, preproc_paths
+
+    paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid).items()}
+    patient_json = work / f"sub-{pid}_patient.json"
+    atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {}}))
+    settings = card["preprocessing"]
+    brain_extraction_step(pid, images["T1pre"], patient_json, paths, settings["brain_extraction"])
+    for seq in MOVING:
+        if seq in images:
+            coregistration_step(pid, seq, images[REFERENCE], images[seq], patient_json, paths, settings["registration"])
+    normalization_step(pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"])
+    return paths
+
+
+def predict_patient_files(pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8) -> dict:
+    from .network.inference import predict_patient
+    from .network.train import load_trained
+
+    started = time.perf_counter()
+    missing = [seq for seq in SEQUENCES if seq not in images]
+    for seq in REQUIRED:
+        if seq in missing:
+            raise ValueError(f"patient '{pid}': the {seq} sequence is required (brain extraction runs on T1pre, BRAVO is the reference grid)")
+    for seq, path in images.items():
+        load_image(pid, path)
+    model, card = load_trained(model_dir)
+    cut = read_threshold(model_dir, threshold)
+    if missing and not card.get("sequence_dropout"):
+        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} was trained without sequence dropout and needs all four sequences")
+    out = output_paths(out_dir, pid)
+    paths = preprocess(pid, images, card, out["work"])
+    network_grid = out["work"] / "probability_network_grid.nii.gz"
+    preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
+    inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size)
+    # Back onto the patient's own BRAVO grid (identity when the sizes agree).
+    prob_net, net_affine = load_nifti(network_grid)
+    bravo = load_nifti(images[REFERENCE])
+    bravo_shape, bravo_affine = bravo[0].shape, bravo[1]
+    prob = np.clip(resample_to_grid(prob_net, net_affine, bravo_shape, bravo_affine, order=1), 0.0, 1.0)
+    save_nifti(out["probability"], prob.astype(np.float32), bravo_affine)
+    mask = prob >= cut
+    save_nifti(out["mask"], mask.astype(np.uint8), bravo_affine)
+    table = lesion_table_from_mask(mask, bravo_affine)
+    atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
+    report = {
+        "patient_id": pid,
+        "inputs": {seq: str(Path(p).resolve()) for seq, p in images.items()},
+        "missing_sequences": missing,
+        "model": str(Path(model_dir).resolve()),
+        "model_fingerprint": card["fingerprint"],
+        "threshold": cut,
+        "lesions": int(len(table)),
+        "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
+        "inference_seconds": round(inference["seconds"], 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    atomic_write_text(out["report"], json.dumps(report, indent=2))
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="brainmets-predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for seq in SEQUENCES:
+        parser.add_argument(f"--{seq.lower()}", metavar="NIFTI", help=f"{seq} image" + (" (required)" if seq in REQUIRED else ""))
+    parser.add_argument("--model", required=True, help="trained model folder, e.g. results/demo/models/main")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--id", default="new", help="patient id used in file names (letters and digits)")
+    parser.add_argument("--threshold", type=float, help="probability threshold (default: the model's operating threshold)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.id.isalnum():
+        parser.error(f"--id {args.id!r}: use letters and digits only")
+    images = {seq: getattr(args, seq.lower()) for seq in SEQUENCES if getattr(args, seq.lower())}
+    try:
+        report = predict_patient_files(args.id, images, args.model, args.out, args.threshold, args.batch_size)
+    except (ValueError, FileNotFoundError) as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("patient %s: %d lesions, %.0f mm^3, written to %s", args.id, report["lesions"], report["lesion_volume_mm3"], args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""A small preprocessed patient (oblique affine) and its TFRecord shard."""
+
+import numpy as np
+import pytest
+
+from brainmets.geometry import rigid
+from brainmets.network.paths import record_paths
+from brainmets.network.records import read_index, write_patient_records
+from brainmets.niio import save_nifti
+from brainmets.sequences import SEQUENCES
+
+SHAPE = (32, 32, 12)
+
+
+def oblique_affine():
+    affine = rigid((0.1, -0.05, 0.2), (-60.0, -70.0, -20.0))
+    affine[:3, :3] = affine[:3, :3] * np.array([1.5, 1.5, 3.0])
+    return affine
+
+
+def write_preprocessed(folder, pid: str, seed: int) -> dict:
+    """Equalized-looking images (k/255), brain mask and lesions on slices 4-6."""
+    rng = np.random.default_rng(seed)
+    affine = oblique_affine()
+    mask = np.zeros(SHAPE, np.uint8)
+    mask[4:28, 4:28, 1:11] = 1
+    lesions = np.zeros(SHAPE, np.uint8)
+    lesions[10:14, 12:15, 4:7] = 1
+    paths = {}
+    for i, seq in enumerate(SEQUENCES):
+        image = (rng.integers(1, 256, SHAPE) / 255.0).astype(np.float32) * mask
+        image[lesions > 0] = (255 - 25 * i) / 255.0
+        paths[seq] = folder / f"sub-{pid}_{seq}.nii.gz"
+        save_nifti(paths[seq], image, affine)
+    paths["brain_mask"] = folder / f"sub-{pid}_mask.nii.gz"
+    paths["lesions"] = folder / f"sub-{pid}_lesions.nii.gz"
+    save_nifti(paths["brain_mask"], mask, affine)
+    save_nifti(paths["lesions"], lesions, affine)
+    return paths
+
+
+def write_records(folder, pid, seed, context=3):
+    files = write_preprocessed(folder, pid, seed)
+    out = record_paths(folder / "records", pid)
+    write_patient_records(pid, {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, context, "histogram_equalization")
+    return files, read_index(out["index"])
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("records")
+    return [write_records(folder, f"r{i}", seed=i) for i in range(3)]

@@ -1,0 +1,31 @@
+"""Figures 2-6 and the training curves (rule make_figures)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from brainmets.evaluation.figures import all_figures
+from brainmets.snakemake_io import logged
+
+
+def patient_of(path):
+    return re.search(r"sub-([A-Za-z0-9]+)_", Path(path).name).group(1)
+
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    ins = snakemake.input
+    read = dict(sep="\t", dtype={"patient_id": str})
+    cases = {
+        patient_of(p): {"probability": p, "bravo": b, "lesions": les}
+        for p, b, les in zip(ins.case_probability, ins.case_bravo, ins.case_lesions)
+    }
+    histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
+    figures_dir = Path(snakemake.output.figure2_png).parent
+    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, figures_dir)
+    log.info("figures written to %s", figures_dir)

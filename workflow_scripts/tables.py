@@ -1,0 +1,41 @@
+"""Tables 3A-C, 4A-C, the paper comparison, lesion-wise and bootstrap tables (rule make_tables)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import pandas as pd
+
+from brainmets.evaluation import tables
+from brainmets.niio import atomic_write_text
+from brainmets.snakemake_io import logged
+
+COHORTS = {
+    "phantom": "built-in synthetic phantom cohort",
+    "sheet": "cohort sheet",
+    "brainmetshare": "Stanford BrainMetShare (k-fold over labelled cases)",
+}
+
+
+def write(name, frame, md):
+    atomic_write_text(snakemake.output[f"{name}_csv"], frame.to_csv(index=False))
+    atomic_write_text(snakemake.output[f"{name}_md"], md)
+
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    per_patient = pd.read_csv(snakemake.input.per_patient, sep="\t", dtype={"patient_id": str})
+    for which in ("3A", "3B", "3C"):
+        frame = tables.table3(per_patient, which)
+        write(f"table{which.lower()}", frame, tables.table3_markdown(frame, which))
+    for which in ("4A", "4B", "4C"):
+        frame = tables.table4(per_patient, which)
+        write(f"table{which.lower()}", frame, tables.table4_markdown(frame, which))
+    frame = tables.brats_table(per_patient)
+    write("lesionwise", frame, tables.markdown(frame, title="Lesion-wise Dice and HD95 (beyond the paper)", note=tables.BRATS_NOTE))
+    frame = tables.bootstrap(per_patient, snakemake.params.seed, snakemake.params.resamples)
+    write("bootstrap", frame, tables.markdown(frame, title="Bootstrap 95% confidence intervals of the mean over patients"))
+    source = snakemake.params.cohort
+    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom")
+    atomic_write_text(snakemake.output.paper_comparison, comparison)
+    log.info("tables of %d test patients written", len(per_patient))
