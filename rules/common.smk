@@ -90,7 +90,14 @@ def coregistration_outputs():
     paths = coregistration_paths(
         Path(RUN) / "preproc", Path(RUN) / "qc", "{pid}", "{seq}"
     )
-    return {key: str(path) for key, path in paths.items()}
+    outputs = {key: str(path) for key, path in paths.items()}
+    outputs["coreg_qc"] = report(
+        outputs["coreg_qc"],
+        caption="../report/qc_coregistration.rst",
+        category="Quality control",
+        subcategory="sub-{pid}",
+    )
+    return outputs
 
 
 def cohort_inputs(wildcards):
@@ -179,8 +186,13 @@ def training_inputs(wildcards):
     pids = members["train"] + members["dev"]
     return {
         "split": f"{RUN}/records/splits.json",
-        "train": [str(record_paths(Path(RUN) / "records", p)["index"]) for p in members["train"]],
-        "dev": [str(record_paths(Path(RUN) / "records", p)["index"]) for p in members["dev"]],
+        "train": [
+            str(record_paths(Path(RUN) / "records", p)["index"])
+            for p in members["train"]
+        ],
+        "dev": [
+            str(record_paths(Path(RUN) / "records", p)["index"]) for p in members["dev"]
+        ],
         "shards": [str(record_paths(Path(RUN) / "records", p)["shard"]) for p in pids],
     }
 
@@ -219,7 +231,9 @@ def threshold_inputs(wildcards):
 def evaluated_patients():
     """(model, patient) of every test patient: the paper's test set, or
     every held-out fold under k-fold."""
-    return [(m, pid) for m, members in split_models().items() for pid in members["test"]]
+    return [
+        (m, pid) for m, members in split_models().items() for pid in members["test"]
+    ]
 
 
 def patient_metrics_file(model, pid):
@@ -241,9 +255,7 @@ def metrics_inputs(wildcards):
     return [patient_metrics_file(m, pid) for m, pid in evaluated_patients()]
 
 
-METRICS = {
-    key: f"{RUN}/metrics/{key}.tsv" for key in ("per_patient", "lesions", "roc")
-}
+METRICS = {key: f"{RUN}/metrics/{key}.tsv" for key in ("per_patient", "lesions", "roc")}
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
@@ -251,18 +263,33 @@ TABLES = [
 ]
 
 
-def table_outputs():
-    outputs = {f"{t}_{ext}": f"{RUN}/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md")}
+def table_outputs(for_report=False):
+    outputs = {
+        f"{t}_{ext}": f"{RUN}/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md")
+    }
     outputs["paper_comparison"] = f"{RUN}/tables/paper_comparison.md"
+    if for_report:
+        for t in TABLES:
+            outputs[f"{t}_csv"] = report(
+                outputs[f"{t}_csv"], caption=f"../report/{t}.rst", category="Tables"
+            )
     return outputs
 
 
-def figure_outputs():
-    return {
+def figure_outputs(for_report=False):
+    outputs = {
         f"{name}_{ext}": str(path)
         for name, files in figure_paths(Path(RUN) / "figures").items()
         for ext, path in files.items()
     }
+    if for_report:
+        for name in figure_paths(Path(RUN) / "figures"):
+            outputs[f"{name}_png"] = report(
+                outputs[f"{name}_png"],
+                caption=f"../report/{name}.rst",
+                category="Figures",
+            )
+    return outputs
 
 
 def figure_inputs(wildcards):

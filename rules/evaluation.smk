@@ -46,7 +46,7 @@ rule make_tables:
     input:
         **METRICS,
     output:
-        **table_outputs(),
+        **table_outputs(for_report=True),
     log:
         f"{RUN}/logs/tables/tables.log",
     conda:
@@ -67,7 +67,7 @@ rule make_figures:
     input:
         unpack(figure_inputs),
     output:
-        **figure_outputs(),
+        **figure_outputs(for_report=True),
     log:
         f"{RUN}/logs/figures/figures.log",
     conda:

@@ -2,7 +2,13 @@ rule brain_extraction:
     input:
         unpack(brain_extraction_inputs),
     output:
-        **preproc_outputs("bet_mask", "bet_report", "bet_qc"),
+        **preproc_outputs("bet_mask", "bet_report"),
+        bet_qc=report(
+            preproc_outputs("bet_qc")["bet_qc"],
+            caption="../report/qc_brain_mask.rst",
+            category="Quality control",
+            subcategory="sub-{pid}",
+        ),
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_brain_extraction.log",
     benchmark:
@@ -95,7 +101,11 @@ rule preprocessing_qc_table:
     input:
         **preprocessing_qc_inputs(),
     output:
-        f"{RUN}/qc/preprocessing.tsv",
+        report(
+            f"{RUN}/qc/preprocessing.tsv",
+            caption="../report/qc_table.rst",
+            category="Quality control",
+        ),
     log:
         f"{RUN}/logs/qc/preprocessing_table.log",
     conda:

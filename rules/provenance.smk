@@ -2,7 +2,11 @@ rule provenance:
     input:
         *table1_outputs().values(),
     output:
-        f"{RUN}/provenance.json",
+        report(
+            f"{RUN}/provenance.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         f"{RUN}/logs/provenance.log",
     conda:

@@ -1,9 +1,12 @@
 """The Snakemake workflow end to end on a tiny cohort, and its hygiene."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import nibabel as nib
 import numpy as np
@@ -24,15 +27,44 @@ def snakemake(workdir, *args, check=True):
     return result
 
 
+def run_until_first_checkpoint(workdir, *args, timeout=900):
+    """Start the workflow and kill it (SIGKILL, the whole process group, as a
+    crashed node would) as soon as training has written its first epoch."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
+    checkpoints = workdir / "results" / "test" / "models" / "main" / "checkpoints"
+    with open(workdir / "interrupted.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while not (checkpoints / "epoch-001.keras").exists():
+                if proc.poll() is not None:
+                    raise AssertionError("workflow ended before training wrote a checkpoint: " + (workdir / "interrupted.log").read_text()[-3000:])
+                if time.monotonic() > deadline:
+                    raise AssertionError("no training checkpoint within the time limit")
+                time.sleep(0.1)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return json.loads((checkpoints / "state.json").read_text())
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
+    """The whole workflow on the tiny cohort, killed during training and rerun."""
     workdir = tmp_path_factory.mktemp("run")
-    snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"))
+    config = str(REPO / "configs/test.yaml")
+    state = run_until_first_checkpoint(workdir, "--configfile", config)
+    (workdir / "state_at_kill.json").write_text(json.dumps(state))
+    snakemake(workdir, "--configfile", config, "--rerun-incomplete")
     return workdir / "results" / "test"
 
 
+TINY = ("001", "002", "003", "004", "005", "006")
+
+
 def test_tiny_cohort_runs_end_to_end(tiny_run):
-    for pid in ("001", "002", "003"):
+    for pid in TINY:
         anat = tiny_run / "cohort" / f"sub-{pid}" / "anat"
         for seq in SEQUENCES:
             assert (anat / f"sub-{pid}_{seq}.nii.gz").exists()
@@ -41,13 +73,13 @@ def test_tiny_cohort_runs_end_to_end(tiny_run):
         assert (tiny_run / "logs" / "phantom" / f"sub-{pid}.log").stat().st_size > 0
         assert (tiny_run / "benchmarks" / "phantom" / f"sub-{pid}.tsv").exists()
     table1 = pd.read_csv(tiny_run / "tables" / "table1.csv")
-    assert table1.set_index("characteristic").loc["Patients", "value"] == "3"
-    assert "| Patients | 3 |" in (tiny_run / "tables" / "table1.md").read_text()
+    assert table1.set_index("characteristic").loc["Patients", "value"] == "6"
+    assert "| Patients | 6 |" in (tiny_run / "tables" / "table1.md").read_text()
 
 
 def test_preprocessing_outputs_and_qc(tiny_run):
     qc = pd.read_csv(tiny_run / "qc" / "preprocessing.tsv", sep="\t", dtype={"patient_id": str})
-    assert qc.patient_id.tolist() == ["001", "002", "003"]
+    assert qc.patient_id.tolist() == list(TINY)
     assert set(qc.engine) <= {"python", "fsl"}
     assert qc.mask_volume_ml.between(800, 2200).all()
     # On 4 mm test grids the targets are looser than on the demo's 2 mm.
@@ -55,7 +87,7 @@ def test_preprocessing_outputs_and_qc(tiny_run):
     for seq in ("T1pre", "T1gd", "FLAIR"):
         assert (qc[f"{seq}_tre_mean_mm"] < 4.0).all()
         assert not qc[f"{seq}_flagged"].any()
-    for pid in ("001", "002", "003"):
+    for pid in TINY:
         anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
         mask = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
         assert mask.shape[:2] == (64, 64)
@@ -79,9 +111,146 @@ def test_ingested_images_equal_the_source(tiny_run):
         np.testing.assert_allclose(a.affine, b.affine)
 
 
+def test_training_resumed_after_the_kill(tiny_run):
+    state_at_kill = json.loads((tiny_run.parents[1] / "state_at_kill.json").read_text())
+    assert 1 <= state_at_kill["epoch"] < 3
+    log = (tiny_run / "logs" / "models" / "main_train.log").read_text()
+    assert f"resuming from epoch-{state_at_kill['epoch']:03d}.keras" in log
+    card = json.loads((tiny_run / "models" / "main" / "model.json").read_text())
+    assert card["resumed_from_epoch"] == state_at_kill["epoch"] and card["epochs"] == 3
+    history = pd.read_csv(tiny_run / "models" / "main" / "history.csv")
+    assert history.epoch.tolist() == [1, 2, 3]  # the epochs before the kill are kept
+    assert np.isfinite(history[["loss", "val_loss", "dice", "val_dice"]].to_numpy()).all()
+    assert "epoch 3/3 step" in log  # progress in the log
+
+
+def test_records_of_training_patients(tiny_run):
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    for pid in split["train"] + split["dev"]:
+        index = json.loads((tiny_run / "records" / f"sub-{pid}_slices.json").read_text())
+        assert index["channels"] == 28 and index["height"] == index["width"] == 64
+        assert 0 < index["lesion_examples"] < index["examples"]
+    for pid in split["test"]:
+        assert not (tiny_run / "records" / f"sub-{pid}_slices.tfrecord.gz").exists()
+
+
+def test_probability_maps_on_the_network_grid(tiny_run):
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    for pid in split["test"] + split["dev"]:
+        prob = nib.load(str(tiny_run / "predictions" / "main" / f"sub-{pid}_space-BRAVO_desc-lesion_probseg.nii.gz"))
+        mask = nib.load(str(tiny_run / "preproc" / f"sub-{pid}" / "anat" / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
+        data = np.asarray(prob.dataobj)
+        assert prob.shape == mask.shape and np.allclose(prob.affine, mask.affine)
+        assert not np.allclose(prob.affine, np.diag(np.diag(prob.affine)))  # oblique, not identity
+        assert data.min() >= 0 and data.max() <= 1 and np.all(data[np.asarray(mask.dataobj) == 0] == 0)
+    threshold = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
+    assert 0 < threshold["operating_threshold"] < 1 and set(threshold["dev_patients"]) == set(split["dev"])
+
+
+def test_metrics_tables_and_figures(tiny_run):
+    per_patient = pd.read_csv(tiny_run / "metrics" / "per_patient.tsv", sep="\t", dtype={"patient_id": str})
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    assert sorted(per_patient.patient_id) == sorted(split["test"])
+    assert set(per_patient.subgroup) == {"1-3", "4-10", ">10"}
+    assert per_patient.auc.between(0, 1).all()
+    lesions = pd.read_csv(tiny_run / "metrics" / "lesions.tsv", sep="\t", dtype={"patient_id": str})
+    real = lesions[lesions.kind == "lesion"]
+    assert real.groupby("patient_id").size().to_dict() == per_patient.set_index("patient_id").lesions.to_dict()
+    for name in ("table3a", "table3b", "table3c", "table4a", "table4b", "table4c", "lesionwise", "bootstrap"):
+        assert (tiny_run / "tables" / f"{name}.csv").stat().st_size > 0
+        assert "|---" in (tiny_run / "tables" / f"{name}.md").read_text()
+    assert "not a reproduction" in (tiny_run / "tables" / "paper_comparison.md").read_text()
+    for name in ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves"):
+        assert (tiny_run / "figures" / f"{name}.png").stat().st_size > 10000
+        assert (tiny_run / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_figures_and_tables_regenerate_alone(tiny_run):
+    workdir = tiny_run.parents[1]
+    prediction = next((tiny_run / "predictions" / "main").glob("*.nii.gz"))
+    before = prediction.stat().st_mtime_ns
+    shutil.rmtree(tiny_run / "figures")
+    for table in (tiny_run / "tables").glob("table3*"):
+        table.unlink()
+    result = snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"), "figures_and_tables")
+    jobs = result.stdout + result.stderr
+    assert "make_figures" in jobs and "make_tables" in jobs
+    assert "rule train" not in jobs and "rule infer" not in jobs and "rule evaluate_patient" not in jobs
+    assert (tiny_run / "figures" / "figure3.png").exists() and (tiny_run / "tables" / "table3a.md").exists()
+    assert prediction.stat().st_mtime_ns == before
+
+
+def test_html_report(tiny_run):
+    workdir = tiny_run.parents[1]
+    snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"), "--report", "report.html")
+    html = (workdir / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000
+    for name in ("figure3.png", "table3a", "preprocessing.tsv", "provenance.json"):
+        assert name in html
+
+
+def test_predict_command_on_a_new_patient(tiny_run, tmp_path):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    model = tiny_run / "models" / "main"
+    args = [f"--{s.lower()}={raw[s]}" for s in SEQUENCES]
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={tmp_path}", "--id=new1"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bravo = nib.load(str(raw["BRAVO"]))
+    prob = nib.load(str(tmp_path / "sub-new1_space-BRAVO_desc-lesion_probseg.nii.gz"))
+    mask = nib.load(str(tmp_path / "sub-new1_space-BRAVO_desc-lesion_mask.nii.gz"))
+    assert prob.shape == mask.shape == bravo.shape
+    np.testing.assert_allclose(prob.affine, bravo.affine, atol=1e-5)
+    p = np.asarray(prob.dataobj)
+    assert p.min() >= 0 and p.max() <= 1
+    report = json.loads((tmp_path / "sub-new1_desc-predict.json").read_text())
+    threshold = json.loads((model / "threshold.json").read_text())["operating_threshold"]
+    assert report["threshold"] == threshold
+    np.testing.assert_array_equal(np.asarray(mask.dataobj) > 0, p >= threshold)
+    table = pd.read_csv(tmp_path / "sub-new1_desc-lesions.tsv", sep="\t")
+    assert list(table.columns) == ["lesion_id", "volume_mm3", "longest_diameter_mm", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm"]
+    assert len(table) == report["lesions"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("missing_flair", "FLAIR missing, but model"),
+        ("bad_bravo", "not a readable NIfTI image"),
+        ("no_model", "model.keras is missing"),
+        ("wrong_card", "the network takes 28 channels, its card says 20"),
+    ],
+)
+def test_predict_command_errors(tiny_run, tmp_path, change, message):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    images = {s: str(raw[s]) for s in SEQUENCES}
+    model = tiny_run / "models" / "main"
+    if change == "missing_flair":
+        del images["FLAIR"]
+    elif change == "bad_bravo":
+        images["BRAVO"] = str(tmp_path / "bravo.nii.gz")
+        (tmp_path / "bravo.nii.gz").write_bytes(b"not an image")
+    elif change == "no_model":
+        model = tmp_path
+    elif change == "wrong_card":
+        model = tmp_path / "model"
+        shutil.copytree(tiny_run / "models" / "main", model, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+        card = json.loads((model / "model.json").read_text())
+        (model / "model.json").write_text(json.dumps({**card, "channels": 20}))
+    args = [f"--{s.lower()}={p}" for s, p in images.items()]
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={out}", "--id=x1"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert message in result.stderr
+    if change != "wrong_card":
+        assert "x1" in result.stderr or change == "no_model"
+    assert not (out / "sub-x1_space-BRAVO_desc-lesion_probseg.nii.gz").exists()
+
+
 def test_split_written_once(tiny_run):
     split = json.loads((tiny_run / "records" / "splits.json").read_text())
-    assert split["strategy"] == "paper" and sorted(split["test"]) == ["001", "002", "003"]
+    assert split["strategy"] == "paper" and len(split["test"]) == 3
+    assert sorted(split["train"] + split["dev"] + split["test"]) == list(TINY)
+    assert split["models"]["main"]["test"] == split["test"]
 
 
 def test_provenance(tiny_run):
@@ -90,7 +259,7 @@ def test_provenance(tiny_run):
     assert record["seeds"]["master"] == record["config"]["seed"]
     assert record["packages"]["snakemake"] and record["packages"]["nibabel"]
     assert "commit" in record["workflow"]
-    assert record["patients"] == ["001", "002", "003"]
+    assert record["patients"] == list(TINY)
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
