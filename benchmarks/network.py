@@ -55,9 +55,9 @@ def main() -> None:
     parser.add_argument("--skip-volume", action="store_true")
     args = parser.parse_args()
 
-    import keras
+    from brainmets.network.model import build_model, compile_model, forward_flops  # quiets TensorFlow first
 
-    from brainmets.network.model import build_model, compile_model, forward_flops
+    import keras
 
     keras.mixed_precision.set_global_policy(args.precision)
     keras.utils.set_random_seed(0)

@@ -1,12 +1,9 @@
 """The Snakemake workflow end to end on a tiny cohort, and its hygiene."""
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import nibabel as nib
 import numpy as np
@@ -16,51 +13,7 @@ import pytest
 from brainmets.phantom.generate import phantom_paths
 from brainmets.sequences import SEQUENCES
 
-from .conftest import REPO
-
-
-def snakemake(workdir, *args, check=True):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
-    return result
-
-
-def run_until_first_checkpoint(workdir, *args, timeout=900):
-    """Start the workflow and kill it (SIGKILL, the whole process group, as a
-    crashed node would) as soon as training has written its first epoch."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
-    checkpoints = workdir / "results" / "test" / "models" / "main" / "checkpoints"
-    with open(workdir / "interrupted.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        try:
-            while not (checkpoints / "epoch-001.keras").exists():
-                if proc.poll() is not None:
-                    raise AssertionError("workflow ended before training wrote a checkpoint: " + (workdir / "interrupted.log").read_text()[-3000:])
-                if time.monotonic() > deadline:
-                    raise AssertionError("no training checkpoint within the time limit")
-                time.sleep(0.1)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return json.loads((checkpoints / "state.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The whole workflow on the tiny cohort, killed during training and rerun."""
-    workdir = tmp_path_factory.mktemp("run")
-    config = str(REPO / "configs/test.yaml")
-    state = run_until_first_checkpoint(workdir, "--configfile", config)
-    (workdir / "state_at_kill.json").write_text(json.dumps(state))
-    snakemake(workdir, "--configfile", config, "--rerun-incomplete")
-    return workdir / "results" / "test"
-
-
-TINY = ("001", "002", "003", "004", "005", "006")
+from .conftest import REPO, TINY, snakemake
 
 
 def test_tiny_cohort_runs_end_to_end(tiny_run):
