@@ -109,7 +109,7 @@ rule preprocessing_qc_table:
     log:
         f"{RUN}/logs/qc/preprocessing_table.log",
     conda:
-        "../envs/core.yaml"
+        "../envs/preprocessing.yaml"
     threads: 1
     resources:
         mem_mb=1000,
