@@ -268,3 +268,41 @@ def test_bad_patient_fails_alone_with_keep_going(tiny_patients, tmp_path):
     message = "patient 'p002', file " + str(broken) + ": 1 of"
     assert message in result.stderr
     assert message in (tmp_path / "results" / "sheet" / "logs" / "cohort" / "sub-p002.log").read_text()
+
+
+def test_predict_from_a_dicom_study_writes_seg_and_rtstruct(tiny_run, tmp_path):
+    import highdicom as hd
+    import pydicom
+
+    from brainmets.dicom.convert import frame_indices
+    from brainmets.dicom.synthetic import new_study, write_series
+
+    raw = phantom_paths(tiny_run / "phantom" / "sub-003", "003")
+    study = new_study("PH003")
+    descriptions = {"T1pre": "Sag CUBE T1 PRE", "T1gd": "Sag CUBE T1 POST GD", "BRAVO": "Ax BRAVO POST", "FLAIR": "Sag CUBE FLAIR"}
+    for n, seq in enumerate(SEQUENCES, start=1):
+        img = nib.load(str(raw[seq]))
+        write_series(np.asarray(img.dataobj), img.affine, tmp_path / "study" / f"s{n}", descriptions[seq], study, n)
+    out = tmp_path / "out"
+    model = tiny_run / "models" / "main"
+    cmd = [sys.executable, "-m", "brainmets.predict", f"--dicom-study={tmp_path / 'study'}", f"--model={model}", f"--out={out}", "--id=d3", "--threshold=1e-6"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    series_table = pd.read_csv(out / "sub-d3_desc-series.tsv", sep="\t")
+    assert sorted(series_table.sequence) == sorted(SEQUENCES)
+    report = json.loads((out / "sub-d3_desc-predict.json").read_text())
+    mask_img = nib.load(str(out / "sub-d3_space-BRAVO_desc-lesion_mask.nii.gz"))
+    mask = np.asarray(mask_img.dataobj) > 0
+    assert (out / "sub-d3_rtstruct.dcm").exists()
+    rt = pydicom.dcmread(out / "sub-d3_rtstruct.dcm")
+    assert rt.StudyInstanceUID == study["StudyInstanceUID"] and rt.PatientID == "PH003"
+    # A threshold just above zero marks the whole brain: a mask that cannot be empty.
+    assert mask.any()
+    seg = hd.seg.segread(out / "sub-d3_seg.dcm")
+    source = sorted((pydicom.dcmread(f) for f in (tmp_path / "study" / "s3").glob("*.dcm")), key=lambda ds: int(ds.InstanceNumber))
+    pixels = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=[str(ds.SOPInstanceUID) for ds in source], segment_numbers=[1], assert_missing_frames_are_empty=True
+    )[..., 0]
+    expected = np.stack([mask[i, j, k] for i, j, k in frame_indices(source, mask_img.affine, mask.shape, "d3", "")])
+    np.testing.assert_array_equal(pixels > 0, expected)
+    assert len(report["dicom_outputs"]["segments"]) == 1 + report["lesions"]

@@ -14,6 +14,14 @@ settings the model was trained with, then writes, in the output folder:
   longest diameter (mm), centroid in scanner (RAS) coordinates (mm);
 * ``sub-<id>_desc-predict.json``: the model, threshold and timings used;
 * ``work/``: the preprocessed images and QC pictures.
+
+Sequences may be given as DICOM series folders, or all at once with
+``--dicom-study`` (a study folder; series are assigned to sequences by
+SeriesDescription patterns, and the assignment is written to
+``sub-<id>_desc-series.tsv`` for checking). When the BRAVO came from DICOM,
+the lesions are also written as ``sub-<id>_seg.dcm`` (DICOM-SEG) and
+``sub-<id>_rtstruct.dcm`` (RT Structure Set), referencing the BRAVO series;
+``--deidentify SALT`` gives them a pseudonymous patient name and id.
 """
 
 from __future__ import annotations
@@ -73,11 +81,46 @@ def preprocess(pid: str, images: dict, card: dict, work: Path) -> dict:
     return paths
 
 
-def predict_patient_files(pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8) -> dict:
+def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Path) -> tuple[dict, dict]:
+    """Convert DICOM inputs to NIfTI; returns the NIfTI paths and, per
+    sequence, the DICOM files it came from."""
+    from .cohort.ingest import read_dicom_folder
+    from .dicom.mapping import map_series
+    from .dicom.series import find_series
+
+    folders = {seq: Path(p) for seq, p in images.items() if Path(p).is_dir()}
+    if study:
+        chosen, table = map_series(pid, find_series(pid, study), patterns, required=REQUIRED)
+        atomic_write_text(work.parent / f"sub-{pid}_desc-series.tsv", table.to_csv(sep="\t", index=False))
+        for seq, series in chosen.items():
+            folder = work / "dicom" / seq
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, f in enumerate(series.files):
+                target = folder / f"{i:05d}.dcm"
+                if not target.exists():
+                    target.symlink_to(Path(f).resolve())
+            folders.setdefault(seq, folder)
+    converted, sources = dict(images), {}
+    for seq, folder in folders.items():
+        data, affine, sidecar = read_dicom_folder(pid, folder)
+        out = work / "dicom" / f"sub-{pid}_{seq}.nii.gz"
+        save_nifti(out, data, affine)
+        atomic_write_text(out.with_suffix("").with_suffix(".json"), json.dumps(sidecar, indent=2))
+        converted[seq] = str(out)
+        sources[seq] = sorted(p for p in folder.iterdir() if p.is_file())
+    return converted, sources
+
+
+def predict_patient_files(
+    pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8,
+    dicom_study=None, series_patterns: dict | None = None, deidentify: str | None = None,
+) -> dict:
     from .network.inference import predict_patient
     from .network.train import load_trained
 
     started = time.perf_counter()
+    out = output_paths(out_dir, pid)
+    images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, out["work"])
     missing = [seq for seq in SEQUENCES if seq not in images]
     for seq in REQUIRED:
         if seq in missing:
@@ -88,7 +131,6 @@ def predict_patient_files(pid: str, images: dict, model_dir, out_dir, threshold:
     cut = read_threshold(model_dir, threshold)
     if missing and not card.get("sequence_dropout"):
         raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} was trained without sequence dropout and needs all four sequences")
-    out = output_paths(out_dir, pid)
     paths = preprocess(pid, images, card, out["work"])
     network_grid = out["work"] / "probability_network_grid.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
@@ -103,6 +145,12 @@ def predict_patient_files(pid: str, images: dict, model_dir, out_dir, threshold:
     save_nifti(out["mask"], mask.astype(np.uint8), bravo_affine)
     table = lesion_table_from_mask(mask, bravo_affine)
     atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
+    dicom = {}
+    if REFERENCE in dicom_sources:
+        from .dicom.export import export_lesions
+
+        exported = export_lesions(mask, bravo_affine, dicom_sources[REFERENCE], out_dir, f"sub-{pid}", pid, deidentify)
+        dicom = {"seg": exported["seg"] and str(exported["seg"]), "rtstruct": str(exported["rtstruct"]), "segments": exported["segments"]}
     report = {
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in images.items()},
@@ -114,6 +162,8 @@ def predict_patient_files(pid: str, images: dict, model_dir, out_dir, threshold:
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
         "total_seconds": round(time.perf_counter() - started, 2),
+        "dicom_outputs": dicom,
+        "deidentified": bool(deidentify),
     }
     atomic_write_text(out["report"], json.dumps(report, indent=2))
     return report
@@ -128,13 +178,24 @@ def main(argv=None) -> int:
     parser.add_argument("--id", default="new", help="patient id used in file names (letters and digits)")
     parser.add_argument("--threshold", type=float, help="probability threshold (default: the model's operating threshold)")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--dicom-study", metavar="FOLDER", help="DICOM study folder: series are assigned to sequences by description")
+    parser.add_argument("--series-patterns", metavar="JSON", help='JSON object of SeriesDescription regular expressions, e.g. {"BRAVO": "bravo"}')
+    parser.add_argument("--deidentify", metavar="SALT", help="pseudonymous patient name/id in the DICOM outputs (keep the salt secret)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.id.isalnum():
         parser.error(f"--id {args.id!r}: use letters and digits only")
     images = {seq: getattr(args, seq.lower()) for seq in SEQUENCES if getattr(args, seq.lower())}
     try:
-        report = predict_patient_files(args.id, images, args.model, args.out, args.threshold, args.batch_size)
+        patterns = json.loads(args.series_patterns) if args.series_patterns else None
+        pseudonym_name = None
+        if args.deidentify:
+            from .dicom.export import pseudonym
+
+            pseudonym_name = pseudonym(args.id, args.deidentify)
+        report = predict_patient_files(
+            args.id, images, args.model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name
+        )
     except (ValueError, FileNotFoundError) as exc:
         log.error("%s", exc)
         return 1

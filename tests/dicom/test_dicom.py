@@ -201,3 +201,41 @@ def test_deidentified_export(exported, tmp_path):
         assert ds.PatientID == name and str(ds.PatientName) == name
         assert info["PatientID"] not in str(ds.PatientName) and ds.PatientID != info["PatientID"]
         assert ds.StudyInstanceUID == info["StudyInstanceUID"]  # still references the source study
+
+
+def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
+    from brainmets.cohort.ingest import cohort_paths, ingest_patient
+    from brainmets.cohort.sheet import PatientRecord
+
+    root, paths, _ = study
+    images = {seq: paths[seq] for seq in SEQUENCES}
+    images["FLAIR"] = root / "FLAIR"  # the oblique sagittal series, as DICOM
+    record = PatientRecord("p3", images, lesions=paths["lesions"])
+    patient = ingest_patient(record, tmp_path)
+    assert patient["images"]["FLAIR"]["dicom_sidecar"]["SeriesDescription"] == DESCRIPTIONS["FLAIR"]
+    ingested = nib.load(str(cohort_paths(tmp_path, "p3")["FLAIR"]))
+    original = nib.load(str(paths["FLAIR"]))
+    # Same voxels in the same places (dcm2niix may order the axes differently).
+    probe = np.array([[3, 4, 5], [10, 2, 7]])
+    world = probe @ original.affine[:3, :3].T + original.affine[:3, 3]
+    inv = np.linalg.inv(ingested.affine)
+    idx = np.rint(world @ inv[:3, :3].T + inv[:3, 3]).astype(int)
+    np.testing.assert_allclose(
+        np.asarray(ingested.dataobj)[idx[:, 0], idx[:, 1], idx[:, 2]],
+        np.clip(np.rint(np.asarray(original.dataobj)[probe[:, 0], probe[:, 1], probe[:, 2]]), 0, None),
+    )
+
+
+def test_two_series_in_a_sequence_folder_is_an_error(study, tmp_path):
+    from brainmets.cohort.ingest import ingest_patient
+    from brainmets.cohort.sheet import PatientRecord
+
+    root, paths, _ = study
+    mixed = tmp_path / "mixed"
+    shutil.copytree(root / "FLAIR", mixed)
+    shutil.copytree(root / "T1pre", mixed / "other")
+    images = {seq: paths[seq] for seq in SEQUENCES}
+    images["FLAIR"] = mixed
+    with pytest.raises(DicomError, match="2 series where one is expected"):
+        ingest_patient(PatientRecord("p3", images, lesions=paths["lesions"]), tmp_path / "cohort")
+    assert not (tmp_path / "cohort").exists()

@@ -40,12 +40,34 @@ def cohort_paths(cohort_dir, pid: str) -> dict[str, Path]:
     return paths
 
 
-def _read(record: PatientRecord, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if path.is_dir():
+def _read(record: PatientRecord, path: Path, sidecars: dict | None = None, seq: str = "") -> tuple[np.ndarray, np.ndarray]:
+    if path.is_dir() and record.source == "brainmetshare":
         data, affine = brainmetshare.read_slice_folder(record.patient_id, path)
         check_finite(record.patient_id, path, data)
         return data, affine
+    if path.is_dir():  # a DICOM series folder (cohort sheet)
+        data, affine, sidecar = read_dicom_folder(record.patient_id, path)
+        if sidecars is not None:
+            sidecars[seq] = sidecar
+        return data, affine
     return load_image(record.patient_id, path)
+
+
+def read_dicom_folder(pid: str, folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One DICOM series, converted with dcm2niix and checked; its sidecar."""
+    import tempfile
+
+    from ..dicom.convert import convert_series
+    from ..dicom.series import DicomError, find_series
+
+    series = find_series(pid, folder)
+    if len(series) != 1:
+        names = ", ".join(repr(s.description) for s in series)
+        raise DicomError(pid, f"folder {folder}", f"{len(series)} series where one is expected: {names}")
+    with tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+        sidecar = convert_series(pid, series[0], Path(tmp) / "series.nii.gz")
+        data, affine = load_image(pid, Path(tmp) / "series.nii.gz")
+    return data, affine, sidecar
 
 
 def _checksum(path: Path) -> str:
@@ -65,10 +87,10 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) ->
     leaves no partial output behind.
     """
     pid = record.patient_id
-    images = {}
+    images, sidecars = {}, {}
     for seq in SEQUENCES:
         log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])
-        images[seq] = _read(record, Path(record.images[seq]))
+        images[seq] = _read(record, Path(record.images[seq]), sidecars, seq)
     ref_data, ref_affine = images[REFERENCE]
     mask = None
     if record.lesions is not None:
@@ -92,6 +114,8 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) ->
             "spacing_mm": spacing_mm(affine).round(4).tolist(),
             "orientation": "".join(nib.aff2axcodes(affine)),
         }
+        if seq in sidecars:  # dcm2niix's BIDS sidecar of a DICOM input
+            summary[seq]["dicom_sidecar"] = sidecars[seq]
     if mask is not None:
         save_nifti(paths["lesions"], mask, ref_affine)
         table = lesion_table_from_mask(mask, ref_affine, connectivity)
