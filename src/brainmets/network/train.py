@@ -102,6 +102,11 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
     key = fingerprint(network, settings, train_ids, dev_ids, seed, keras.backend.backend())
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
+    if settings["deterministic"] and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # Same seed, same weights (at some cost in speed on GPU).
+        tf.config.experimental.enable_op_determinism()
     state = resume_state(paths["checkpoints"], key)
     with distribution_scope():
         if state:
@@ -129,7 +134,9 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
             initial_epoch=initial_epoch,
             steps_per_epoch=steps,
             validation_data=dataset.validation_dataset(dev_indices, settings["batch_size"]) if dev_indices else None,
+            validation_steps=dataset.steps_per_epoch(dev_indices, settings["batch_size"]) if dev_indices else None,
             callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
