@@ -7,6 +7,8 @@ rule ingest_labelled_patient:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
         pid=id_pattern(LABELLED),
+    group:
+        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -26,6 +28,8 @@ rule ingest_unlabelled_patient:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
         pid=id_pattern(UNLABELLED),
+    group:
+        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1

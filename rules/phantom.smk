@@ -5,6 +5,8 @@ rule phantom_patient:
         f"{RUN}/logs/phantom/sub-{{pid}}.log",
     benchmark:
         f"{RUN}/benchmarks/phantom/sub-{{pid}}.tsv"
+    group:
+        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1
