@@ -26,7 +26,7 @@ def trained(records, tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     indices = [r[1] for r in records]
     for name, seed in (("a", 7), ("b", 7)):
-        train_model(indices[:2], indices[2:], root / name, {"width": 0.0625}, SETTINGS, {"normalization": "histogram_equalization"}, seed)
+        train_model(indices[:2], indices[2:], root / name, {"width": 0.0625, "bn_momentum": 0.9}, SETTINGS, {"normalization": "histogram_equalization"}, seed)
     return root
 
 

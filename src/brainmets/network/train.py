@@ -113,7 +113,7 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
             log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
             model = keras.saving.load_model(paths["checkpoints"] / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
         else:
-            model = compile_model(build_model(first["channels"], network["width"], settings["l2"]), settings)
+            model = compile_model(build_model(first["channels"], network["width"], settings["l2"], bn_momentum=network["bn_momentum"]), settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(train_indices, settings["batch_size"])
