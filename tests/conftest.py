@@ -92,5 +92,7 @@ def tiny_run(tmp_path_factory):
     config = str(REPO / "configs/test.yaml")
     state = run_until_first_checkpoint(workdir, "--configfile", config)
     (workdir / "state_at_kill.json").write_text(json.dumps(state))
+    # As after a crash: release the dead run's lock, rerun what it left incomplete.
+    snakemake(workdir, "--configfile", config, "--unlock")
     snakemake(workdir, "--configfile", config, "--rerun-incomplete")
     return workdir / "results" / "test"

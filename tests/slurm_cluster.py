@@ -1,9 +1,11 @@
 """A real one-node SLURM cluster on localhost, for the integration test.
 
-Debian's slurmctld, slurmd and munge, configured in a private folder
-(SLURM_CONF points there), started without systemd and stopped by the PIDs
-in their pid files. Accounting is off, so job status comes from squeue;
-MinJobAge keeps finished jobs visible to it long enough.
+Debian's slurmctld, slurmd and munge, with state, logs and pid files in a
+private folder, started without systemd and stopped by the PIDs in their
+pid files. The configuration goes to /etc/slurm/slurm.conf, where job steps
+(srun inside a job) look for it; a configuration already there is put back
+afterwards. Accounting is off, so job status comes from squeue; MinJobAge
+keeps finished jobs visible to it long enough.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 PACKAGES = ("slurmctld", "slurmd", "slurm-client", "munge")
+SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
 
 
 def unavailable_reason() -> str | None:
@@ -48,8 +51,9 @@ def _memory_mib() -> int:
 class Cluster:
     def __init__(self, folder: Path, min_job_age: int = 600):
         self.folder = folder
-        self.conf = folder / "slurm.conf"
-        self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
+        self.conf = SYSTEM_CONF
+        self.backup = folder / "slurm.conf.before"
+        self.env = dict(os.environ)
         self.cpus = os.cpu_count() or 1
         self.memory = _memory_mib() - 1024  # leave room for the daemons
         self.min_job_age = min_job_age
@@ -60,6 +64,9 @@ class Cluster:
         for sub in ("state", "spool"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(d / "state", "slurm", "slurm")
+        if self.conf.exists():
+            shutil.copy2(self.conf, self.backup)
+        self.conf.parent.mkdir(parents=True, exist_ok=True)
         self.conf.write_text(
             f"""ClusterName=brainmets-test
 SlurmctldHost=localhost
@@ -128,6 +135,10 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
                 except ProcessLookupError:
                     break
                 time.sleep(0.1)
+        if self.backup.exists():
+            shutil.copy2(self.backup, self.conf)
+        else:
+            self.conf.unlink(missing_ok=True)
 
     def started_jobs(self) -> set[int]:
         """Ids of the jobs the controller started, from its log."""

@@ -55,6 +55,7 @@ def site_profile(folder: Path, cluster: Cluster) -> Path:
     profile["max-threads"] = cluster.cpus
     profile["slurm-keep-successful-logs"] = True
     profile["slurm-init-seconds-before-status-checks"] = 10
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.v8+.yaml").write_text(yaml.safe_dump(profile))
     return folder
 

@@ -125,7 +125,7 @@ def test_figures_and_tables_regenerate_alone(tiny_run):
     shutil.rmtree(tiny_run / "figures")
     for table in (tiny_run / "tables").glob("table3*"):
         table.unlink()
-    result = snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"), "figures_and_tables")
+    result = snakemake(workdir, "figures_and_tables", "--configfile", str(REPO / "configs/test.yaml"))
     jobs = result.stdout + result.stderr
     assert "make_figures" in jobs and "make_tables" in jobs
     assert "rule train" not in jobs and "rule infer" not in jobs and "rule evaluate_patient" not in jobs

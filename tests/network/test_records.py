@@ -1,5 +1,10 @@
 """TFRecord schema, lossless storage, edge padding and the input pipeline."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -59,10 +64,18 @@ def test_examples_are_lossless_with_sequence_major_channels_and_zero_padding(rec
         np.testing.assert_array_equal(np.frombuffer(examples[k]["mask"].numpy(), np.uint8).reshape(32, 32), mask[..., k])
 
 
-def test_same_input_same_bytes(tmp_path, records):
+def test_same_input_same_bytes_in_another_process(tmp_path, records):
+    # Another process with another hash seed: protobuf map order must not leak in.
     files, index = records[1]
     out = record_paths(tmp_path, "r1")
-    write_patient_records("r1", {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, 3, "histogram_equalization")
+    code = (
+        "import sys, json; from pathlib import Path; from brainmets.network.records import write_patient_records; "
+        "a = json.loads(sys.argv[1]); "
+        "write_patient_records('r1', a['images'], a['mask'], a['lesions'], {k: Path(v) for k, v in a['out'].items()}, 3, 'histogram_equalization')"
+    )
+    args = {"images": {s: str(files[s]) for s in SEQUENCES}, "mask": str(files["brain_mask"]), "lesions": str(files["lesions"]), "out": {k: str(v) for k, v in out.items()}}
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, json.dumps(args)], check=True, env=env, capture_output=True, timeout=300)
     assert out["shard"].read_bytes() == open(index["path"], "rb").read()
 
 

@@ -100,7 +100,8 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
                 "has_lesion": has_lesion,
             }
             example = tf.train.Example(features=tf.train.Features(feature={k2: _feature(v) for k2, v in features.items()}))
-            writer.write(example.SerializeToString())
+            # Map fields (the features) serialize in a fixed order only when asked.
+            writer.write(example.SerializeToString(deterministic=True))
     os.replace(tmp, shard)
     index = {
         "format_version": FORMAT_VERSION,
