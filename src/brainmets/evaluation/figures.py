@@ -23,6 +23,7 @@ from ..sequences import SUBGROUPS  # noqa: E402
 from .tables import GROUP_NAMES  # noqa: E402
 
 COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}
+MASK_COLOUR = matplotlib.colors.ListedColormap(["magenta"])
 FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
 
 
@@ -55,10 +56,12 @@ def _show_case(ax_row, bravo, prob, truth, threshold, title):
         ("probability >= 0.1", np.ma.masked_less(np.rot90(prob[..., k]), 0.1)),
         (f"prediction >= {threshold:.2f}", np.ma.masked_less(np.rot90(prob[..., k] >= threshold).astype(float), 0.5)),
     ]
-    for ax, (label, overlay) in zip(ax_row, panels):
+    for n, (ax, (label, overlay)) in enumerate(zip(ax_row, panels)):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-        if overlay is not None:
-            ax.imshow(overlay, cmap="hot", vmin=0, vmax=1, alpha=0.75)
+        if n == 1:  # probabilities from 0.1 (red) to 1 (yellow)
+            ax.imshow(overlay, cmap="autumn", vmin=0.1, vmax=1, alpha=0.8)
+        elif n == 2:  # the binary prediction in one colour
+            ax.imshow(overlay, cmap=MASK_COLOUR, vmin=0, vmax=1, alpha=0.6)
         if outline.any():
             ax.contour(outline, levels=[0.5], colors="cyan", linewidths=0.8)
         ax.set_title(f"{title}\n{label}" if ax is ax_row[0] else label, fontsize=8)
