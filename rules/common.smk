@@ -148,6 +148,8 @@ def preprocessing_qc_inputs():
         "bet": preproc_files("bet_report"),
         "normalize": preproc_files("normalize_report"),
         "xfm": [f for seq in MOVING for f in preproc_files(f"xfm_report_{seq}")],
+        "lesions": preproc_files("lesions", LABELLED),
+        "lesion_brain_masks": preproc_files("brain_mask", LABELLED),
     }
 
 
@@ -260,7 +262,34 @@ TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
     "bootstrap",
+    "operating_points",
+    "dev_froc",
 ]
+
+
+def run_settings():
+    """This run's values of the settings the paper comparison lists."""
+    training = config["training"]
+    return {
+        "patients": (
+            config["phantom"]["n_patients"]
+            if config["cohort"]["source"] == "phantom"
+            else None
+        ),
+        "in-plane matrix": config["preprocessing"]["inplane_size"],
+        "network width": config["network"]["width"],
+        "batch size": training["batch_size"],
+        "batches per epoch": training["steps_per_epoch"]
+        or "one pass over the training slices",
+        "epochs": training["epochs"],
+        "operating point": config["evaluation"]["operating_point"],
+        "development patients": (
+            f"at least {config['split']['min_dev_patients']}"
+            if config["split"]["min_dev_patients"] > 1
+            else "train:dev 20:1"
+        ),
+        "brain-mask margin (mm)": config["preprocessing"]["mask_margin_mm"],
+    }
 
 
 def table_outputs(for_report=False):

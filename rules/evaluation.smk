@@ -45,6 +45,7 @@ rule collect_metrics:
 rule make_tables:
     input:
         **METRICS,
+        thresholds=lambda w: [_model_file(m, "threshold") for m in split_models()],
     output:
         **table_outputs(for_report=True),
     log:
@@ -59,6 +60,8 @@ rule make_tables:
         cohort=config["cohort"]["source"],
         seed=config["seed"],
         resamples=config["evaluation"]["bootstrap_resamples"],
+        models=lambda w: list(split_models()),
+        run_settings=run_settings(),
     script:
         "../workflow_scripts/tables.py"
 

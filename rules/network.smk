@@ -16,7 +16,6 @@ rule tfrecords:
         mem_mb=4000,
         runtime=20,
     params:
-        context=config["records"]["context"],
         normalization=config["preprocessing"]["normalization"],
     script:
         "../workflow_scripts/tfrecords.py"
@@ -43,6 +42,7 @@ rule train:
         training=config["training"],
         preprocessing=config["preprocessing"],
         seed=config["seed"],
+        context=config["records"]["context"],
     script:
         "../workflow_scripts/train.py"
 
@@ -82,5 +82,9 @@ rule operating_threshold:
     resources:
         mem_mb=4000,
         runtime=10,
+    params:
+        operating_point=config["evaluation"]["operating_point"],
+        froc_max_fp=config["evaluation"]["froc_max_false_positives"],
+        connectivity=config["cohort"]["lesion_connectivity"],
     script:
         "../workflow_scripts/operating_threshold.py"

@@ -72,6 +72,7 @@ rule normalize:
     params:
         inplane_size=config["preprocessing"]["inplane_size"],
         method=config["preprocessing"]["normalization"],
+        mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
     script:
         "../workflow_scripts/normalize.py"
 
@@ -114,5 +115,7 @@ rule preprocessing_qc_table:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        labelled=LABELLED,
     script:
         "../workflow_scripts/preprocessing_qc_table.py"

@@ -13,5 +13,6 @@ checkpoint splits:
         runtime=5,
     params:
         settings=config["split"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/splits.py"

@@ -19,4 +19,5 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         paths,
         snakemake.params.inplane_size,
         snakemake.params.method,
+        snakemake.params.mask_margin_mm,
     )

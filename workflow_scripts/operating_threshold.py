@@ -1,4 +1,4 @@
-"""The model's operating threshold from its development patients (rule operating_threshold)."""
+"""The model's operating points from its development patients (rule operating_threshold)."""
 
 import sys
 
@@ -8,6 +8,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 import json
 import re
 
+from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.evaluation.threshold import operating_threshold
 from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged
@@ -18,6 +19,8 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         re.search(r"sub-([A-Za-z0-9]+)_", prob).group(1): {"probability": prob, "lesions": les, "brain_mask": mask}
         for prob, les, mask in zip(ins.probability, ins.lesions, ins.brain_mask)
     }
-    result = operating_threshold(patients)
+    params = snakemake.params
+    settings = EvaluationSettings(connectivity=params.connectivity)
+    result = operating_threshold(patients, params.operating_point, params.froc_max_fp, settings)
     log.info("model %s: operating threshold %.4f (%s)", snakemake.wildcards.model, result["operating_threshold"], result["method"])
     atomic_write_text(snakemake.output[0], json.dumps(result, indent=2))

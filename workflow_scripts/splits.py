@@ -15,11 +15,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     patients = [json.loads(open(f).read()) for f in snakemake.input]
     subgroups = {p["patient_id"]: p["subgroup"] or "unlabelled" for p in patients}
     settings = snakemake.params.settings
-    seed = snakemake.config["seed"]
+    seed = snakemake.params.seed
     if settings["strategy"] == "paper":
-        split = paper_split(subgroups, seed, settings.get("test_per_subgroup"))
+        split = paper_split(subgroups, seed, settings.get("test_per_subgroup"), min_dev=settings["min_dev_patients"])
         log.info("split: %d train, %d dev, %d test", len(split["train"]), len(split["dev"]), len(split["test"]))
     else:
-        split = kfold_split(subgroups, seed, settings["k"])
+        split = kfold_split(subgroups, seed, settings["k"], min_dev=settings["min_dev_patients"])
         log.info("split: %d folds of %s patients", settings["k"], [len(f) for f in split["folds"]])
     atomic_write_text(snakemake.output[0], json.dumps(split, indent=2))

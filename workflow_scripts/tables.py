@@ -5,6 +5,8 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
+import json
+
 import pandas as pd
 
 from brainmets.evaluation import tables
@@ -36,6 +38,10 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     frame = tables.bootstrap(per_patient, snakemake.params.seed, snakemake.params.resamples)
     write("bootstrap", frame, tables.markdown(frame, title="Bootstrap 95% confidence intervals of the mean over patients"))
     source = snakemake.params.cohort
-    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom")
+    thresholds = {m: json.loads(open(f).read()) for m, f in zip(snakemake.params.models, snakemake.input.thresholds)}
+    points, curves = tables.operating_points(thresholds)
+    write("operating_points", points, tables.markdown(points, title="Operating points on the development patients", note=tables.OPERATING_POINTS_NOTE))
+    write("dev_froc", curves, tables.markdown(curves, title="Development patients: mean Dice, lesion sensitivity and false positives per patient by threshold (FROC)"))
+    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom", run=snakemake.params.run_settings)
     atomic_write_text(snakemake.output.paper_comparison, comparison)
     log.info("tables of %d test patients written", len(per_patient))

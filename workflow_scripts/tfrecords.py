@@ -1,4 +1,4 @@
-"""2.5D examples of one labelled patient as a TFRecord shard (rule tfrecords)."""
+"""The slices of one labelled patient as a TFRecord shard (rule tfrecords)."""
 
 import sys
 
@@ -17,10 +17,9 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         snakemake.input.brain_mask,
         snakemake.input.lesions,
         dict(snakemake.output.items()),
-        snakemake.params.context,
         snakemake.params.normalization,
     )
     log.info(
-        "patient %s: %d examples (%d with lesions), %d channels, %.0f bytes per example",
-        pid, index["examples"], index["lesion_examples"], index["channels"], index["bytes_per_example"],
+        "patient %s: %d slices (%d with lesions), %d sequences, %.0f bytes per slice",
+        pid, index["examples"], index["lesion_examples"], len(index["sequences"]), index["bytes_per_example"],
     )

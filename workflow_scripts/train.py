@@ -22,5 +22,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         snakemake.params.training,
         snakemake.params.preprocessing,
         snakemake.params.seed,
+        snakemake.params.context,
     )
     log.info("model %s: %d parameters, trained %d epochs", snakemake.wildcards.model, card["parameters"], card["epochs"])

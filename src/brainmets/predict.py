@@ -77,7 +77,7 @@ def preprocess(pid: str, images: dict, card: dict, work: Path) -> dict:
     for seq in MOVING:
         if seq in images:
             coregistration_step(pid, seq, images[REFERENCE], images[seq], patient_json, paths, settings["registration"])
-    normalization_step(pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"])
+    normalization_step(pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0))
     return paths
 
 

@@ -28,9 +28,10 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, 0x5911]))
 
 
-def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | None = None, dev_ratio: float = 1 / 21) -> dict:
+def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | None = None, dev_ratio: float = 1 / 21, min_dev: int = 1) -> dict:
     """The paper's split: an equal number of test patients per subgroup,
-    the rest train:dev 20:1 (``dev_ratio`` is dev's share of the rest)."""
+    the rest train:dev 20:1 (``dev_ratio`` is dev's share of the rest, and
+    at least ``min_dev`` patients)."""
     labelled = sorted(pid for pid, g in subgroups.items() if g in SUBGROUPS)
     if test_per_subgroup is None:
         test_per_subgroup = max(1, round(PAPER_TEST_PER_SUBGROUP * len(labelled) / PAPER_COHORT))
@@ -43,7 +44,7 @@ def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | N
                 f"subgroup {group} has {len(members)} patients, fewer than the {test_per_subgroup} the test set needs"
             )
         test += sorted(rng.choice(members, test_per_subgroup, replace=False).tolist())
-    train, dev = _train_dev([pid for pid in labelled if pid not in set(test)], rng, dev_ratio)
+    train, dev = _train_dev([pid for pid in labelled if pid not in set(test)], rng, dev_ratio, min_dev)
     return {
         "strategy": "paper",
         "seed": seed,
@@ -55,15 +56,16 @@ def paper_split(subgroups: dict[str, str], seed: int, test_per_subgroup: int | N
     }
 
 
-def _train_dev(rest: list[str], rng: np.random.Generator, dev_ratio: float) -> tuple[list[str], list[str]]:
-    """Shuffle, then hold out ``dev_ratio`` (at least one) for development."""
+def _train_dev(rest: list[str], rng: np.random.Generator, dev_ratio: float, min_dev: int = 1) -> tuple[list[str], list[str]]:
+    """Shuffle, then hold out ``dev_ratio`` (at least ``min_dev``, leaving
+    one to train) for development."""
     rest = list(rest)
     rng.shuffle(rest)
-    n_dev = max(1, round(len(rest) * dev_ratio)) if len(rest) > 1 else 0
+    n_dev = min(max(min_dev, round(len(rest) * dev_ratio)), len(rest) - 1) if len(rest) > 1 else 0
     return sorted(rest[n_dev:]), sorted(rest[:n_dev])
 
 
-def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: float = 1 / 21) -> dict:
+def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: float = 1 / 21, min_dev: int = 1) -> dict:
     """Stratified k-fold: each subgroup is dealt round-robin over the folds
     after shuffling, so every fold has the cohort's subgroup mix. Model
     ``foldN`` tests on fold N and trains on the others, less a dev share."""
@@ -83,6 +85,6 @@ def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: flo
     models = {}
     for i, fold in enumerate(folds):
         others = [pid for j, f in enumerate(folds) if j != i for pid in f]
-        train, dev = _train_dev(sorted(others), rng, dev_ratio)
+        train, dev = _train_dev(sorted(others), rng, dev_ratio, min_dev)
         models[f"fold{i + 1}"] = {"train": train, "dev": dev, "test": fold}
     return {"strategy": "kfold", "seed": seed, "k": k, "folds": folds, "models": models}

@@ -1,4 +1,4 @@
-"""A small preprocessed patient (oblique affine) and its TFRecord shard."""
+"""Small preprocessed patients (oblique affine) and their TFRecord shards."""
 
 import numpy as np
 import pytest
@@ -39,10 +39,10 @@ def write_preprocessed(folder, pid: str, seed: int) -> dict:
     return paths
 
 
-def write_records(folder, pid, seed, context=3):
+def write_records(folder, pid, seed):
     files = write_preprocessed(folder, pid, seed)
     out = record_paths(folder / "records", pid)
-    write_patient_records(pid, {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, context, "histogram_equalization")
+    write_patient_records(pid, {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, "histogram_equalization")
     return files, read_index(out["index"])
 
 

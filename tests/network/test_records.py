@@ -1,6 +1,6 @@
-"""TFRecord schema, lossless storage, edge padding and the input pipeline."""
+"""TFRecord schema, lossless storage, the in-memory slice bank and its
+2.5D neighbourhoods, and the balanced sampler's statistics."""
 
-import json
 import os
 import subprocess
 import sys
@@ -8,10 +8,12 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import stats
 
 from brainmets.network import dataset
 from brainmets.network.paths import record_paths
-from brainmets.network.records import read_index, write_patient_records
+from brainmets.network.records import check_compatible, read_index, write_patient_records
+from brainmets.network.slicebank import SliceBank
 from brainmets.network.stacking import SliceStacker
 from brainmets.niio import load_nifti
 from brainmets.sequences import SEQUENCES
@@ -24,7 +26,6 @@ FEATURES = {
     "mask": tf.io.FixedLenFeature([], tf.string),
     "height": tf.io.FixedLenFeature([], tf.int64),
     "width": tf.io.FixedLenFeature([], tf.int64),
-    "channels": tf.io.FixedLenFeature([], tf.int64),
     "patient_id": tf.io.FixedLenFeature([], tf.string),
     "slice_index": tf.io.FixedLenFeature([], tf.int64),
     "has_lesion": tf.io.FixedLenFeature([], tf.int64),
@@ -40,28 +41,43 @@ def test_schema_and_index(records):
     files, index = records[0]
     examples = read_all(index)
     assert index["examples"] == len(examples) == SHAPE[2]
-    assert index["channels"] == 28 and index["image_dtype"] == "uint8" and index["compression"] == "GZIP"
+    assert index["image_dtype"] == "uint8" and index["compression"] == "GZIP" and index["sequences"] == list(SEQUENCES)
     assert [int(e["slice_index"]) for e in examples] == list(range(SHAPE[2]))
     assert {e["patient_id"].numpy().decode() for e in examples} == {"r0"}
     assert [int(e["has_lesion"]) for e in examples] == [int(k in (4, 5, 6)) for k in range(SHAPE[2])]
-    assert index["lesion_examples"] == 3
-    assert index["bytes_per_example"] < 32 * 32 * 28  # compressed below raw uint8
+    assert index["lesion_examples"] == 3 and index["lesion_slices"] == [4, 5, 6]
+    # Each slice once: its four sequences, not a 28-channel neighbourhood.
+    assert all(len(e["image"].numpy()) == 32 * 32 * 4 for e in examples)
+    assert index["bytes_per_example"] < 32 * 32 * 4 + 2 * 32 * 32  # compressed below raw uint8
+    assert len(index["sha256"]) == 64
 
 
-def test_examples_are_lossless_with_sequence_major_channels_and_zero_padding(records):
+def test_records_are_lossless(records):
     files, index = records[0]
     examples = read_all(index)
     volumes = [load_nifti(files[s])[0] for s in SEQUENCES]  # slice axis is last here
     mask = load_nifti(files["brain_mask"])[0]
     for k in (0, 5, SHAPE[2] - 1):
-        image = np.frombuffer(examples[k]["image"].numpy(), np.uint8).reshape(32, 32, 28)
+        image = np.frombuffer(examples[k]["image"].numpy(), np.uint8).reshape(32, 32, 4)
         for s, vol in enumerate(volumes):
-            for j, offset in enumerate(range(-3, 4)):
-                channel = image[..., s * 7 + j] / 255.0
-                z = k + offset
-                expected = vol[..., z] if 0 <= z < SHAPE[2] else np.zeros((32, 32))
-                np.testing.assert_allclose(channel, expected, atol=1e-6)
+            np.testing.assert_allclose(image[..., s] / 255.0, vol[..., k], atol=1e-6)
         np.testing.assert_array_equal(np.frombuffer(examples[k]["mask"].numpy(), np.uint8).reshape(32, 32), mask[..., k])
+
+
+def test_bank_neighbourhoods_are_sequence_major_and_zero_padded(records):
+    bank = SliceBank([r[1] for r in records], context=3)
+    assert bank.channels == 28 and len(bank.centres) == 3 * SHAPE[2] and len(bank.lesion_centres) == 9
+    for number, (files, _) in enumerate(records):
+        volumes = [load_nifti(files[s])[0] for s in SEQUENCES]
+        for k in (0, 1, 5, SHAPE[2] - 1):
+            row = bank.centres[(bank.patient == number) & (bank.slice_index == k)]
+            image = bank.inputs(row)[0] / 255.0
+            for s, vol in enumerate(volumes):
+                for j, offset in enumerate(range(-3, 4)):
+                    z = k + offset
+                    # Beyond the first or last slice: zeros, never the next patient.
+                    expected = vol[..., z] if 0 <= z < SHAPE[2] else np.zeros((32, 32))
+                    np.testing.assert_allclose(image[..., s * 7 + j], expected, atol=1e-6)
 
 
 def test_same_input_same_bytes_in_another_process(tmp_path, records):
@@ -71,12 +87,15 @@ def test_same_input_same_bytes_in_another_process(tmp_path, records):
     code = (
         "import sys, json; from pathlib import Path; from brainmets.network.records import write_patient_records; "
         "a = json.loads(sys.argv[1]); "
-        "write_patient_records('r1', a['images'], a['mask'], a['lesions'], {k: Path(v) for k, v in a['out'].items()}, 3, 'histogram_equalization')"
+        "write_patient_records('r1', a['images'], a['mask'], a['lesions'], {k: Path(v) for k, v in a['out'].items()}, 'histogram_equalization')"
     )
+    import json
+
     args = {"images": {s: str(files[s]) for s in SEQUENCES}, "mask": str(files["brain_mask"]), "lesions": str(files["lesions"]), "out": {k: str(v) for k, v in out.items()}}
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, json.dumps(args)], check=True, env=env, capture_output=True, timeout=300)
     assert out["shard"].read_bytes() == open(index["path"], "rb").read()
+    assert read_index(out["index"])["sha256"] == index["sha256"]
 
 
 def test_stacker_channel_count_follows_context():
@@ -88,59 +107,99 @@ def test_stacker_channel_count_follows_context():
     assert example[0, 0, :3].tolist() == [0, 0, 0] and example[0, 0, 3:6].tolist() == [0, 1, 1]  # zero below slice 0
 
 
-def _settings(**overrides):
-    base = dict(batch_size=8, lesion_fraction=0.5, augment=True, sequence_dropout=0.0)
-    return {**base, **overrides}
+def test_truncated_shard_fails_naming_patient_and_file(tmp_path, records):
+    files, index = records[2]
+    broken = tmp_path / "broken.tfrecord.gz"
+    broken.write_bytes(open(index["path"], "rb").read()[:400])
+    with pytest.raises(ValueError, match=f"patient r2, file {broken}"):
+        SliceBank([{**index, "path": str(broken)}], context=3)
 
 
-def _take(ds, n):
-    return [(x.numpy(), y.numpy()) for x, y in ds.take(n)]
+def _sampler(records, **overrides):
+    settings = dict(batch_size=8, lesion_fraction=0.5, seed=5, augment=True, sequence_dropout=0.0)
+    settings.update(overrides)
+    bank = SliceBank([r[1] for r in records], context=3)
+    return dataset.BalancedSampler(bank, **settings)
 
 
-def test_balanced_batches(records):
-    indices = [r[1] for r in records]
-    for x, y in _take(dataset.training_dataset(indices, _settings(), seed=5), 6):
-        assert x.shape == (8, 32, 32, 28) and y.shape == (8, 32, 32, 1)
-        assert all(y[i].any() for i in range(4))  # the lesion half
+def test_sampling_is_uniform_over_slices_and_lesion_slices(records):
+    """Over many batches: the uniform half is uniform over every slice of
+    every patient, the lesion half uniform over the lesion slices, and the
+    halves alternate within each batch."""
+    sampler = _sampler(records)
+    bank = sampler.bank
+    uniform, lesion = [], []
+    for step in range(3000):
+        rows, is_lesion = sampler.draw(step)
+        assert is_lesion.tolist() == [True, False] * 4  # every contiguous half has both kinds
+        uniform.append(rows[~is_lesion])
+        lesion.append(rows[is_lesion])
+    uniform, lesion = np.concatenate(uniform), np.concatenate(lesion)
+    position = {row: i for i, row in enumerate(bank.centres)}
+    counts = np.bincount([position[r] for r in uniform], minlength=len(bank.centres))
+    assert stats.chisquare(counts).pvalue > 1e-3
+    # Patients in proportion to their slices, slice index uniform within them.
+    assert stats.chisquare(np.bincount(bank.patient[[position[r] for r in uniform]])).pvalue > 1e-3
+    assert stats.chisquare(np.bincount(bank.slice_index[[position[r] for r in uniform]])).pvalue > 1e-3
+    assert set(lesion) == set(bank.lesion_centres)
+    assert stats.chisquare(np.unique(lesion, return_counts=True)[1]).pvalue > 1e-3
+
+
+def test_sampler_detects_a_skewed_draw(records):
+    # The statistics above can fail: the old stream's slice-order window would.
+    bank = _sampler(records).bank
+    skewed = np.bincount(np.arange(len(bank.centres))[: len(bank.centres) // 3].repeat(30), minlength=len(bank.centres))
+    assert stats.chisquare(skewed + 1).pvalue < 1e-6
+
+
+def test_balanced_batches_through_tf_data(records):
+    sampler = _sampler(records)
+    for x, y in dataset.training_dataset(sampler, 0).take(6):
+        x, y = x.numpy(), y.numpy()
+        assert x.shape == (8, 32, 32, 28) and y.shape == (8, 32, 32, 1) and x.dtype == np.float32
+        assert all(y[i].any() for i in range(0, 8, 2))  # the lesion draws
         assert 0.0 <= x.min() and x.max() <= 1.0
 
 
 def test_augmentation_moves_image_and_label_together(records):
-    indices = [r[1] for r in records]
-    for x, y in _take(dataset.training_dataset(indices, _settings(), seed=7), 4):
-        for i in range(4):
-            # The lesion is bright (1.0) in the first sequence's centre slice.
-            assert np.all(x[i, ..., 3][y[i, ..., 0] > 0] == pytest.approx(1.0))
+    sampler = _sampler(records, seed=7)
+    for step in range(4):
+        x, y = sampler.batch(step)
+        for i in range(0, 8, 2):
+            # The lesion is bright (255) in the first sequence's centre slice.
+            assert np.all(x[i, ..., 3][y[i, ..., 0] > 0] == 255)
 
 
-def test_same_seed_same_batches(records):
-    indices = [r[1] for r in records]
-    a = _take(dataset.training_dataset(indices, _settings(), seed=11), 3)
-    b = _take(dataset.training_dataset(indices, _settings(), seed=11), 3)
-    c = _take(dataset.training_dataset(indices, _settings(), seed=12), 3)
-    assert all(np.array_equal(p[0], q[0]) for p, q in zip(a, b))
-    assert not all(np.array_equal(p[0], q[0]) for p, q in zip(a, c))
+def test_same_seed_same_batches_and_resume_sees_the_same_stream(records):
+    a, b, c = _sampler(records, seed=11), _sampler(records, seed=11), _sampler(records, seed=12)
+    assert all(np.array_equal(a.batch(s)[0], b.batch(s)[0]) for s in range(3))
+    assert not all(np.array_equal(a.batch(s)[0], c.batch(s)[0]) for s in range(3))
+    # From batch 5 on, as a run resumed there would draw them.
+    resumed = [x.numpy() for x, _ in dataset.training_dataset(a, 5).take(2)]
+    np.testing.assert_array_equal(resumed[1], b.batch(6)[0] * np.float32(1.0 / 255.0))
 
 
 def test_sequence_dropout_blanks_whole_sequences(records):
-    indices = [r[1] for r in records]
-    ds = dataset.training_dataset(indices, _settings(sequence_dropout=1.0, augment=False), seed=3)
-    for x, _ in _take(ds, 2):
+    sampler = _sampler(records, sequence_dropout=1.0, augment=False, seed=3)
+    for step in range(2):
+        x, _ = sampler.batch(step)
         for example in x:
+            # Channels are sequence-major: 4 sequences x 7 slices.
             per_sequence = example.reshape(32, 32, 4, 7).max(axis=(0, 1, 3))
             assert (per_sequence == 0).sum() == 1
 
 
 def test_validation_sees_every_slice_once(records):
-    indices = [r[1] for r in records]
-    n = sum(x.shape[0] for x, _ in dataset.validation_dataset(indices, 5))
-    assert n == 3 * SHAPE[2]
-    assert dataset.steps_per_epoch(indices, 8) == 5  # ceil(36 / 8)
+    bank = SliceBank([r[1] for r in records], context=3)
+    batches = list(dataset.validation_dataset(bank, 5))
+    assert sum(x.shape[0] for x, _ in batches) == 3 * SHAPE[2] == 5 * dataset.validation_steps(bank, 5) - 4
+    np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in batches])[..., 0], bank.labels[bank.centres])
+    assert dataset.steps_per_epoch(36, 8) == 5  # ceil(36 / 8)
 
 
 def test_incompatible_records_are_refused(tmp_path, records):
     files = write_preprocessed(tmp_path, "odd", seed=9)
     out = record_paths(tmp_path / "records", "odd")
-    write_patient_records("odd", {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, 2, "histogram_equalization")
-    with pytest.raises(ValueError, match="patient odd have channels=20"):
-        dataset.check_compatible([records[0][1], read_index(out["index"])])
+    write_patient_records("odd", {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, "zscore")
+    with pytest.raises(ValueError, match="patient odd have image_dtype='float16'"):
+        check_compatible([records[0][1], read_index(out["index"])])

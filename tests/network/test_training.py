@@ -1,6 +1,9 @@
-"""Training reproducibility and inference with a missing sequence."""
+"""Training reproducibility, resumption only from identical inputs, and
+inference with a missing sequence."""
 
 import json
+import logging
+import shutil
 
 import keras
 import numpy as np
@@ -8,12 +11,19 @@ import pytest
 
 from brainmets.network.inference import check_inputs, predict_volume
 from brainmets.network.model import build_model
+from brainmets.network.records import read_index
 from brainmets.network.train import load_trained, train_model
+
+from .conftest import write_records
 
 SETTINGS = dict(
     epochs=1, steps_per_epoch=3, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
     beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, precision="float32", gpus=0, deterministic=True,
 )
+
+
+NETWORK = {"width": 0.0625, "bn_momentum": 0.9}
+PREPROCESSING = {"normalization": "histogram_equalization"}
 
 
 def weights(folder):
@@ -26,7 +36,7 @@ def trained(records, tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     indices = [r[1] for r in records]
     for name, seed in (("a", 7), ("b", 7)):
-        train_model(indices[:2], indices[2:], root / name, {"width": 0.0625, "bn_momentum": 0.9}, SETTINGS, {"normalization": "histogram_equalization"}, seed)
+        train_model(indices[:2], indices[2:], root / name, NETWORK, SETTINGS, PREPROCESSING, seed, context=3)
     return root
 
 
@@ -54,3 +64,28 @@ def test_missing_sequence_needs_a_dropout_model(trained):
         check_inputs({**card, "sequence_dropout": 0.0}, mask.shape, ["FLAIR"], "test")
     with pytest.raises(ValueError, match="in-plane size 48x48, the model was trained on 32x32"):
         check_inputs(card, (48, 48, 6), [], "test")
+
+
+def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
+    indices = [r[1] for r in records]
+    folder = tmp_path / "model"
+    settings = {**SETTINGS, "sequence_dropout": 0.0}
+    train_model(indices[:2], indices[2:], folder, NETWORK, settings, PREPROCESSING, 7, context=3)
+    caplog.set_level(logging.INFO, logger="brainmets.network.train")
+    # Same inputs, one more epoch: continues from the checkpoint.
+    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, PREPROCESSING, 7, context=3)
+    assert card["resumed_from_epoch"] == 1 and "resuming from epoch-001.keras" in caplog.text
+    assert sorted(p.name for p in (folder / "checkpoints").glob("*.keras")) == ["epoch-002.keras"]  # older ones pruned
+    # Another normalization: the checkpoint is stale, training starts over and says why.
+    caplog.clear()
+    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    assert card["resumed_from_epoch"] == 0 and card["preprocessing"]["normalization"] == "zscore"
+    assert "discarding the checkpoints" in caplog.text and "preprocessing settings changed" in caplog.text
+    # New images under the same patient id: the records' digest tells.
+    caplog.clear()
+    fresh = tmp_path / "reingested"
+    shutil.copytree(records[0][0]["T1pre"].parent, fresh)
+    _, changed = write_records(fresh, "r0", seed=99)
+    assert changed["sha256"] != indices[0]["sha256"]
+    card = train_model([changed, indices[1]], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    assert card["resumed_from_epoch"] == 0 and "records' content changed" in caplog.text

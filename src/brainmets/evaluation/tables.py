@@ -1,6 +1,7 @@
 """Tables 3A-C and 4A-C of the paper, the comparison with the paper, the
 BraTS-METS-style lesion-wise table and bootstrap confidence intervals,
-all computed from ``metrics/per_patient.tsv`` alone."""
+all computed from ``metrics/per_patient.tsv`` alone; and the operating
+points of each model, from its ``threshold.json``."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def table4_markdown(df: pd.DataFrame, which: str) -> str:
     return markdown(df, ["metric", *p_columns], f"Table {which}: Wilcoxon rank-sum P-values", "Two-sided; method: " + "; ".join(methods) + ".")
 
 
-def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool) -> str:
+def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, run: dict | None = None) -> str:
     lines = [
         "# Tables 3A-C: this run beside Grøvik et al. 2020",
         "",
@@ -111,6 +112,9 @@ def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool) ->
     ]
     if synthetic:
         lines += ["**The cohort is synthetic: its numbers check that the pipeline works; they are not a reproduction of the paper's results.**", ""]
+    changed = reductions(run or {})
+    if changed:
+        lines += ["What this run changes from the paper's setup:", "", *changed, ""]
     lines += ["| table | metric | subgroup | paper | this run |", "|---|---|---|---|---|"]
     for which, metrics in TABLE3.items():
         for column, label, scale in metrics:
@@ -161,3 +165,54 @@ BRATS_NOTE = (
     "95% Hausdorff distance are taken against the union of its matching components; every unmatched lesion and every "
     "unmatched predicted component counts Dice 0 and HD95 374 mm; a patient's value is the mean over both."
 )
+
+
+def operating_points(thresholds: dict[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From each model's ``threshold.json``: its candidate operating points
+    (which one is used) and its dev-set curve (lesion-level FROC and Dice)."""
+    points, curves = [], []
+    for model, result in sorted(thresholds.items()):
+        for name, point in result["candidates"].items():
+            points.append(
+                {
+                    "model": model,
+                    "operating_point": name,
+                    "used": name == result["operating_point"],
+                    "threshold": point["threshold"],
+                    "dev_dice": point["dice"],
+                    "dev_lesion_sensitivity": point["lesion_sensitivity"],
+                    "dev_fp_per_patient": point["fp_per_patient"],
+                    "rule": point["rule"],
+                }
+            )
+        curves += [{"model": model, **row} for row in result["dev_curve"]]
+    return pd.DataFrame(points), pd.DataFrame(curves)
+
+
+OPERATING_POINTS_NOTE = (
+    "Chosen on the development patients; `used` marks the one (setting `evaluation.operating_point`) "
+    "behind the predictions and Tables 3B-C. The paper's rule is `youden` (it found 0.93)."
+)
+
+# The paper's scale, for the list of what a run reduces (configs/paper.yaml).
+PAPER_SETTINGS = {
+    "patients": 156,
+    "in-plane matrix": 256,
+    "network width": 1.0,
+    "batch size": 32,
+    "batches per epoch": "one pass over the training slices",
+    "epochs": 10,
+    "operating point": "youden",
+    "development patients": "train:dev 20:1",
+    "brain-mask margin (mm)": 0.0,
+}
+
+
+def reductions(run: dict) -> list[str]:
+    """Markdown lines: each setting of this run that differs from the paper."""
+    lines = []
+    for key, paper in PAPER_SETTINGS.items():
+        ours = run.get(key)
+        if ours is not None and ours != paper:
+            lines.append(f"- {key}: {ours} (paper: {paper})")
+    return lines

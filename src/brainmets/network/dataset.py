@@ -1,133 +1,144 @@
-"""The ``tf.data`` input pipeline of training and validation.
+"""Training and validation batches, as in the paper.
 
-Training batches follow the paper: of ``batch_size`` (32) examples, a
-``lesion_fraction`` (half) come from slices with some lesion and the rest
-uniformly from all slices, because lesion-free slices outnumber lesion
-slices more than 30 to 1. Each example is randomly flipped and rotated by a
-multiple of 90 degrees, and optionally has one whole sequence blanked
-(sequence dropout). Every random draw is stateless and seeded, so the same
-seed gives the same batches.
+Of each training batch (32 in the paper), a ``lesion_fraction`` (half) is
+drawn uniformly at random from all training slices with some lesion, and
+the rest uniformly at random from all training slices of all training
+patients (lesion-free slices outnumber lesion slices more than 30 to 1).
+The two kinds alternate within the batch, so any contiguous share of it (a
+replica's, with several GPUs) holds both. Each example is randomly flipped
+and rotated by a multiple of 90 degrees together with its label, and
+optionally has one whole sequence blanked (sequence dropout).
+
+Batch ``g`` (counted over the whole training, across epochs) is a pure
+function of ``(seed, g)``: batches may be produced in parallel and out of
+order, and a training resumed at epoch ``e`` sees the very batches an
+uninterrupted one would have.
 """
 
 from __future__ import annotations
 
 import math
 
-import tensorflow as tf
+import numpy as np
 
-AUTOTUNE = tf.data.AUTOTUNE
-SHUFFLE_BUFFER = 256
-
-
-def _decoder(index: dict):
-    height, width, channels = index["height"], index["width"], index["channels"]
-    dtype = tf.uint8 if index["image_dtype"] == "uint8" else tf.float16
-    features = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.string),
-        "has_lesion": tf.io.FixedLenFeature([], tf.int64),
-    }
-
-    def decode(serialized):
-        f = tf.io.parse_single_example(serialized, features)
-        image = tf.cast(tf.reshape(tf.io.decode_raw(f["image"], dtype), (height, width, channels)), tf.float32)
-        if dtype == tf.uint8:
-            image = image / 255.0
-        label = tf.cast(tf.reshape(tf.io.decode_raw(f["label"], tf.uint8), (height, width, 1)), tf.float32)
-        return image, label
-
-    return decode
+from .slicebank import SliceBank
 
 
-def _has_lesion(serialized):
-    # Parses one scalar only: the image bytes are not decoded.
-    return tf.io.parse_single_example(serialized, {"has_lesion": tf.io.FixedLenFeature([], tf.int64)})["has_lesion"] > 0
+def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
+    """Positions of ``n_lesion`` lesion then ``n_uniform`` uniform examples
+    spread evenly over the batch (L U L U ... for equal halves)."""
+    keys = np.r_[(np.arange(n_lesion) + 0.5) / max(n_lesion, 1), (np.arange(n_uniform) + 0.5) / max(n_uniform, 1)]
+    return np.argsort(keys, kind="stable")
 
 
-def check_compatible(indices: list[dict]) -> dict:
-    """All shards must share the example layout; return the first index."""
-    keys = ("height", "width", "channels", "image_dtype", "context", "sequences")
-    first = indices[0]
-    for index in indices[1:]:
-        for key in keys:
-            if index[key] != first[key]:
-                raise ValueError(
-                    f"records of patient {index['patient_id']} have {key}={index[key]!r}, "
-                    f"those of {first['patient_id']} {first[key]!r}"
-                )
-    return first
+class BalancedSampler:
+    def __init__(self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0):
+        self.bank = bank
+        self.batch_size = batch_size
+        self.n_lesion = int(round(batch_size * lesion_fraction))
+        self.seed = int(seed)
+        self.augment = augment
+        self.sequence_dropout = float(sequence_dropout)
+        if self.n_lesion and not len(bank.lesion_centres):
+            raise ValueError(f"no training slice of patients {', '.join(bank.patients)} has a lesion: the lesion part of each batch cannot be drawn")
+        self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)
+
+    def _rng(self, step: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, 0xBA7C, int(step)]))
+
+    def draw(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bank rows of batch ``step`` and which of them are lesion draws."""
+        rng = self._rng(step)
+        lesion = rng.choice(self.bank.lesion_centres, self.n_lesion) if self.n_lesion else np.zeros(0, np.int64)
+        uniform = rng.choice(self.bank.centres, self.batch_size - self.n_lesion)
+        rows = np.r_[lesion, uniform][self.order]
+        is_lesion = (np.arange(self.batch_size) < self.n_lesion)[self.order]
+        return rows.astype(np.int64), is_lesion
+
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """(images, labels) of batch ``step``, images in the stored dtype
+        (B, H, W, channels), labels uint8 (B, H, W, 1)."""
+        rows, _ = self.draw(step)
+        images, labels = self.bank.inputs(rows), self.bank.targets(rows)
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xA06, int(step)]))
+        if self.augment:
+            for i in range(len(rows)):
+                images[i], labels[i] = flip_rotate(images[i], labels[i], rng.integers(0, 2, 2), int(rng.integers(0, 4)))
+        if self.sequence_dropout > 0:
+            n_seq = self.bank.images.shape[-1]
+            per_sequence = images.shape[-1] // n_seq
+            drop = rng.random(len(rows)) < self.sequence_dropout
+            which = rng.integers(0, n_seq, len(rows))
+            for i in np.flatnonzero(drop):
+                images[i, ..., which[i] * per_sequence : (which[i] + 1) * per_sequence] = 0
+        return images, labels
 
 
-def _examples(paths: list[str], seed: int, shuffle: bool) -> tf.data.Dataset:
-    files = tf.data.Dataset.from_tensor_slices(sorted(paths))
-    if shuffle:
-        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
-    return files.interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP"),
-        cycle_length=min(8, len(paths)),
-        num_parallel_calls=AUTOTUNE,
-        deterministic=True,
-    )
+def flip_rotate(image: np.ndarray, label: np.ndarray, flips, quarter_turns: int):
+    """The same flips (rows, columns) and rotation of an image and its label."""
+    for axis, flip in enumerate(flips):
+        if flip:
+            image, label = np.flip(image, axis), np.flip(label, axis)
+    # Copies: the results are written back over the arrays they came from.
+    return np.rot90(image, quarter_turns, (0, 1)).copy(), np.rot90(label, quarter_turns, (0, 1)).copy()
 
 
-def augment(image, label, seed, channels_per_sequence: int, n_sequences: int, sequence_dropout: float, geometric: bool = True):
-    """Random flips and 90-degree rotation (the same for image and label),
-    then, with probability ``sequence_dropout``, one whole sequence blanked."""
-    seeds = tf.random.experimental.stateless_split(seed, 5)
-    if geometric:
-        both = tf.concat([image, label], axis=-1)
-        both = tf.image.stateless_random_flip_left_right(both, seeds[0])
-        both = tf.image.stateless_random_flip_up_down(both, seeds[1])
-        both = tf.image.rot90(both, tf.random.stateless_uniform([], seeds[2], 0, 4, dtype=tf.int32))
-        image, label = both[..., :-1], both[..., -1:]
-    if sequence_dropout > 0:
-        drop = tf.random.stateless_uniform([], seeds[3]) < sequence_dropout
-        which = tf.random.stateless_uniform([], seeds[4], 0, n_sequences, dtype=tf.int32)
-        keep = tf.repeat(tf.cast(tf.range(n_sequences) != which, image.dtype), channels_per_sequence)
-        image = tf.where(drop, image * keep, image)
-    return image, label
+def _as_float(images, labels):
+    import tensorflow as tf
+
+    scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0
+    return tf.cast(images, tf.float32) * scale, tf.cast(labels, tf.float32)
 
 
-def training_dataset(indices: list[dict], settings: dict, seed: int) -> tf.data.Dataset:
-    """Endless balanced, augmented batches of (images, labels)."""
-    first = check_compatible(indices)
-    decode = _decoder(first)
-    paths = [i["path"] for i in indices]
-    batch = settings["batch_size"]
-    n_lesion = int(round(batch * settings["lesion_fraction"]))
-    per_seq, n_seq = 2 * first["context"] + 1, len(first["sequences"])
-    dropout = float(settings["sequence_dropout"])
-    if not any(i["lesion_examples"] for i in indices):
-        raise ValueError("no training slice has a lesion: the lesion half of each batch cannot be drawn")
+def training_dataset(sampler: BalancedSampler, first_step: int):
+    """Endless ``tf.data`` batches from batch ``first_step`` on, produced
+    in parallel (the gathers run in NumPy, outside the GIL)."""
+    import tensorflow as tf
 
-    def stream(filtered: bool, size: int, stream_seed: int):
-        ds = _examples(paths, stream_seed, shuffle=True)
-        if filtered:
-            ds = ds.filter(_has_lesion)
-        ds = ds.shuffle(SHUFFLE_BUFFER, seed=stream_seed).map(decode, num_parallel_calls=AUTOTUNE)
-        if settings["augment"] or dropout > 0:
-            seeds = tf.data.Dataset.random(seed=stream_seed).batch(2)
-            ds = tf.data.Dataset.zip((ds, seeds)).map(
-                lambda ex, s: augment(*ex, s, per_seq, n_seq, dropout, settings["augment"]),
-                num_parallel_calls=AUTOTUNE,
-            )
-        return ds.batch(size, drop_remainder=True)
+    bank = sampler.bank
+    h, w = bank.shape
+    dtype = tf.as_dtype(bank.image_dtype)
 
-    lesion = stream(True, n_lesion, seed)
-    uniform = stream(False, batch - n_lesion, seed + 1)
-    batches = tf.data.Dataset.zip((lesion, uniform)).map(
-        lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)), num_parallel_calls=AUTOTUNE
-    )
-    return batches.prefetch(AUTOTUNE)
+    def produce(step):
+        images, labels = sampler.batch(int(step))
+        return np.ascontiguousarray(images), np.ascontiguousarray(labels)
+
+    def batch(step):
+        images, labels = tf.numpy_function(produce, [step], (dtype, tf.uint8), stateful=False)
+        images.set_shape((sampler.batch_size, h, w, bank.channels))
+        labels.set_shape((sampler.batch_size, h, w, 1))
+        return _as_float(images, labels)
+
+    steps = tf.data.Dataset.range(first_step, np.iinfo(np.int64).max)
+    return steps.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
-def validation_dataset(indices: list[dict], batch_size: int) -> tf.data.Dataset:
-    """Every slice once, in order, unaugmented."""
-    first = check_compatible(indices)
-    ds = _examples([i["path"] for i in indices], 0, shuffle=False)
-    return ds.map(_decoder(first), num_parallel_calls=AUTOTUNE).batch(batch_size).prefetch(AUTOTUNE)
+def validation_dataset(bank: SliceBank, batch_size: int):
+    """Every development slice once, in order, unaugmented."""
+    import tensorflow as tf
+
+    h, w = bank.shape
+    dtype = tf.as_dtype(bank.image_dtype)
+    centres = bank.centres
+
+    def produce(b):
+        rows = centres[int(b) * batch_size : (int(b) + 1) * batch_size]
+        return bank.inputs(rows), bank.targets(rows)
+
+    def batch(b):
+        images, labels = tf.numpy_function(produce, [b], (dtype, tf.uint8), stateful=False)
+        images.set_shape((None, h, w, bank.channels))
+        labels.set_shape((None, h, w, 1))
+        return _as_float(images, labels)
+
+    n = validation_steps(bank, batch_size)
+    return tf.data.Dataset.range(n).map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
 
-def steps_per_epoch(indices: list[dict], batch_size: int) -> int:
+def validation_steps(bank: SliceBank, batch_size: int) -> int:
+    return max(1, math.ceil(len(bank.centres) / batch_size))
+
+
+def steps_per_epoch(n_slices: int, batch_size: int) -> int:
     """An epoch is one pass over all distinct training slices (the paper)."""
-    return max(1, math.ceil(sum(i["examples"] for i in indices) / batch_size))
+    return max(1, math.ceil(n_slices / batch_size))

@@ -25,14 +25,18 @@ def accelerator_count() -> int:
     return 0
 
 
+@contextlib.contextmanager
 def distribution_scope():
-    """``tf.distribute.MirroredStrategy`` over all GPUs when there are
-    several (the paper trained on two), otherwise a no-op."""
+    """Inside ``tf.distribute.MirroredStrategy`` over all GPUs when there
+    are several (the paper trained on two); yields the replica count."""
     if keras.backend.backend() == "tensorflow" and accelerator_count() > 1:
         import tensorflow as tf
 
-        return tf.distribute.MirroredStrategy().scope()
-    return contextlib.nullcontext()
+        strategy = tf.distribute.MirroredStrategy()
+        with strategy.scope():
+            yield strategy.num_replicas_in_sync
+    else:
+        yield 1
 
 
 def limit_cpu_threads(threads: int | None) -> None:

@@ -43,33 +43,39 @@ def scaled(channels: int, width: float) -> int:
     return max(1, int(round(channels * width)))
 
 
-def _conv_bn(x, filters, kernel, name, l2, momentum, strides=1):
-    reg = keras.regularizers.L2(l2) if l2 else None
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, kernel_regularizer=reg, name=name)(x)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+def _l2(l2):
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def _conv_bn(x, filters, kernel, name, l2, bn, strides=1):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, kernel_regularizer=_l2(l2), name=name)(x)
+    x = layers.BatchNormalization(**bn, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def _inception(x, name, spec, width, l2, momentum):
+def _inception(x, name, spec, width, l2, bn):
     b1, r3, b3, r5, b5, pp = (scaled(c, width) for c in spec)
     p = f"inception_{name}"
-    branch1 = _conv_bn(x, b1, 1, f"{p}_1x1", l2, momentum)
-    branch3 = _conv_bn(_conv_bn(x, r3, 1, f"{p}_3x3_reduce", l2, momentum), b3, 3, f"{p}_3x3", l2, momentum)
-    branch5 = _conv_bn(_conv_bn(x, r5, 1, f"{p}_5x5_reduce", l2, momentum), b5, 5, f"{p}_5x5", l2, momentum)
+    branch1 = _conv_bn(x, b1, 1, f"{p}_1x1", l2, bn)
+    branch3 = _conv_bn(_conv_bn(x, r3, 1, f"{p}_3x3_reduce", l2, bn), b3, 3, f"{p}_3x3", l2, bn)
+    branch5 = _conv_bn(_conv_bn(x, r5, 1, f"{p}_5x5_reduce", l2, bn), b5, 5, f"{p}_5x5", l2, bn)
     pooled = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{p}_pool")(x)
-    branch_pool = _conv_bn(pooled, pp, 1, f"{p}_pool_proj", l2, momentum)
+    branch_pool = _conv_bn(pooled, pp, 1, f"{p}_pool_proj", l2, bn)
     return layers.Concatenate(name=f"{p}_concat")([branch1, branch3, branch5, branch_pool])
 
 
-def build_model(channels: int = 28, width: float = 1.0, l2: float = 1e-5, input_size: int | None = None, bn_momentum: float = 0.9) -> keras.Model:
+def build_model(
+    channels: int = 28, width: float = 1.0, l2: float = 1e-5, input_size: int | None = None, bn_momentum: float = 0.9, synchronized_bn: bool = False
+) -> keras.Model:
     """The network: (batch, H, W, channels) images -> (batch, H, W, 1) logits.
 
     H and W must be multiples of 4; ``input_size`` fixes them (for counting
     FLOPs), otherwise any size is accepted. ``bn_momentum`` is the batch
     norm running-average momentum (the paper does not give it; 0.9 lets the
-    running statistics settle within a short training).
+    running statistics settle within a short training). ``synchronized_bn``
+    computes batch statistics over all replicas' examples (several GPUs).
     """
-    m = bn_momentum
+    m = {"momentum": bn_momentum, "synchronized": synchronized_bn}
     inputs = keras.Input((input_size, input_size, channels), name="slices")
     x = _conv_bn(inputs, scaled(STEM["conv1"], width), 7, "conv1_7x7", l2, m)  # stride 1
     # (max-pool 1 removed)
@@ -85,7 +91,9 @@ def build_model(channels: int = 28, width: float = 1.0, l2: float = 1e-5, input_
     x = _inception(x, "5a", INCEPTION["5a"], width, l2, m)
     x = _inception(x, "5b", INCEPTION["5b"], width, l2, m)
     # float32 logits even under a mixed-precision policy.
-    logits = layers.Conv2DTranspose(1, OUTPUT_KERNEL, strides=DOWNSAMPLING, padding="same", name="logits", dtype="float32")(x)
+    logits = layers.Conv2DTranspose(
+        1, OUTPUT_KERNEL, strides=DOWNSAMPLING, padding="same", kernel_regularizer=_l2(l2), name="logits", dtype="float32"
+    )(x)
     return keras.Model(inputs, logits, name="grovik_googlenet")
 
 

@@ -1,28 +1,32 @@
-"""TFRecord shards of 2.5D training examples, one shard per patient.
+"""TFRecord shards of preprocessed slices, one shard per patient.
 
-Each example (a ``tf.train.Example``) holds:
+Each slice is stored once; the 2.5D neighbourhood the network takes is
+built when sampling, from the volumes held in memory (``slicebank``). Each
+example (a ``tf.train.Example``) holds:
 
 ==============  =======  ==============================================
 feature         type     content
 ==============  =======  ==============================================
-image           bytes    (H, W, C) raw, ``image_dtype``; C = 4 x (2c+1)
-label           bytes    (H, W) uint8 lesion mask of the centre slice
-mask            bytes    (H, W) uint8 brain mask of the centre slice
+image           bytes    (H, W, S) raw, ``image_dtype``: the S sequences
+label           bytes    (H, W) uint8 lesion mask of the slice
+mask            bytes    (H, W) uint8 brain mask the network sees
 height, width   int64    H, W
-channels        int64    C
 patient_id      bytes    patient id
-slice_index     int64    centre slice k (slice axis last, see stacking)
+slice_index     int64    slice k (slice axis last, see stacking)
 has_lesion      int64    1 when the label slice has a lesion voxel
 ==============  =======  ==============================================
 
 Histogram-equalized images take 256 levels (k/255), so ``uint8`` storage is
 lossless; z-scored images are stored as ``float16``. Shards are GZIP
-compressed. A JSON index beside each shard gives its counts and sizes, so
-training plans epochs without reading the shards.
+compressed and written deterministically (same inputs, same bytes). A JSON
+index beside each shard gives its counts, sizes, lesion slices and the
+SHA-256 of the shard, so training plans epochs and recognizes changed data
+without reading the shards.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -31,9 +35,9 @@ import numpy as np
 
 from ..niio import atomic_write_text, load_nifti
 from ..sequences import SEQUENCES
-from .stacking import SliceStacker, to_slices_last
+from .stacking import to_slices_last
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def image_dtype(normalization: str) -> str:
@@ -44,6 +48,13 @@ def encode_images(batch: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "uint8":
         return np.clip(np.rint(batch * 255.0), 0, 255).astype(np.uint8)
     return batch.astype(np.float16)
+
+
+def decode_images(raw: np.ndarray) -> np.ndarray:
+    """float32 images from stored ones (uint8 k -> k/255)."""
+    if raw.dtype == np.uint8:
+        return raw.astype(np.float32) * np.float32(1.0 / 255.0)
+    return raw.astype(np.float32)
 
 
 def load_patient_volumes(images: dict, mask_path, lesions_path=None):
@@ -70,15 +81,23 @@ def _feature(value):
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
 
 
-def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths: dict, context: int, normalization: str) -> dict:
+def file_digest(path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths: dict, normalization: str) -> dict:
     """Write every slice of one patient as an example; return the index."""
     import tensorflow as tf
 
     vols, mask, lesions, _ = load_patient_volumes(images, mask_path, lesions_path)
-    stacker = SliceStacker(vols, context)
     dtype = image_dtype(normalization)
-    height, width, n_slices = vols[0].shape
-    n_lesion = 0
+    stored = encode_images(np.stack(vols, axis=-1), dtype)  # (H, W, Z, S)
+    height, width, n_slices, n_seq = stored.shape
+    lesion_slices = []
     shard = Path(paths["shard"])
     shard.parent.mkdir(parents=True, exist_ok=True)
     tmp = shard.with_name(f".{shard.name}.tmp")
@@ -87,14 +106,14 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
         for k in range(n_slices):
             label = (lesions[:, :, k] > 0).astype(np.uint8)
             has_lesion = int(label.any())
-            n_lesion += has_lesion
+            if has_lesion:
+                lesion_slices.append(k)
             features = {
-                "image": encode_images(stacker.example(k), dtype).tobytes(),
+                "image": np.ascontiguousarray(stored[:, :, k, :]).tobytes(),
                 "label": label.tobytes(),
                 "mask": (mask[:, :, k] > 0).astype(np.uint8).tobytes(),
                 "height": height,
                 "width": width,
-                "channels": stacker.channels,
                 "patient_id": pid.encode(),
                 "slice_index": k,
                 "has_lesion": has_lesion,
@@ -103,21 +122,22 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
             # Map fields (the features) serialize in a fixed order only when asked.
             writer.write(example.SerializeToString(deterministic=True))
     os.replace(tmp, shard)
+    size = shard.stat().st_size
     index = {
         "format_version": FORMAT_VERSION,
         "patient_id": pid,
         "shard": shard.name,
+        "sha256": file_digest(shard),
         "examples": n_slices,
-        "lesion_examples": n_lesion,
+        "lesion_examples": len(lesion_slices),
+        "lesion_slices": lesion_slices,
         "height": height,
         "width": width,
-        "channels": stacker.channels,
-        "context": context,
         "sequences": list(SEQUENCES),
         "image_dtype": dtype,
         "compression": "GZIP",
-        "bytes": shard.stat().st_size,
-        "bytes_per_example": shard.stat().st_size / n_slices,
+        "bytes": size,
+        "bytes_per_example": size / n_slices,
     }
     atomic_write_text(paths["index"], json.dumps(index, indent=2))
     return index
@@ -129,3 +149,52 @@ def read_index(path) -> dict:
         raise ValueError(f"file {path}: record format {index.get('format_version')} is not {FORMAT_VERSION}; rebuild the records")
     index["path"] = str(Path(path).with_name(index["shard"]))
     return index
+
+
+def check_compatible(indices: list[dict]) -> dict:
+    """All shards must share the example layout; return the first index."""
+    keys = ("height", "width", "image_dtype", "sequences")
+    first = indices[0]
+    for index in indices[1:]:
+        for key in keys:
+            if index[key] != first[key]:
+                raise ValueError(
+                    f"records of patient {index['patient_id']} have {key}={index[key]!r}, "
+                    f"those of {first['patient_id']} {first[key]!r}"
+                )
+    return first
+
+
+def read_patient_records(index: dict) -> dict[str, np.ndarray]:
+    """One shard back as volumes: ``images`` (Z, H, W, S) in the stored
+    dtype, ``labels`` and ``masks`` (Z, H, W) uint8. Fails naming the
+    patient and file when the shard does not match its index."""
+    import tensorflow as tf
+
+    h, w, n_seq = index["height"], index["width"], len(index["sequences"])
+    dtype = np.dtype(index["image_dtype"])
+    z = index["examples"]
+    images = np.zeros((z, h, w, n_seq), dtype)
+    labels = np.zeros((z, h, w), np.uint8)
+    masks = np.zeros((z, h, w), np.uint8)
+    features = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.string),
+        "mask": tf.io.FixedLenFeature([], tf.string),
+        "slice_index": tf.io.FixedLenFeature([], tf.int64),
+    }
+    seen = 0
+    where = f"patient {index['patient_id']}, file {index['path']}"
+    try:
+        for raw in tf.data.TFRecordDataset(index["path"], compression_type="GZIP"):
+            f = tf.io.parse_single_example(raw, features)
+            k = int(f["slice_index"])
+            images[k] = np.frombuffer(f["image"].numpy(), dtype).reshape(h, w, n_seq)
+            labels[k] = np.frombuffer(f["label"].numpy(), np.uint8).reshape(h, w)
+            masks[k] = np.frombuffer(f["mask"].numpy(), np.uint8).reshape(h, w)
+            seen += 1
+    except (tf.errors.OpError, ValueError, IndexError) as err:
+        raise ValueError(f"{where}: unreadable or not as its index describes ({err})") from err
+    if seen != z:
+        raise ValueError(f"{where}: {seen} examples, its index says {z}; rebuild the records")
+    return {"images": images, "labels": labels, "masks": masks}

@@ -1,11 +1,16 @@
 """Training with a checkpoint every epoch and resumption after a kill.
 
 State lives in ``<model_dir>/checkpoints/``: ``epoch-NNN.keras`` (weights
-and optimizer state), ``history.csv`` and ``state.json``, written in that
-order and each atomically, so a run killed at any moment leaves a
-consistent last epoch. A rerun with the same settings and patients resumes
-from it; a rerun with other settings starts over. The data stream of a
-resumed run is re-seeded with the epoch it starts from.
+and optimizer state; only the last is kept), ``history.csv`` and
+``state.json``, written in that order and each atomically, so a run killed
+at any moment leaves a consistent last epoch.
+
+A checkpoint is resumed only when everything that feeds training is
+unchanged: network, training, preprocessing and record settings, the
+split, the seed, the backend, and the SHA-256 of every record shard (so
+re-ingested images under the same ids count as new data). Otherwise it is
+discarded, and the log says which of these changed. The batches of a
+resumed run are those an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import pandas as pd
 from ..niio import atomic_write_text
 from . import dataset
 from .devices import accelerator_count, distribution_scope
-from .paths import model_files
 from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
+from .paths import model_files
+from .records import check_compatible
+from .slicebank import SliceBank
 
 log = logging.getLogger(__name__)
 CUSTOM_OBJECTS = {"WeightedSigmoidCrossEntropy": WeightedSigmoidCrossEntropy, "VoxelDice": VoxelDice}
@@ -38,13 +45,28 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
+    """A fingerprint of each thing that feeds training, by name. The epoch
+    count is left out: asking for more epochs continues a finished run."""
+    return {
+        "network settings": fingerprint(network),
+        "training settings": fingerprint({k: v for k, v in settings.items() if k != "epochs"}),
+        "preprocessing settings": fingerprint(preprocessing),
+        "record settings": fingerprint({"context": context}),
+        "split": fingerprint(sorted(i["patient_id"] for i in train_indices), sorted(i["patient_id"] for i in dev_indices)),
+        "records' content": fingerprint({i["patient_id"]: i["sha256"] for i in train_indices + dev_indices}),
+        "seed": fingerprint(seed),
+        "backend": fingerprint(keras.backend.backend()),
+    }
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model + optimizer, the history and the resume state after each
     epoch, and reports progress to the log."""
 
-    def __init__(self, directory: Path, key: str, history: list[dict], epochs: int, steps: int):
+    def __init__(self, directory: Path, parts: dict, history: list[dict], epochs: int, steps: int):
         super().__init__()
-        self.directory, self.key, self.history = directory, key, history
+        self.directory, self.parts, self.history = directory, parts, history
         self.epochs, self.steps = epochs, steps
         self.epoch, self._t0 = 0, time.perf_counter()
 
@@ -66,21 +88,27 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.model.save(tmp)
         os.replace(tmp, ckpt)
         atomic_write_text(self.directory / "history.csv", pd.DataFrame(self.history).to_csv(index=False))
-        state = {"key": self.key, "epoch": epoch + 1, "checkpoint": ckpt.name, "history": self.history}
+        state = {"inputs": self.parts, "epoch": epoch + 1, "checkpoint": ckpt.name, "history": self.history}
         atomic_write_text(self.directory / "state.json", json.dumps(state, indent=2))
+        for old in self.directory.glob("epoch-*.keras"):
+            if old != ckpt:  # about 70 MB each at full width
+                old.unlink()
         metrics = {k: round(v, 4) for k, v in row.items() if k not in ("epoch", "seconds")}
         log.info("epoch %d/%d done in %.0f s, checkpoint %s: %s", epoch + 1, self.epochs, seconds, ckpt.name, metrics)
 
 
-def resume_state(checkpoints: Path, key: str) -> dict | None:
-    """The last completed epoch of the same run, or None (and stale
-    checkpoints of another run are removed)."""
+def resume_state(checkpoints: Path, parts: dict) -> dict | None:
+    """The last completed epoch of a run with the same inputs, or None (and
+    checkpoints of other inputs are removed, with a log line saying why)."""
     state_file = checkpoints / "state.json"
     if state_file.exists():
         state = json.loads(state_file.read_text())
-        if state.get("key") == key and (checkpoints / state["checkpoint"]).exists():
+        saved = state.get("inputs", {})
+        changed = [name for name in parts if saved.get(name) != parts[name]]
+        if not changed and (checkpoints / state["checkpoint"]).exists():
             return state
-        log.info("checkpoints in %s belong to other settings or patients: starting over", checkpoints)
+        why = f"{', '.join(changed)} changed" if changed else f"{state.get('checkpoint')} is missing"
+        log.warning("discarding the checkpoints in %s (%s): training starts over", checkpoints, why)
     shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True)
     return None
@@ -93,13 +121,15 @@ def _set_precision(precision: str) -> None:
     keras.mixed_precision.set_global_policy(precision)
 
 
-def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int) -> dict:
+def train_model(
+    train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int, context: int
+) -> dict:
     """Train (or resume training) and write the model, its card and history."""
     paths = model_files(model_dir)
-    first = dataset.check_compatible(train_indices + dev_indices)
+    first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
     dev_ids = sorted(i["patient_id"] for i in dev_indices)
-    key = fingerprint(network, settings, train_ids, dev_ids, seed, keras.backend.backend())
+    parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed)
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
     if settings["deterministic"] and keras.backend.backend() == "tensorflow":
@@ -107,36 +137,43 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
 
         # Same seed, same weights (at some cost in speed on GPU).
         tf.config.experimental.enable_op_determinism()
-    state = resume_state(paths["checkpoints"], key)
-    with distribution_scope():
+    state = resume_state(paths["checkpoints"], parts)
+    train_bank = SliceBank(train_indices, context)
+    dev_bank = SliceBank(dev_indices, context) if dev_indices else None
+    sampler = dataset.BalancedSampler(
+        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"]
+    )
+    with distribution_scope() as replicas:
         if state:
             log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
             model = keras.saving.load_model(paths["checkpoints"] / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
         else:
-            model = compile_model(build_model(first["channels"], network["width"], settings["l2"], bn_momentum=network["bn_momentum"]), settings)
+            model = build_model(
+                train_bank.channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1
+            )
+            model = compile_model(model, settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
-    steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(train_indices, settings["batch_size"])
-    n_examples = sum(i["examples"] for i in train_indices)
+    steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     log.info(
         "training on %d patients (%d slices, %d with lesions), validating on %d; %d steps of %d per epoch, %s backend, %d accelerator(s)",
-        len(train_ids), n_examples, sum(i["lesion_examples"] for i in train_indices), len(dev_ids),
+        len(train_ids), len(train_bank.centres), len(train_bank.lesion_centres), len(dev_ids),
         steps, settings["batch_size"], keras.backend.backend(), accelerator_count(),
     )
-    callbacks = [EpochCheckpoint(paths["checkpoints"], key, history, settings["epochs"], steps)]
+    callbacks = [EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps)]
     if importlib.util.find_spec("tensorflow"):
         callbacks.append(keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False, profile_batch=0))
     started = time.perf_counter()
     if initial_epoch < settings["epochs"]:
         model.fit(
-            dataset.training_dataset(train_indices, settings, seed + 1000 * initial_epoch),
+            dataset.training_dataset(sampler, initial_epoch * steps),
             epochs=settings["epochs"],
             initial_epoch=initial_epoch,
             steps_per_epoch=steps,
-            validation_data=dataset.validation_dataset(dev_indices, settings["batch_size"]) if dev_indices else None,
-            validation_steps=dataset.steps_per_epoch(dev_indices, settings["batch_size"]) if dev_indices else None,
+            validation_data=dataset.validation_dataset(dev_bank, settings["batch_size"]) if dev_bank else None,
+            validation_steps=dataset.validation_steps(dev_bank, settings["batch_size"]) if dev_bank else None,
             callbacks=callbacks,
-            shuffle=False,  # the dataset shuffles itself
+            shuffle=False,  # the sampler draws at random itself
             verbose=0,
         )
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
@@ -146,8 +183,8 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
     card = {
         "format_version": CARD_VERSION,
         "sequences": first["sequences"],
-        "context": first["context"],
-        "channels": first["channels"],
+        "context": context,
+        "channels": train_bank.channels,
         "inplane_size": first["height"],
         "image_dtype": first["image_dtype"],
         "normalization": preprocessing["normalization"],
@@ -156,11 +193,13 @@ def train_model(train_indices: list[dict], dev_indices: list[dict], model_dir, n
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
         "epochs": settings["epochs"],
+        "steps_per_epoch": steps,
+        "batch_size": settings["batch_size"],
         "resumed_from_epoch": initial_epoch,
         "train_patients": train_ids,
         "dev_patients": dev_ids,
         "seed": seed,
-        "fingerprint": key,
+        "training_inputs": parts,
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "parameters": int(model.count_params()),

@@ -132,8 +132,20 @@ def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, 
     return report
 
 
-def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str) -> dict:
-    """All sequences onto the resized BRAVO grid, masked and normalised."""
+def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
+    """``mask`` with holes filled, grown by ``margin_mm`` (physical distance)."""
+    mask = ndimage.binary_fill_holes(mask)
+    if margin_mm <= 0:
+        return mask
+    spacing = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
+
+
+def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str, mask_margin_mm: float = 0.0) -> dict:
+    """All sequences onto the resized BRAVO grid, masked and normalised.
+
+    The mask the network sees is the brain mask grown by ``mask_margin_mm``:
+    a cortical metastasis that brain extraction cut into stays in view."""
     patient = _patient(patient_json)
     bravo, bravo_affine = _load(cohort_images[REFERENCE])
     bet_mask, bet_affine = _load(paths["bet_mask"])
@@ -141,7 +153,7 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
     xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in MOVING if seq in cohort_images}
     # The T1 mask, carried onto the native BRAVO grid (nearest neighbour).
     mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=xfms["T1pre"]) > 0.5
-    report = {"patient_id": pid, "method": method, "inplane_size": inplane_size}
+    report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm}
     truth = _truth(patient)
     if truth is not None:
         true_mask, _ = _load(truth["brain_mask"])
@@ -149,7 +161,7 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(bravo_affine, bravo.shape, inplane_size)
     axis = normalize.slice_axis(affine)
-    mask = resample_to_grid(mask_native, bravo_affine, shape, affine, order=0) > 0.5
+    mask = with_margin(resample_to_grid(mask_native, bravo_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
         data, data_affine = (bravo, bravo_affine) if seq == REFERENCE else _load(cohort_images[seq])
@@ -171,8 +183,17 @@ def lesion_resampling_step(lesions_path, brain_mask_path, out_path) -> int:
     return int(out.sum())
 
 
-def qc_table(bet_reports, xfm_reports, normalize_reports) -> pd.DataFrame:
-    """One row per patient: engine, mask volume, mask Dice, registration error."""
+def lesion_voxels_outside(lesions_path, mask_path) -> tuple[int, int]:
+    """Ground-truth lesion voxels outside the mask the network sees, and all."""
+    lesions = np.asarray(nib.load(str(lesions_path)).dataobj) > 0
+    mask = np.asarray(nib.load(str(mask_path)).dataobj) > 0
+    return int((lesions & ~mask).sum()), int(lesions.sum())
+
+
+def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=()) -> pd.DataFrame:
+    """One row per patient: engine, mask volume, mask Dice, registration
+    error, and (labelled patients) lesion voxels outside the network's mask.
+    ``lesion_masks``: (patient id, lesions on the network grid, its mask)."""
     rows = {}
     for f in bet_reports:
         r = json.loads(Path(f).read_text())
@@ -188,4 +209,7 @@ def qc_table(bet_reports, xfm_reports, normalize_reports) -> pd.DataFrame:
         row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
         row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
         row[f"{seq}_flagged"] = r["worse_than_start"]
+    for pid, lesions_path, mask_path in lesion_masks:
+        outside, total = lesion_voxels_outside(lesions_path, mask_path)
+        rows[pid].update(lesion_voxels=total, lesion_voxels_outside_mask=outside)
     return pd.DataFrame(list(rows.values()))
