@@ -1,12 +1,15 @@
-"""Is reading the records a bottleneck? The tf.data training pipeline's
-throughput (decode, balanced sampling, augmentation, batching) against a
-plain read of the same shard files and against the training step itself.
+"""Is the training data path a bottleneck? Records on disk, loading them
+into memory, and balanced batch production (draws, 2.5D neighbourhood
+gathers, augmentation) against a plain read of the same shard files and
+against the training step itself.
 
-    python benchmarks/records_io.py --records results/demo/records --width 0.125
+    python benchmarks/records_io.py --records results/demo/records --width 0.125 --batch 16
 
-Reports medians of --repeats runs: bytes/s of the pipeline (compressed
-bytes consumed) over bytes/s of a plain file read, and slices/s of the
-pipeline over slices/s of training. Peak memory: run under /usr/bin/time -v.
+Reports medians of --repeats runs: bytes per slice on disk (and raw), the
+rate of loading the shards into memory over a plain file read (bytes/s),
+and the batches/s the sampler produces (in NumPy, and through tf.data with
+parallel calls) over the training steps/s of the network at --width.
+Peak memory: run under /usr/bin/time -v.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ def main() -> None:
 
     from brainmets.network import dataset
     from brainmets.network.records import read_index
+    from brainmets.network.slicebank import SliceBank
 
     indices = [read_index(p) for p in sorted(args.records.glob("sub-*_slices.json"))]
     shard_bytes = sum(Path(i["path"]).stat().st_size for i in indices)
-    examples = sum(i["examples"] for i in indices)
+    slices = sum(i["examples"] for i in indices)
 
     def plain_read():
         for i in indices:
@@ -52,44 +56,50 @@ def main() -> None:
                 while fh.read(1 << 24):
                     pass
 
-    settings = dict(batch_size=args.batch, lesion_fraction=0.5, augment=True, sequence_dropout=0.0)
-    slices = args.batches * args.batch
+    read_bps = median_rate(plain_read, shard_bytes, args.repeats)
+    load_bps = median_rate(lambda: SliceBank(indices, context=3), shard_bytes, args.repeats)
+    bank = SliceBank(indices, context=3)
+    sampler = dataset.BalancedSampler(bank, args.batch, 0.5, seed=1, augment=True)
 
-    def pipeline():
-        ds = dataset.training_dataset(indices, settings, seed=1)
-        for _ in ds.take(args.batches):
+    def numpy_batches():
+        for step in range(args.batches):
+            sampler.batch(step)
+
+    def tf_batches():
+        for _ in dataset.training_dataset(sampler, 0).take(args.batches):
             pass
 
     import keras
 
     from brainmets.network.model import build_model, compile_model
 
-    first = indices[0]
-    model = compile_model(build_model(first["channels"], args.width), dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, positive_weight=10.0))
-    rng = np.random.default_rng(0)
-    x = rng.random((args.batch, first["height"], first["width"], first["channels"]), np.float32)
-    y = (rng.random((args.batch, first["height"], first["width"], 1)) > 0.99).astype(np.float32)
+    model = compile_model(build_model(bank.channels, args.width), dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, positive_weight=10.0))
+    x, y = (np.asarray(a, np.float32) for a in sampler.batch(0))
 
     def train_steps():
         for _ in range(3):
-            model.train_on_batch(x, y)
+            model.train_on_batch(x / 255.0, y)
 
-    read_bps = median_rate(plain_read, shard_bytes, args.repeats)
-    pipe_sps = median_rate(pipeline, slices, args.repeats)
-    train_sps = median_rate(train_steps, 3 * args.batch, args.repeats)
-    bytes_per_example = shard_bytes / examples
+    numpy_bps = median_rate(numpy_batches, args.batches, args.repeats)
+    tf_bps = median_rate(tf_batches, args.batches, args.repeats)
+    train_bps = median_rate(train_steps, 3, args.repeats)
+    h, w = bank.shape
+    n_seq = bank.images.shape[-1]
     result = {
         "backend": keras.backend.backend(),
-        "shards": len(indices),
-        "examples": examples,
-        "bytes_per_example": round(bytes_per_example),
-        "raw_bytes_per_example": first["height"] * first["width"] * (first["channels"] + 2),
+        "patients": len(indices),
+        "slices": slices,
+        "bytes_per_slice_on_disk": round(shard_bytes / slices),
+        "raw_bytes_per_slice": h * w * (n_seq * bank.images.itemsize + 2),
         "plain_read_MB_per_s": read_bps / 1e6,
-        "pipeline_slices_per_s": pipe_sps,
-        "pipeline_MB_per_s": pipe_sps * bytes_per_example / 1e6,
-        "pipeline_over_plain_read": pipe_sps * bytes_per_example / read_bps,
-        "train_slices_per_s": train_sps,
-        "pipeline_over_training": pipe_sps / train_sps,
+        "load_into_memory_MB_per_s": load_bps / 1e6,
+        "load_over_plain_read": load_bps / read_bps,
+        "memory_MB": (bank.images.nbytes + bank.labels.nbytes) / 1e6,
+        "batch": args.batch,
+        "numpy_batches_per_s": numpy_bps,
+        "tf_data_batches_per_s": tf_bps,
+        "train_steps_per_s": train_bps,
+        "batch_production_over_training": tf_bps / train_bps,
     }
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}, indent=2))
 

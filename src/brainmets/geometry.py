@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .niio import spacing_mm
+
 
 def rotation_matrix(angles_deg) -> np.ndarray:
     """Rotation about x, then y, then z (angles in degrees), as a 3x3 matrix."""
@@ -40,22 +42,11 @@ class Grid:
 
     @property
     def spacing(self) -> np.ndarray:
-        return np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
-
-    def index_points(self, k_start: int = 0, k_stop: int | None = None) -> np.ndarray:
-        """Voxel indices of slabs ``k_start:k_stop`` along the last axis, as (N, 3)."""
-        k_stop = self.shape[2] if k_stop is None else k_stop
-        i, j, k = np.meshgrid(
-            np.arange(self.shape[0]),
-            np.arange(self.shape[1]),
-            np.arange(k_start, k_stop),
-            indexing="ij",
-        )
-        return np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1).astype(np.float64)
+        return spacing_mm(self.affine)
 
     def frame_points(self, vox_to_frame: np.ndarray, k_start: int = 0, k_stop: int | None = None) -> np.ndarray:
         """Frame coordinates of the voxel centres of slabs ``k_start:k_stop``,
-        as (N, 3) in the order of ``index_points``."""
+        as (N, 3), i varying slowest and k fastest."""
         k_stop = self.shape[2] if k_stop is None else k_stop
         lin, offset = vox_to_frame[:3, :3], vox_to_frame[:3, 3]
         i = np.arange(self.shape[0])[:, None, None, None] * lin[:, 0]

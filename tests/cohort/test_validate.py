@@ -82,6 +82,9 @@ def test_4d_image(good_record, tmp_path):
 def test_4d_with_single_volume_is_accepted(good_record, tmp_path):
     good_record.images["T1pre"] = _write(tmp_path / "one.nii.gz", np.ones((12, 10, 8, 1), np.float32))
     ingest_patient(good_record, tmp_path / "cohort")
+    written = nib.load(str(cohort_paths(tmp_path / "cohort", "p01")["T1pre"]))
+    assert written.shape == (12, 10, 8)  # the single volume, as 3D
+    np.testing.assert_array_equal(np.asarray(written.dataobj), 1.0)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..lesions import connected_components, longest_diameter_mm
-from ..niio import voxel_volume_mm3
+from ..niio import spacing_mm, voxel_volume_mm3
 from .roc import brain_roc
 
 
@@ -166,7 +166,7 @@ def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, connectiv
     each count Dice 0 and HD95 374 mm; the patient's values are the means
     over lesions and false positives.
     """
-    spacing = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    spacing = spacing_mm(affine)
     truth_labels, n_truth = connected_components(truth, connectivity)
     pred_labels, n_pred = connected_components(predicted, connectivity)
     pred_boxes = ndimage.find_objects(pred_labels)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class PhantomConfig:
     """Settings of the synthetic cohort (see config.yaml, key ``phantom``)."""
 
-    n_patients: int = 36
+    n_patients: int = 24
     subgroup_proportions: tuple[float, float, float] = (0.41, 0.30, 0.29)
     resolution_scale: float = 2.0
     fraction_512: float = 0.1

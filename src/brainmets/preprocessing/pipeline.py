@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import ndimage
 
 from ..geometry import resample_to_grid
-from ..niio import atomic_write_text, save_nifti
+from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..sequences import REFERENCE, SEQUENCES
@@ -137,7 +137,7 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
     mask = ndimage.binary_fill_holes(mask)
     if margin_mm <= 0:
         return mask
-    spacing = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    spacing = spacing_mm(affine)
     return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
 
 
@@ -169,7 +169,7 @@ def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_si
         # One interpolation from the native image to the final grid.
         resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
         save_nifti(paths[f"preproc_{seq}"], normalize.normalize(resampled, mask, axis, method), affine)
-    report.update(shape=list(shape), spacing_mm=np.sqrt((affine[:3, :3] ** 2).sum(0)).round(4).tolist())
+    report.update(shape=list(shape), spacing_mm=spacing_mm(affine).round(4).tolist())
     atomic_write_text(paths["normalize_report"], json.dumps(report, indent=2))
     return report
 
