@@ -65,6 +65,8 @@ rule infer:
         runtime=30,
     params:
         batch_size=config["inference"]["batch_size"],
+        gpus=config["inference"]["gpus"],
+        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
     script:
         "../workflow_scripts/infer.py"
 

@@ -8,7 +8,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 import json
 from pathlib import Path
 
-from brainmets.network.devices import limit_cpu_threads
+from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.inference import predict_patient
 from brainmets.network.train import load_trained
 from brainmets.niio import atomic_write_text
@@ -16,6 +16,7 @@ from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    configure_gpus(snakemake.params.gpus, snakemake.params.allow_cpu_fallback, "inference")
     limit_cpu_threads(snakemake.threads)
     pid, name = snakemake.wildcards.pid, snakemake.wildcards.model
     model, card = load_trained(Path(snakemake.input.model).parent)

@@ -7,12 +7,14 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from pathlib import Path
 
-from brainmets.network.devices import limit_cpu_threads
+from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.records import read_index
 from brainmets.network.train import train_model
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    training = snakemake.params.training
+    configure_gpus(training["gpus"], training["allow_cpu_fallback"], "training")
     limit_cpu_threads(snakemake.threads)
     card = train_model(
         [read_index(f) for f in snakemake.input.train],

@@ -203,3 +203,15 @@ def test_incompatible_records_are_refused(tmp_path, records):
     write_patient_records("odd", {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, "zscore")
     with pytest.raises(ValueError, match="patient odd have image_dtype='float16'"):
         check_compatible([records[0][1], read_index(out["index"])])
+
+
+def test_patches_keep_a_lesion_voxel_in_lesion_draws(records):
+    sampler = _sampler(records, crop=16, seed=4)
+    for step in range(20):
+        x, y = sampler.batch(step)
+        assert x.shape == (8, 16, 16, 28) and y.shape == (8, 16, 16, 1)
+        assert all(y[i].any() for i in range(0, 8, 2))
+    # A patch as large as the slice is the slice itself (the paper).
+    assert _sampler(records, crop=32).crop is None
+    x, _ = next(iter(dataset.training_dataset(sampler, 0)))
+    assert x.shape == (8, 16, 16, 28)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import keras
+
+log = logging.getLogger(__name__)
 
 
 def accelerator_count() -> int:
@@ -46,3 +49,44 @@ def limit_cpu_threads(threads: int | None) -> None:
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+
+
+class NoGPUError(RuntimeError):
+    pass
+
+
+def configure_gpus(requested: int, allow_cpu_fallback: bool = False, role: str = "this job", tf_config=None) -> int:
+    """Make the GPUs a job sees match what it asked for (TensorFlow).
+
+    ``requested == 0`` hides every GPU from the job, so CPU jobs beside a
+    training job leave its GPU memory alone. Otherwise each visible GPU
+    grows its memory as needed instead of taking all of it at start; asking
+    for GPUs when none is visible fails at once (a training meant for a GPU
+    would take days on a CPU) unless ``allow_cpu_fallback``. Returns the
+    number of GPUs the job will use."""
+    if keras.backend.backend() != "tensorflow":
+        return accelerator_count()
+    if tf_config is None:
+        import tensorflow as tf
+
+        tf_config = tf.config
+    gpus = tf_config.list_physical_devices("GPU")
+    if requested == 0:
+        tf_config.set_visible_devices([], "GPU")
+        return 0
+    if not gpus:
+        message = (
+            f"{role} asks for {requested} GPU(s), but TensorFlow sees none. Check with: "
+            "python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\" "
+            "(a GPU install needs pip install -e '.[gpu]'), or set the gpus setting to 0 "
+            "or allow_cpu_fallback: true to run on the CPU"
+        )
+        if not allow_cpu_fallback:
+            raise NoGPUError(message)
+        log.warning("%s; running on the CPU (allow_cpu_fallback)", message)
+        return 0
+    for gpu in gpus:
+        tf_config.experimental.set_memory_growth(gpu, True)
+    if len(gpus) < requested:
+        log.warning("%s asks for %d GPUs, %d visible: using those", role, requested, len(gpus))
+    return len(gpus)

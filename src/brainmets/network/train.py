@@ -141,7 +141,7 @@ def train_model(
     train_bank = SliceBank(train_indices, context)
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     sampler = dataset.BalancedSampler(
-        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"]
+        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"]
     )
     with distribution_scope() as replicas:
         if state:
@@ -195,6 +195,7 @@ def train_model(
         "epochs": settings["epochs"],
         "steps_per_epoch": steps,
         "batch_size": settings["batch_size"],
+        "crop": sampler.crop,
         "resumed_from_epoch": initial_epoch,
         "train_patients": train_ids,
         "dev_patients": dev_ids,
