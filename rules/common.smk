@@ -282,6 +282,12 @@ def run_settings():
         "batches per epoch": training["steps_per_epoch"]
         or "one pass over the training slices",
         "epochs": training["epochs"],
+        "learning rate": training["learning_rate"],
+        "training patches": (
+            f"{training['crop']}x{training['crop']}"
+            if training["crop"]
+            else "whole slices"
+        ),
         "operating point": config["evaluation"]["operating_point"],
         "development patients": (
             f"at least {config['split']['min_dev_patients']}"

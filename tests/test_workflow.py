@@ -35,6 +35,7 @@ def test_preprocessing_outputs_and_qc(tiny_run):
     assert qc.patient_id.tolist() == list(TINY)
     assert set(qc.engine) <= {"python", "fsl"}
     assert qc.mask_volume_ml.between(800, 2200).all()
+    assert (qc.lesion_voxels > 0).all() and (qc.lesion_voxels_outside_mask >= 0).all()
     # On 4 mm test grids the targets are looser than on the demo's 2 mm.
     assert (qc.mask_dice > 0.8).all()
     for seq in ("T1pre", "T1gd", "FLAIR"):
@@ -81,8 +82,10 @@ def test_records_of_training_patients(tiny_run):
     split = json.loads((tiny_run / "records" / "splits.json").read_text())
     for pid in split["train"] + split["dev"]:
         index = json.loads((tiny_run / "records" / f"sub-{pid}_slices.json").read_text())
-        assert index["channels"] == 28 and index["height"] == index["width"] == 64
-        assert 0 < index["lesion_examples"] < index["examples"]
+        assert index["sequences"] == list(SEQUENCES) and index["height"] == index["width"] == 64
+        assert 0 < index["lesion_examples"] == len(index["lesion_slices"]) < index["examples"]
+    card = json.loads((tiny_run / "models" / "main" / "model.json").read_text())
+    assert card["channels"] == 28 and card["crop"] == 32 and "records' content" in card["training_inputs"]
     for pid in split["test"]:
         assert not (tiny_run / "records" / f"sub-{pid}_slices.tfrecord.gz").exists()
 
@@ -98,6 +101,7 @@ def test_probability_maps_on_the_network_grid(tiny_run):
         assert data.min() >= 0 and data.max() <= 1 and np.all(data[np.asarray(mask.dataobj) == 0] == 0)
     threshold = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
     assert 0 < threshold["operating_threshold"] < 1 and set(threshold["dev_patients"]) == set(split["dev"])
+    assert threshold["operating_point"] == "dice" and threshold["candidates"]["dice"]["threshold"] == threshold["operating_threshold"]
 
 
 def test_metrics_tables_and_figures(tiny_run):
@@ -109,10 +113,11 @@ def test_metrics_tables_and_figures(tiny_run):
     lesions = pd.read_csv(tiny_run / "metrics" / "lesions.tsv", sep="\t", dtype={"patient_id": str})
     real = lesions[lesions.kind == "lesion"]
     assert real.groupby("patient_id").size().to_dict() == per_patient.set_index("patient_id").lesions.to_dict()
-    for name in ("table3a", "table3b", "table3c", "table4a", "table4b", "table4c", "lesionwise", "bootstrap"):
+    for name in ("table3a", "table3b", "table3c", "table4a", "table4b", "table4c", "lesionwise", "bootstrap", "operating_points", "dev_froc"):
         assert (tiny_run / "tables" / f"{name}.csv").stat().st_size > 0
         assert "|---" in (tiny_run / "tables" / f"{name}.md").read_text()
-    assert "not a reproduction" in (tiny_run / "tables" / "paper_comparison.md").read_text()
+    comparison = (tiny_run / "tables" / "paper_comparison.md").read_text()
+    assert "not a reproduction" in comparison and "- network width: 0.125 (paper: 1.0)" in comparison
     for name in ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves"):
         assert (tiny_run / "figures" / f"{name}.png").stat().st_size > 10000
         assert (tiny_run / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
@@ -213,6 +218,21 @@ def test_provenance(tiny_run):
     assert record["packages"]["snakemake"] and record["packages"]["nibabel"]
     assert "commit" in record["workflow"]
     assert record["patients"] == list(TINY)
+
+
+def test_changed_normalization_retrains_from_scratch(tiny_run, tmp_path):
+    """A finished model must not be reused after its inputs changed: the
+    rerun discards the checkpoints, says why, and trains on the new records."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run.parents[1], workdir, symlinks=True)
+    run = workdir / "results" / "test"
+    model = "results/test/models/main/model.json"
+    snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"), "--config", "preprocessing={normalization: zscore}", model)
+    log = (run / "logs" / "models" / "main_train.log").read_text()
+    assert "discarding the checkpoints" in log and "preprocessing settings changed" in log and "records' content changed" in log
+    card = json.loads((run / "models" / "main" / "model.json").read_text())
+    assert card["resumed_from_epoch"] == 0 and card["normalization"] == "zscore" and card["image_dtype"] == "float16"
+    assert pd.read_csv(run / "models" / "main" / "history.csv").epoch.tolist() == [1, 2, 3]
 
 
 def test_second_run_has_nothing_to_do(tiny_run):

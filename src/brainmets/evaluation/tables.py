@@ -202,6 +202,8 @@ PAPER_SETTINGS = {
     "batch size": 32,
     "batches per epoch": "one pass over the training slices",
     "epochs": 10,
+    "learning rate": 0.001,
+    "training patches": "whole slices",
     "operating point": "youden",
     "development patients": "train:dev 20:1",
     "brain-mask margin (mm)": 0.0,
