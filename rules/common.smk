@@ -6,10 +6,9 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from brainmets.cohort.ingest import cohort_paths
-from brainmets.evaluation.figures import figure_paths
 from brainmets.network.paths import model_files, prediction_paths, record_paths
 from brainmets.phantom.generate import patient_ids, phantom_paths, plan_subgroups
-from brainmets.preprocessing.pipeline import MOVING, coregistration_paths, preproc_paths
+from brainmets.layout import MOVING, coregistration_paths, figure_paths, preproc_paths
 from brainmets.sequences import SEQUENCES
 from brainmets.workflow import cohort_records
 

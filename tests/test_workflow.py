@@ -246,6 +246,23 @@ def test_whole_dag_dry_runs(tmp_path, configfile):
     assert "phantom_patient" in result.stdout
 
 
+HEAVY = ("ants", "matplotlib", "tensorflow", "keras")
+WITHOUT_HEAVY = (
+    "import sys; [sys.modules.__setitem__(m, None) for m in %r]; "
+    "from snakemake.cli import main; sys.argv = ['snakemake'] + sys.argv[1:]; main()" % (HEAVY,)
+)
+
+
+@pytest.mark.parametrize("args", [["-n", "--cores", "1"], ["--lint"]])
+def test_dag_builds_without_the_heavy_libraries(tmp_path, args):
+    """Dry runs and lint on a login node: the workflow's own Python imports
+    no ANTs, matplotlib or TensorFlow (the jobs' scripts do)."""
+    cmd = [sys.executable, "-c", WITHOUT_HEAVY, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"), *args]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "halted; None in sys.modules" not in result.stdout + result.stderr
+
+
 def test_lint_is_clean():
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300

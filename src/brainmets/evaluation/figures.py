@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..layout import FIGURES, figure_paths  # noqa: E402,F401 (re-exported)
 from ..network.stacking import to_slices_last  # noqa: E402
 from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
 from ..sequences import SUBGROUPS  # noqa: E402
@@ -24,12 +25,6 @@ from .tables import GROUP_NAMES  # noqa: E402
 
 COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}
 MASK_COLOUR = matplotlib.colors.ListedColormap(["magenta"])
-FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
-
-
-def figure_paths(figures_dir) -> dict[str, dict[str, Path]]:
-    d = Path(figures_dir)
-    return {name: {ext: d / f"{name}.{ext}" for ext in ("png", "pdf")} for name in FIGURES}
 
 
 def save(fig, paths: dict) -> None:

@@ -1,12 +1,6 @@
 """The preprocessing steps of one patient, one function per workflow rule.
 
-File names follow BIDS derivatives:
-
-    preproc/sub-<id>/anat/sub-<id>_space-T1pre_desc-brain_mask.nii.gz
-    preproc/sub-<id>/xfm/sub-<id>_from-<seq>_to-BRAVO_mode-image_xfm.mat
-    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-preproc_<seq>.nii.gz
-    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-brain_mask.nii.gz
-    preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
+File names (BIDS derivatives) are in ``brainmets.layout``.
 """
 
 from __future__ import annotations
@@ -24,39 +18,11 @@ from ..geometry import resample_to_grid
 from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
+from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE, SEQUENCES
 from . import brain_extraction, normalize, registration
 
 log = logging.getLogger(__name__)
-MOVING = tuple(s for s in SEQUENCES if s != REFERENCE)
-
-
-def preproc_paths(preproc_dir, qc_dir, pid: str) -> dict[str, Path]:
-    base = Path(preproc_dir) / f"sub-{pid}"
-    sub = f"sub-{pid}"
-    paths = {
-        "bet_mask": base / "anat" / f"{sub}_space-T1pre_desc-brain_mask.nii.gz",
-        "bet_report": base / "anat" / f"{sub}_desc-brainextraction.json",
-        "bet_qc": Path(qc_dir) / sub / f"{sub}_desc-brainmask_T1pre.png",
-        "brain_mask": base / "anat" / f"{sub}_space-BRAVO_desc-brain_mask.nii.gz",
-        "lesions": base / "anat" / f"{sub}_space-BRAVO_desc-lesions_mask.nii.gz",
-        "normalize_report": base / f"{sub}_desc-normalization.json",
-    }
-    for seq in SEQUENCES:
-        paths[f"preproc_{seq}"] = base / "anat" / f"{sub}_space-BRAVO_desc-preproc_{seq}.nii.gz"
-    for seq in MOVING:
-        paths.update({f"{key}_{seq}": path for key, path in coregistration_paths(preproc_dir, qc_dir, pid, seq).items()})
-    return paths
-
-
-def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str) -> dict[str, Path]:
-    sub = f"sub-{pid}"
-    xfm = Path(preproc_dir) / sub / "xfm"
-    return {
-        "xfm": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_mode-image_xfm.mat",
-        "xfm_report": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_desc-metrics.json",
-        "coreg_qc": Path(qc_dir) / sub / f"{sub}_desc-coreg_{seq}.png",
-    }
 
 
 def _load(path):
