@@ -275,6 +275,11 @@ def run_settings():
             if config["cohort"]["source"] == "phantom"
             else None
         ),
+        "smallest lesion diameter (mm)": (
+            config["phantom"]["lesion_diameter_min_mm"]
+            if config["cohort"]["source"] == "phantom"
+            else None
+        ),
         "in-plane matrix": config["preprocessing"]["inplane_size"],
         "network width": config["network"]["width"],
         "batch size": training["batch_size"],

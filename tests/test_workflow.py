@@ -101,7 +101,7 @@ def test_probability_maps_on_the_network_grid(tiny_run):
         assert data.min() >= 0 and data.max() <= 1 and np.all(data[np.asarray(mask.dataobj) == 0] == 0)
     threshold = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
     assert 0 < threshold["operating_threshold"] < 1 and set(threshold["dev_patients"]) == set(split["dev"])
-    assert threshold["operating_point"] == "dice" and threshold["candidates"]["dice"]["threshold"] == threshold["operating_threshold"]
+    assert threshold["operating_point"] == "froc" and threshold["candidates"]["froc"]["threshold"] == threshold["operating_threshold"]
 
 
 def test_metrics_tables_and_figures(tiny_run):

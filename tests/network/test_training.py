@@ -89,3 +89,28 @@ def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
     assert changed["sha256"] != indices[0]["sha256"]
     card = train_model([changed, indices[1]], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
     assert card["resumed_from_epoch"] == 0 and "records' content changed" in caplog.text
+
+
+def test_brain_window_is_on_the_stride_grid_and_holds_the_brain():
+    from brainmets.network.inference import brain_window
+
+    mask = np.zeros((64, 48, 5), np.uint8)
+    mask[13:30, 9:20, 2] = 1
+    rows, cols = brain_window(mask, margin=5)
+    assert rows.start % 4 == 0 and cols.start % 4 == 0 and (rows.stop - rows.start) % 4 == 0 and (cols.stop - cols.start) % 4 == 0
+    assert rows.start <= 13 - 5 and rows.stop >= 30 + 5 and cols.start <= 9 - 5 and cols.stop >= 20 + 5
+    assert brain_window(mask, None) == (slice(0, 64), slice(0, 48))
+    full = np.ones((64, 48, 2), np.uint8)
+    assert brain_window(full, 8) == (slice(0, 64), slice(0, 48))  # clipped to the frame
+
+
+def test_windowed_inference_matches_whole_frame_inside_the_brain(trained):
+    model, card = load_trained(trained / "a")
+    rng = np.random.default_rng(1)
+    mask = np.zeros((32, 32, 6), np.uint8)
+    mask[10:22, 8:20, 1:5] = 1
+    volumes = {seq: rng.random((32, 32, 6)).astype(np.float32) * mask for seq in card["sequences"]}
+    full = predict_volume(model, card, volumes, mask, batch_size=4)
+    windowed = predict_volume(model, card, volumes, mask, batch_size=4, margin=8)
+    assert np.abs(full - windowed)[mask > 0].max() < 0.05
+    assert np.all(windowed[mask == 0] == 0)

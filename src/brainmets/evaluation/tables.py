@@ -197,6 +197,7 @@ OPERATING_POINTS_NOTE = (
 # The paper's scale, for the list of what a run reduces (configs/paper.yaml).
 PAPER_SETTINGS = {
     "patients": 156,
+    "smallest lesion diameter (mm)": 2.0,
     "in-plane matrix": 256,
     "network width": 1.0,
     "batch size": 32,

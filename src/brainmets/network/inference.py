@@ -15,6 +15,7 @@ import numpy as np
 
 from ..niio import load_nifti, save_nifti
 from ..sequences import SEQUENCES
+from .model import DOWNSAMPLING
 from .stacking import SliceStacker, from_slices_last, to_slices_last
 
 log = logging.getLogger(__name__)
@@ -29,27 +30,52 @@ def check_inputs(card: dict, shape, missing, source: str) -> None:
         raise ValueError(f"{source}: sequence(s) {', '.join(missing)} missing, but the model was trained without sequence dropout and needs all of {', '.join(card['sequences'])}")
 
 
-def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_size: int = 16, missing=()) -> np.ndarray:
+def brain_window(mask: np.ndarray, margin: int | None, multiple: int = DOWNSAMPLING) -> tuple[slice, slice]:
+    """In-plane window of the network's computation: the bounding box of the
+    mask over all slices grown by ``margin`` voxels, with a corner and a
+    size on the network's stride grid (so its pooling sees the same
+    neighbourhoods as on the whole frame); the whole frame for ``None``."""
+    h, w = mask.shape[:2]
+    if margin is None or not mask.any():
+        return slice(0, h), slice(0, w)
+    rows, cols = np.flatnonzero(mask.any(axis=(1, 2))), np.flatnonzero(mask.any(axis=(0, 2)))
+    window = []
+    for lo, hi, size in ((rows[0], rows[-1] + 1, h), (cols[0], cols[-1] + 1, w)):
+        start = max(0, (lo - margin) // multiple * multiple)
+        stop = min(size, start + -(-(hi + margin - start) // multiple) * multiple)
+        window.append(slice(start, stop))
+    return tuple(window)
+
+
+def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_size: int = 16, missing=(), margin: int | None = None) -> np.ndarray:
     """Probabilities (H, W, Z) for slices-last ``volumes`` (by sequence;
-    a missing sequence is given as zeros, as sequence dropout trained it)."""
+    a missing sequence is given as zeros, as sequence dropout trained it).
+
+    Only slices with brain are computed, in batches of one fixed shape (the
+    last is padded, so the network is traced once); with ``margin``, only
+    the brain's window (``brain_window``) of each slice."""
     shape = mask.shape
     stack = [np.zeros(shape, np.float32) if seq in missing else volumes[seq] for seq in card["sequences"]]
     stacker = SliceStacker(stack, card["context"])
     prob = np.zeros(shape, np.float32)
+    rows, cols = brain_window(mask, margin)
     # Slices without brain are left at zero.
     todo = [k for k in range(shape[-1]) if mask[..., k].any()]
     started = time.perf_counter()
     for start in range(0, len(todo), batch_size):
         ks = todo[start : start + batch_size]
-        logits = np.asarray(model.predict_on_batch(stacker.batch(ks)), np.float32)[..., 0]
-        prob[..., ks] = np.moveaxis(1.0 / (1.0 + np.exp(-logits)), 0, -1)
+        inputs = stacker.batch(ks)[:, rows, cols]
+        padded = np.zeros((batch_size, *inputs.shape[1:]), inputs.dtype)
+        padded[: len(ks)] = inputs
+        logits = np.asarray(model.predict_on_batch(padded), np.float32)[: len(ks), ..., 0]
+        prob[rows, cols, ks] = np.moveaxis(1.0 / (1.0 + np.exp(-logits)), 0, -1)
         done = start + len(ks)
         if done == len(todo) or (start // batch_size) % 10 == 9:
             log.info("inference: %d/%d slices (%.1f slices/s)", done, len(todo), done / (time.perf_counter() - started))
     return prob * (mask > 0)
 
 
-def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_size: int = 16) -> dict:
+def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_size: int = 16, margin: int | None = None) -> dict:
     """Probability map of one preprocessed patient, written as NIfTI."""
     mask, affine = load_nifti(mask_path, np.uint8)
     missing = [seq for seq in card["sequences"] if images.get(seq) is None]
@@ -63,7 +89,7 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
             raise ValueError(f"file {images[seq]}: grid differs from the brain mask {mask_path}")
         volumes[seq] = to_slices_last(data, affine)
     started = time.perf_counter()
-    prob = predict_volume(model, card, volumes, to_slices_last(mask, affine), batch_size, missing)
+    prob = predict_volume(model, card, volumes, to_slices_last(mask, affine), batch_size, missing, margin)
     seconds = time.perf_counter() - started
     save_nifti(out_path, from_slices_last(prob, affine), affine)
     return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max())}
