@@ -46,6 +46,15 @@ def demo_scale_patient(tmp_path_factory):
     return meta, out
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that run the workflow or a cluster form the slow tier; the
+    rest runs in minutes (``./run.sh test -m "not workflow"``)."""
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        if "tiny_run" in getattr(item, "fixturenames", ()) or module.endswith(("test_workflow", "test_slurm")):
+            item.add_marker(pytest.mark.workflow)
+
+
 def require_realdata(*names):
     """Paths of real MRI files, or a clean skip when the folder is absent."""
     paths = [REALDATA / n for n in names]
