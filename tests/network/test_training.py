@@ -18,7 +18,7 @@ from .conftest import write_records
 
 SETTINGS = dict(
     epochs=1, steps_per_epoch=3, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
-    beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, precision="float32", gpus=0, deterministic=True,
+    beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, crop=None, precision="float32", gpus=0, deterministic=True,
 )
 
 
