@@ -81,7 +81,8 @@ def run_until_first_checkpoint(workdir, *args, timeout=900):
         proc = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         try:
-            while not (checkpoints / "epoch-001.keras").exists():
+            # state.json is written last, once the epoch's checkpoint is complete.
+            while not (checkpoints / "state.json").exists():
                 if proc.poll() is not None:
                     raise AssertionError("workflow ended before training wrote a checkpoint: " + (workdir / "interrupted.log").read_text()[-3000:])
                 if time.monotonic() > deadline:

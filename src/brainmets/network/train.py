@@ -107,7 +107,7 @@ def resume_state(checkpoints: Path, parts: dict) -> dict | None:
         changed = [name for name in parts if saved.get(name) != parts[name]]
         if not changed and (checkpoints / state["checkpoint"]).exists():
             return state
-        why = f"{', '.join(changed)} changed" if changed else f"{state.get('checkpoint')} is missing"
+        why = ", ".join(f"{name} changed" for name in changed) if changed else f"{state.get('checkpoint')} is missing"
         log.warning("discarding the checkpoints in %s (%s): training starts over", checkpoints, why)
     shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True)
@@ -200,6 +200,7 @@ def train_model(
         "train_patients": train_ids,
         "dev_patients": dev_ids,
         "seed": seed,
+        "fingerprint": fingerprint(parts),
         "training_inputs": parts,
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
