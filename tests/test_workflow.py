@@ -227,7 +227,8 @@ def test_changed_normalization_retrains_from_scratch(tiny_run, tmp_path):
     shutil.copytree(tiny_run.parents[1], workdir, symlinks=True)
     run = workdir / "results" / "test"
     model = "results/test/models/main/model.json"
-    snakemake(workdir, "--configfile", str(REPO / "configs/test.yaml"), "--config", "preprocessing={normalization: zscore}", model)
+    # The target first: --config takes every value after it.
+    snakemake(workdir, model, "--configfile", str(REPO / "configs/test.yaml"), "--config", "preprocessing={normalization: zscore}")
     log = (run / "logs" / "models" / "main_train.log").read_text()
     assert "discarding the checkpoints" in log and "preprocessing settings changed" in log and "records' content changed" in log
     card = json.loads((run / "models" / "main" / "model.json").read_text())
