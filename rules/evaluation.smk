@@ -62,6 +62,7 @@ rule make_tables:
         resamples=config["evaluation"]["bootstrap_resamples"],
         models=lambda w: list(split_models()),
         run_settings=run_settings(),
+        min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
     script:
         "../workflow_scripts/tables.py"
 
@@ -79,6 +80,9 @@ rule make_figures:
     resources:
         mem_mb=4000,
         runtime=10,
+    params:
+        size_threshold=config["evaluation"]["size_threshold"],
+        found_fraction=config["evaluation"]["found_fraction"],
     script:
         "../workflow_scripts/figures.py"
 

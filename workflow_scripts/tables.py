@@ -27,11 +27,12 @@ def write(name, frame, md):
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     per_patient = pd.read_csv(snakemake.input.per_patient, sep="\t", dtype={"patient_id": str})
+    min_fp = snakemake.params.min_fp_volume_mm3
     for which in ("3A", "3B", "3C"):
-        frame = tables.table3(per_patient, which)
-        write(f"table{which.lower()}", frame, tables.table3_markdown(frame, which))
+        frame = tables.table3(per_patient, which, min_fp)
+        write(f"table{which.lower()}", frame, tables.table3_markdown(frame, which, min_fp))
     for which in ("4A", "4B", "4C"):
-        frame = tables.table4(per_patient, which)
+        frame = tables.table4(per_patient, which, min_fp)
         write(f"table{which.lower()}", frame, tables.table4_markdown(frame, which))
     frame = tables.brats_table(per_patient)
     write("lesionwise", frame, tables.markdown(frame, title="Lesion-wise Dice and HD95 (beyond the paper)", note=tables.BRATS_NOTE))
@@ -42,6 +43,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     points, curves = tables.operating_points(thresholds)
     write("operating_points", points, tables.markdown(points, title="Operating points on the development patients", note=tables.OPERATING_POINTS_NOTE))
     write("dev_froc", curves, tables.markdown(curves, title="Development patients: mean Dice, lesion sensitivity and false positives per patient by threshold (FROC)"))
-    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom", run=snakemake.params.run_settings)
+    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom", run=snakemake.params.run_settings, min_fp_volume_mm3=min_fp)
     atomic_write_text(snakemake.output.paper_comparison, comparison)
     log.info("tables of %d test patients written", len(per_patient))

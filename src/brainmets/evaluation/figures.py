@@ -41,20 +41,25 @@ def _axial(path):
     return to_slices_last(data, affine)
 
 
-def _show_case(ax_row, bravo, prob, truth, threshold, title):
-    """BRAVO with truth outlines | probability >= 0.1 | thresholded."""
+def _size_rule(size_threshold: float, found_fraction: float) -> str:
+    """The size analysis' rule of a found lesion, as figure titles state it."""
+    return f"probability {size_threshold:g}, >{100 * found_fraction:g}% covered"
+
+
+def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1):
+    """BRAVO with truth outlines | probability >= floor | thresholded."""
     k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else bravo.shape[-1] // 2
     image = np.rot90(bravo[..., k])
     outline = np.rot90(truth[..., k])
     panels = [
         ("post-Gd BRAVO, ground truth", None),
-        ("probability >= 0.1", np.ma.masked_less(np.rot90(prob[..., k]), 0.1)),
+        (f"probability >= {floor:g}", np.ma.masked_less(np.rot90(prob[..., k]), floor)),
         (f"prediction >= {threshold:.2f}", np.ma.masked_less(np.rot90(prob[..., k] >= threshold).astype(float), 0.5)),
     ]
     for n, (ax, (label, overlay)) in enumerate(zip(ax_row, panels)):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-        if n == 1:  # probabilities from 0.1 (red) to 1 (yellow)
-            ax.imshow(overlay, cmap="autumn", vmin=0.1, vmax=1, alpha=0.8)
+        if n == 1:  # probabilities from the floor (red) to 1 (yellow)
+            ax.imshow(overlay, cmap="autumn", vmin=floor, vmax=1, alpha=0.8)
         elif n == 2:  # the binary prediction in one colour
             ax.imshow(overlay, cmap=MASK_COLOUR, vmin=0, vmax=1, alpha=0.6)
         if outline.any():
@@ -68,14 +73,14 @@ def _case_files(cases: dict, pid: str):
     return _axial(files["bravo"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
 
 
-def figure2(per_patient: pd.DataFrame, cases: dict, paths) -> None:
-    """Probability map at 0.1 over post-Gd BRAVO with ground-truth outlines,
-    for the test patient with the most lesions."""
+def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1) -> None:
+    """Probability map from ``size_threshold`` over post-Gd BRAVO with
+    ground-truth outlines, for the test patient with the most lesions."""
     pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
     row = per_patient.set_index("patient_id").loc[pid]
     bravo, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
-    _show_case(axes, bravo, prob, truth, row.operating_threshold, f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)")
+    _show_case(axes, bravo, prob, truth, row.operating_threshold, f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)", size_threshold)
     save(fig, paths)
 
 
@@ -98,7 +103,7 @@ def figure3(roc: pd.DataFrame, paths) -> None:
     save(fig, paths)
 
 
-def figure4(per_patient: pd.DataFrame, cases: dict, paths) -> None:
+def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1) -> None:
     """One test patient each with few, moderate and many lesions (the one
     with the median Dice of its subgroup)."""
     groups = [g for g in SUBGROUPS if (per_patient.subgroup == g).any()]
@@ -107,11 +112,11 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths) -> None:
         members = per_patient[per_patient.subgroup == group].sort_values(["dice", "patient_id"], na_position="first")
         row = members.iloc[len(members) // 2]
         bravo, prob, truth = _case_files(cases, row.patient_id)
-        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}")
+        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}", size_threshold)
     save(fig, paths)
 
 
-def figure5(lesions: pd.DataFrame, paths, bin_mm: float = 2.0) -> None:
+def figure5(lesions: pd.DataFrame, paths, bin_mm: float = 2.0, size_threshold: float = 0.1, found_fraction: float = 0.1) -> None:
     """Stacked histogram of found and missed lesions by longest diameter."""
     real = lesions[lesions.kind == "lesion"]
     top = max(bin_mm, float(np.ceil(real.longest_diameter_mm.max() / bin_mm) * bin_mm)) if len(real) else bin_mm
@@ -119,7 +124,7 @@ def figure5(lesions: pd.DataFrame, paths, bin_mm: float = 2.0) -> None:
     found = real.found.astype(bool)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist([real.longest_diameter_mm[found], real.longest_diameter_mm[~found]], bins=bins, stacked=True, color=["tab:green", "tab:red"], label=[f"found ({found.sum()})", f"missed ({(~found).sum()})"])
-    ax.set(xlabel="longest diameter (mm)", ylabel="lesions", title="Lesions found at probability 0.1 (>10% covered)")
+    ax.set(xlabel="longest diameter (mm)", ylabel="lesions", title=f"Lesions found ({_size_rule(size_threshold, found_fraction)})")
     ax.legend()
     save(fig, paths)
 
@@ -141,13 +146,13 @@ def sensitivity_by_size(lesions: pd.DataFrame, thresholds) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure6(lesions: pd.DataFrame, paths) -> None:
+def figure6(lesions: pd.DataFrame, paths, size_threshold: float = 0.1, found_fraction: float = 0.1) -> None:
     """Sensitivity for lesions below and above a size threshold."""
     curve = sensitivity_by_size(lesions, np.arange(2.0, 40.5, 0.5))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(curve.size_threshold_mm, 100 * curve.sensitivity_below, label="lesions < threshold")
     ax.plot(curve.size_threshold_mm, 100 * curve.sensitivity_above, label="lesions >= threshold")
-    ax.set(xlabel="size threshold, longest diameter (mm)", ylabel="sensitivity (%)", ylim=(0, 102), title="Sensitivity below and above a size threshold")
+    ax.set(xlabel="size threshold, longest diameter (mm)", ylabel="sensitivity (%)", ylim=(0, 102), title=f"Sensitivity below and above a size threshold\n({_size_rule(size_threshold, found_fraction)})")
     ax.legend()
     save(fig, paths)
 
@@ -166,11 +171,11 @@ def training_curves(histories: dict[str, pd.DataFrame], paths) -> None:
     save(fig, paths)
 
 
-def all_figures(per_patient, lesions, roc, histories, cases, figures_dir) -> None:
+def all_figures(per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1) -> None:
     paths = figure_paths(figures_dir)
-    figure2(per_patient, cases, paths["figure2"])
+    figure2(per_patient, cases, paths["figure2"], size_threshold)
     figure3(roc, paths["figure3"])
-    figure4(per_patient, cases, paths["figure4"])
-    figure5(lesions, paths["figure5"])
-    figure6(lesions, paths["figure6"])
+    figure4(per_patient, cases, paths["figure4"], size_threshold)
+    figure5(lesions, paths["figure5"], size_threshold=size_threshold, found_fraction=found_fraction)
+    figure6(lesions, paths["figure6"], size_threshold, found_fraction)
     training_curves(histories, paths["training_curves"])

@@ -2,8 +2,9 @@
 
 Two-sided, as MATLAB's ``ranksum`` that the paper used: the exact null
 distribution of the rank sum when both samples are small (``min(n) < 10``
-and ``n1 + n2 < 20``) and there are no ties; otherwise the normal
-approximation with tie correction and continuity correction. The method
+and ``n1 + n2 < 20``), ties included (the rank sums of all assignments of
+the actual mid-ranks); otherwise the normal approximation with tie
+correction and continuity correction. The method
 used is returned with every P-value. NaN values (an undefined metric) are
 left out of the test.
 """
@@ -16,14 +17,15 @@ import numpy as np
 from scipy import stats
 
 
-def _exact_counts(n1: int, n: int) -> np.ndarray:
-    """Number of n1-subsets of ranks 1..n with each rank sum (index = sum)."""
-    max_sum = sum(range(n - n1 + 1, n + 1))
+def _exact_counts(n1: int, scores) -> np.ndarray:
+    """Number of n1-subsets of the integer ``scores`` with each sum (index = sum)."""
+    scores = sorted(int(s) for s in scores)
+    max_sum = sum(scores[len(scores) - n1 :])
     counts = np.zeros((n1 + 1, max_sum + 1), dtype=object)  # exact big integers
     counts[0, 0] = 1
-    for rank in range(1, n + 1):
-        for k in range(min(rank, n1), 0, -1):
-            counts[k, rank:] += counts[k - 1, : max_sum + 1 - rank]
+    for i, score in enumerate(scores, start=1):
+        for k in range(min(i, n1), 0, -1):
+            counts[k, score:] += counts[k - 1, : max_sum + 1 - score]
     return counts[n1]
 
 
@@ -38,13 +40,13 @@ def ranksum(x, y) -> dict:
     ranks = stats.rankdata(np.concatenate([x, y]))
     w = float(ranks[:n1].sum())
     n = n1 + n2
-    ties = ranks.size != np.unique(ranks).size
-    if min(n1, n2) < 10 and n < 20 and not ties:
-        counts = _exact_counts(n1, n)
+    if min(n1, n2) < 10 and n < 20:
+        # Mid-ranks are multiples of 1/2: doubled, every sum is an exact integer.
+        counts = _exact_counts(n1, np.rint(2 * ranks))
         total = math.comb(n, n1)
-        w_int = int(round(w))
-        lower = sum(counts[: w_int + 1]) / total
-        upper = sum(counts[w_int:]) / total
+        w2 = int(round(2 * w))
+        lower = sum(counts[: w2 + 1]) / total
+        upper = sum(counts[w2:]) / total
         p, method = min(1.0, 2 * min(lower, upper)), "exact"
     else:
         mean = n1 * (n + 1) / 2

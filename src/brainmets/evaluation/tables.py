@@ -11,14 +11,15 @@ import pandas as pd
 from ..sequences import SUBGROUPS
 from .statistics import ranksum
 
-# Metric column, label, scale for display (100: percent).
+# Metric column, label, scale for display (100: percent); a label may name
+# the FP size limit, a setting (see ``table_metrics``).
 TABLE3 = {
     "3A": [("auc", "AUC", 1), ("sensitivity", "Sensitivity (%)", 100), ("specificity", "Specificity (%)", 100)],
     "3B": [("dice", "Dice", 1), ("recall", "Recall", 1), ("precision", "Precision", 1)],
     "3C": [
         ("lesion_sensitivity", "Lesion sensitivity (%)", 100),
         ("fp_components", "FP per patient (no size limit)", 1),
-        ("fp_components_min_volume", "FP per patient (>= 10 mm^3)", 1),
+        ("fp_components_min_volume", "FP per patient (>= {min_fp_volume_mm3:g} mm^3)", 1),
     ],
 }
 TABLE4 = {"4A": "3A", "4B": "3B", "4C": "3C"}
@@ -39,6 +40,11 @@ PAPER = {
 }
 
 
+def table_metrics(which: str, min_fp_volume_mm3: float = 10.0) -> list[tuple[str, str, float]]:
+    """(column, label, scale) of Table ``which`` (3A-C), labels filled in."""
+    return [(column, label.format(min_fp_volume_mm3=min_fp_volume_mm3), scale) for column, label, scale in TABLE3[which]]
+
+
 def _groups(per_patient: pd.DataFrame):
     for group in (*SUBGROUPS, "all"):
         yield group, per_patient if group == "all" else per_patient[per_patient.subgroup == group]
@@ -51,13 +57,13 @@ def _fmt(mean: float, sd: float, scale: float) -> str:
     return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}" if np.isfinite(sd) else f"{mean * scale:.{digits}f}"
 
 
-def table3(per_patient: pd.DataFrame, which: str) -> pd.DataFrame:
+def table3(per_patient: pd.DataFrame, which: str, min_fp_volume_mm3: float = 10.0) -> pd.DataFrame:
     """Mean and SD per subgroup and overall; undefined values (NaN) are left
     out and counted in ``<metric>_n``."""
     rows = []
     for group, members in _groups(per_patient):
         row = {"subgroup": GROUP_NAMES[group], "patients": len(members)}
-        for column, label, scale in TABLE3[which]:
+        for column, label, scale in table_metrics(which, min_fp_volume_mm3):
             values = members[column].astype(float)
             row[f"{column}_mean"] = values.mean()
             row[f"{column}_sd"] = values.std(ddof=1)
@@ -67,10 +73,10 @@ def table3(per_patient: pd.DataFrame, which: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table4(per_patient: pd.DataFrame, which: str) -> pd.DataFrame:
+def table4(per_patient: pd.DataFrame, which: str, min_fp_volume_mm3: float = 10.0) -> pd.DataFrame:
     """Wilcoxon rank-sum P-values between subgroups for every metric."""
     rows = []
-    for column, label, _ in TABLE3[TABLE4[which]]:
+    for column, label, _ in table_metrics(TABLE4[which], min_fp_volume_mm3):
         row = {"metric": label}
         for a, b in PAIRS:
             test = ranksum(per_patient.loc[per_patient.subgroup == a, column], per_patient.loc[per_patient.subgroup == b, column])
@@ -92,8 +98,8 @@ def markdown(df: pd.DataFrame, columns=None, title: str = "", note: str = "") ->
     return "\n".join(lines) + "\n"
 
 
-def table3_markdown(df: pd.DataFrame, which: str) -> str:
-    labels = [label for _, label, _ in TABLE3[which]]
+def table3_markdown(df: pd.DataFrame, which: str, min_fp_volume_mm3: float = 10.0) -> str:
+    labels = [label for _, label, _ in table_metrics(which, min_fp_volume_mm3)]
     return markdown(df, ["subgroup", "patients", *labels], f"Table {which}", "Mean ± SD over test patients; undefined values (e.g. precision without any predicted voxel) are left out.")
 
 
@@ -103,7 +109,7 @@ def table4_markdown(df: pd.DataFrame, which: str) -> str:
     return markdown(df, ["metric", *p_columns], f"Table {which}: Wilcoxon rank-sum P-values", "Two-sided; method: " + "; ".join(methods) + ".")
 
 
-def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, run: dict | None = None) -> str:
+def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, run: dict | None = None, min_fp_volume_mm3: float = 10.0) -> str:
     lines = [
         "# Tables 3A-C: this run beside Grøvik et al. 2020",
         "",
@@ -112,12 +118,13 @@ def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, ru
     ]
     if synthetic:
         lines += ["**The cohort is synthetic: its numbers check that the pipeline works; they are not a reproduction of the paper's results.**", ""]
-    changed = reductions(run or {})
+    # The paper's FP counts are at 10 mm^3: say so when this run counts from another size.
+    changed = reductions({**(run or {}), "smallest counted false positive (mm^3)": min_fp_volume_mm3})
     if changed:
         lines += ["What this run changes from the paper's setup:", "", *changed, ""]
     lines += ["| table | metric | subgroup | paper | this run |", "|---|---|---|---|---|"]
-    for which, metrics in TABLE3.items():
-        for column, label, scale in metrics:
+    for which in TABLE3:
+        for column, label, scale in table_metrics(which, min_fp_volume_mm3):
             for group, members in _groups(per_patient):
                 mean, sd = PAPER[column][group]
                 paper = f"{mean} ± {sd}"
@@ -208,6 +215,7 @@ PAPER_SETTINGS = {
     "operating point": "youden",
     "development patients": "train:dev 20:1",
     "brain-mask margin (mm)": 0.0,
+    "smallest counted false positive (mm^3)": 10.0,
 }
 
 
