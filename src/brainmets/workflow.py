@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cohort import brainmetshare
+from .cohort import brainmetshare, brats
 from .cohort.sheet import PatientRecord, read_sheet
 from .phantom.generate import patient_ids, phantom_paths, plan_subgroups
 from .sequences import SEQUENCES
@@ -39,6 +39,13 @@ def cohort_records(config: dict, run_dir) -> dict[str, PatientRecord]:
         records = read_sheet(config["cohort"]["sheet"])
     elif source == "brainmetshare":
         records = brainmetshare.discover(config["cohort"]["brainmetshare_root"])
+    elif source == "brats":
+        root = config["cohort"].get("brats_root", "")
+        if not root:
+            raise ValueError("cohort.source is brats but cohort.brats_root is not set")
+        labels = config["cohort"].get("brats_lesion_labels", brats.DEFAULT_LESION_LABELS)
+        # Every job resolves the cohort: the cache spares re-reading each segmentation.
+        records = brats.discover(root, labels, cache=Path(run_dir) / "cohort" / "brats_seg_labels.json")
     else:
-        raise ValueError(f"unknown cohort source {source!r}: use phantom, sheet or brainmetshare")
+        raise ValueError(f"unknown cohort source {source!r}: use phantom, sheet, brainmetshare or brats")
     return {r.patient_id: r for r in records}

@@ -22,7 +22,7 @@ import pandas as pd
 from ..lesions import LESION_COLUMNS, lesion_table_from_mask
 from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..sequences import REFERENCE, SEQUENCES, subgroup_of
-from . import brainmetshare
+from . import brainmetshare, brats
 from .sheet import PatientRecord
 from .validate import InputError, check_finite, check_mask, load_image
 
@@ -80,6 +80,14 @@ def _checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sequences(record: PatientRecord) -> tuple[list[str], str]:
+    """Sequences to read and the grid the mask must lie on: a BraTS case has
+    no BRAVO, so its T1gd is the reference."""
+    if record.source == "brats":
+        return [seq for seq in SEQUENCES if seq != REFERENCE], "T1gd"
+    return list(SEQUENCES), REFERENCE
+
+
 def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) -> dict:
     """Validate every input of one patient, then write its internal form.
 
@@ -87,17 +95,21 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) ->
     leaves no partial output behind.
     """
     pid = record.patient_id
+    sequences, reference = _sequences(record)
     images, sidecars = {}, {}
-    for seq in SEQUENCES:
+    for seq in sequences:
         log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])
         images[seq] = _read(record, Path(record.images[seq]), sidecars, seq)
-    ref_data, ref_affine = images[REFERENCE]
+    ref_data, ref_affine = images[reference]
     mask = None
     if record.lesions is not None:
         raw_mask, mask_affine = _read(record, Path(record.lesions))
         if record.source == "brainmetshare":
             raw_mask = brainmetshare.binarise_mask(raw_mask)
-        mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_data.shape, ref_affine, REFERENCE)
+        elif record.source == "brats":
+            labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
+            raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
+        mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_data.shape, ref_affine, reference)
         if not mask.any():
             log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
 
