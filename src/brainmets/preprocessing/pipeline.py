@@ -41,22 +41,36 @@ def _dice(a, b) -> float:
 
 
 def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) -> dict:
-    """BET on the pre-contrast T1; fails the patient on an implausible volume."""
+    """BET on the pre-contrast T1, unless it is already skull-stripped
+    (``settings["skull_stripped"]``: auto detects it, true/false force it);
+    fails the patient on an implausible volume."""
     patient = _patient(patient_json)
     data, affine = _load(t1pre_path)
-    if patient["metadata"].get("preprocessed"):
-        # Skull-stripped input (e.g. BrainMetShare): the brain is what is not zero.
-        mask, engine = ndimage.binary_fill_holes(data > 0), "given (skull-stripped input)"
+    setting = str(settings.get("skull_stripped", "auto")).lower()  # older model cards lack the key
+    if setting not in ("auto", "true", "false"):
+        raise ValueError(f"preprocessing.brain_extraction.skull_stripped must be auto, true or false, not {setting!r}")
+    check = None
+    if setting == "true":
+        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
+    elif setting == "auto" and patient["metadata"].get("preprocessed"):
+        # Cohort that ships stripped images (e.g. BrainMetShare).
+        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
+    elif setting == "auto" and (check := brain_extraction.detect_skull_stripped(data, affine)).stripped:
+        mask, engine = check.mask, "given (skull-stripped input, detected)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
             t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"], settings["iterations"]
         )
+    if check is not None:
+        log.info("patient %s: skull-stripped input %s: %s", pid, "detected" if check.stripped else "not detected", check.reason)
     volume = brain_extraction.mask_volume_ml(mask, affine)
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
     brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
     save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
     mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on pre-contrast T1, {volume:.0f} mL")
-    report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume}
+    report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume, "skull_stripped_setting": setting}
+    if check is not None:
+        report["skull_stripped_check"] = {"detected": check.stripped, "reason": check.reason}
     atomic_write_text(paths["bet_report"], json.dumps(report, indent=2))
     return report
 
