@@ -24,5 +24,12 @@ include: "rules/provenance.smk"
 rule all:
     default_target: True
     input:
-        all_outputs(),
+        per_patient(rules.normalize.output.BRAVO),
+        per_patient(rules.resample_lesions.output.lesions, LABELLED),
+        rules.table1.output,
+        rules.preprocessing_qc_table.output,
+        rules.splits.output,
+        rules.provenance.output,
         network_outputs,
+        rules.make_tables.output,
+        rules.make_figures.output,

@@ -21,24 +21,23 @@ import tempfile
 import time
 from pathlib import Path
 
-STEPS = ("brain_extraction", "coregister_T1pre", "coregister_T1gd", "coregister_FLAIR", "normalize")
+# The workflow's chain, one child process per step (as one job per rule).
+STEPS = ("brain_extraction", "coregister", "normalize")
 
 
 def run_step(step: str, work: Path) -> None:
     from brainmets.cohort.ingest import cohort_paths
+    from brainmets.layout import preproc_paths
     from brainmets.preprocessing import pipeline
+    from brainmets.sequences import SEQUENCES
 
     cohort = cohort_paths(work / "cohort", "001")
-    paths = pipeline.preproc_paths(work / "preproc", work / "qc", "001")
+    paths = preproc_paths(work / "preproc", work / "qc", "001")
     settings = json.loads((work / "settings.json").read_text())
-    if step == "brain_extraction":
-        report = pipeline.brain_extraction_step("001", cohort["T1pre"], cohort["patient"], paths, settings["brain_extraction"])
-    elif step.startswith("coregister_"):
-        seq = step.split("_", 1)[1]
-        report = pipeline.coregistration_step("001", seq, cohort["BRAVO"], cohort[seq], cohort["patient"], paths, settings["registration"])
-    else:
-        images = {seq: cohort[seq] for seq in ("T1pre", "T1gd", "BRAVO", "FLAIR")}
-        report = pipeline.normalization_step("001", images, cohort["patient"], paths, settings["inplane_size"], "histogram_equalization")
+    images = {seq: cohort[seq] for seq in SEQUENCES}
+    report = pipeline.run_step(step, "001", images, cohort["patient"], paths, settings)
+    if step == "coregister":  # one report per sequence: keep the worst
+        report = max(report.values(), key=lambda r: r.get("tre_max_mm") or 0.0)
     (work / f"{step}.json").write_text(json.dumps(report, default=str))
 
 
@@ -55,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--step", choices=STEPS)
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     if args.step:

@@ -2,7 +2,13 @@ rule ingest_labelled_patient:
     input:
         ingest_inputs,
     output:
-        **cohort_outputs(labelled=True),
+        T1pre=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
+        T1gd=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1gd.nii.gz",
+        BRAVO=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_BRAVO.nii.gz",
+        FLAIR=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_FLAIR.nii.gz",
+        lesions=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
+        lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
+        patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
     log:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
@@ -15,37 +21,32 @@ rule ingest_labelled_patient:
     resources:
         mem_mb=4000,
         runtime=10,
+    params:
+        record=ingest_record,
+        connectivity=config["cohort"]["lesion_connectivity"],
     script:
         "../workflow_scripts/ingest_patient.py"
 
 
-rule ingest_unlabelled_patient:
-    input:
-        ingest_inputs,
+use rule ingest_labelled_patient as ingest_unlabelled_patient with:
     output:
-        **cohort_outputs(labelled=False),
-    log:
-        f"{RUN}/logs/cohort/sub-{{pid}}.log",
+        T1pre=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
+        T1gd=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1gd.nii.gz",
+        BRAVO=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_BRAVO.nii.gz",
+        FLAIR=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_FLAIR.nii.gz",
+        lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
+        patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
     wildcard_constraints:
         pid=id_pattern(UNLABELLED),
-    group:
-        "preprocessing"
-    conda:
-        "../envs/core.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    script:
-        "../workflow_scripts/ingest_patient.py"
 
 
 rule table1:
     input:
-        patients=cohort_files("patient"),
-        lesions=cohort_files("lesion_table"),
+        patients=per_patient(rules.ingest_labelled_patient.output.patient),
+        lesions=per_patient(rules.ingest_labelled_patient.output.lesion_table),
     output:
-        **table1_outputs(),
+        csv=f"{RUN}/tables/table1.csv",
+        md=f"{RUN}/tables/table1.md",
     log:
         f"{RUN}/logs/tables/table1.log",
     conda:
@@ -54,5 +55,7 @@ rule table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        run_name=config["run_name"],
     script:
         "../workflow_scripts/table1.py"

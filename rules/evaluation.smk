@@ -1,8 +1,12 @@
 rule evaluate_patient:
     input:
-        unpack(evaluation_inputs),
+        predictions=rules.infer.output[0],
+        lesions=rules.resample_lesions.output.lesions,
+        brain_mask=rules.normalize.output.brain_mask,
+        threshold=rules.operating_threshold.output[0],
+        patient=rules.ingest_labelled_patient.output.patient,
     output:
-        patient_metrics_file("{model}", "{pid}"),
+        f"{RUN}/metrics/patients/{{model}}/sub-{{pid}}.json",
     log:
         f"{RUN}/logs/metrics/{{model}}_sub-{{pid}}.log",
     benchmark:
@@ -14,6 +18,7 @@ rule evaluate_patient:
         mem_mb=4000,
         runtime=10,
     params:
+        probability=PROBABILITY,
         settings={
             "size_threshold": config["evaluation"]["size_threshold"],
             "found_fraction": config["evaluation"]["found_fraction"],
@@ -27,9 +32,11 @@ rule evaluate_patient:
 
 rule collect_metrics:
     input:
-        metrics_inputs,
+        patient_metrics,
     output:
-        **METRICS,
+        per_patient=f"{RUN}/metrics/per_patient.tsv",
+        lesions=f"{RUN}/metrics/lesions.tsv",
+        roc=f"{RUN}/metrics/roc.tsv",
     log:
         f"{RUN}/logs/metrics/collect.log",
     conda:
@@ -44,10 +51,19 @@ rule collect_metrics:
 
 rule make_tables:
     input:
-        **METRICS,
-        thresholds=lambda w: [_model_file(m, "threshold") for m in split_models()],
+        **rules.collect_metrics.output,
+        thresholds=models_output(rules.operating_threshold.output[0]),
     output:
-        **table_outputs(for_report=True),
+        **{
+            f"{t}_csv": report(
+                f"{RUN}/tables/{t}.csv",
+                caption=f"../report/{t}.rst",
+                category="Tables",
+            )
+            for t in TABLES
+        },
+        **{f"{t}_md": f"{RUN}/tables/{t}.md" for t in TABLES},
+        paper_comparison=f"{RUN}/tables/paper_comparison.md",
     log:
         f"{RUN}/logs/tables/tables.log",
     conda:
@@ -69,9 +85,20 @@ rule make_tables:
 
 rule make_figures:
     input:
-        unpack(figure_inputs),
+        unpack(case_inputs),
+        **rules.collect_metrics.output,
+        history=models_output(rules.train.output.history),
+        predictions=models_output(rules.infer.output[0]),
     output:
-        **figure_outputs(for_report=True),
+        **{
+            f"{f}_png": report(
+                f"{RUN}/figures/{f}.png",
+                caption=f"../report/{f}.rst",
+                category="Figures",
+            )
+            for f in FIGURES
+        },
+        **{f"{f}_pdf": f"{RUN}/figures/{f}.pdf" for f in FIGURES},
     log:
         f"{RUN}/logs/figures/figures.log",
     conda:
@@ -81,6 +108,7 @@ rule make_figures:
         mem_mb=4000,
         runtime=10,
     params:
+        case_probability=case_probabilities,
         size_threshold=config["evaluation"]["size_threshold"],
         found_fraction=config["evaluation"]["found_fraction"],
     script:
@@ -91,5 +119,5 @@ rule make_figures:
 #   snakemake figures_and_tables --forcerun make_tables make_figures
 rule figures_and_tables:
     input:
-        **table_outputs(),
-        **figure_outputs(),
+        rules.make_tables.output,
+        rules.make_figures.output,

@@ -1,8 +1,11 @@
 rule tfrecords:
     input:
-        unpack(record_inputs),
+        **{seq: rules.normalize.output[seq] for seq in SEQUENCES},
+        brain_mask=rules.normalize.output.brain_mask,
+        lesions=rules.resample_lesions.output.lesions,
     output:
-        **record_outputs(),
+        shard=f"{RUN}/records/sub-{{pid}}_slices.tfrecord.gz",
+        index=f"{RUN}/records/sub-{{pid}}_slices.json",
     log:
         f"{RUN}/logs/records/sub-{{pid}}.log",
     benchmark:
@@ -24,8 +27,11 @@ rule tfrecords:
 rule train:
     input:
         unpack(training_inputs),
+        split=rules.splits.output[0],
     output:
-        **model_outputs(),
+        model=f"{RUN}/models/{{model}}/model.keras",
+        card=f"{RUN}/models/{{model}}/model.json",
+        history=f"{RUN}/models/{{model}}/history.csv",
     log:
         f"{RUN}/logs/models/{{model}}_train.log",
     benchmark:
@@ -43,28 +49,45 @@ rule train:
         preprocessing=config["preprocessing"],
         seed=config["seed"],
         context=config["records"]["context"],
+        cohort_source=config["cohort"]["source"],
+        # Skull-stripped, co-registered training images: predict skips those steps.
+        inputs_preprocessed=all(
+            r.metadata.get("preprocessed") for r in RECORDS.values()
+        ),
     script:
         "../workflow_scripts/train.py"
+
+
+# One job per model: TensorFlow starts and the model loads once for all its
+# development and test patients. Its folder holds, per patient, the
+# probability map below and sub-<pid>_desc-inference.json.
+PROBABILITY = (
+    f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-BRAVO_desc-lesion_probseg.nii.gz"
+)
 
 
 rule infer:
     input:
         unpack(inference_inputs),
+        model=rules.train.output.model,
+        card=rules.train.output.card,
     output:
-        **prediction_outputs(),
+        directory(f"{RUN}/predictions/{{model}}"),
     log:
-        f"{RUN}/logs/predictions/{{model}}_sub-{{pid}}.log",
+        f"{RUN}/logs/predictions/{{model}}.log",
     benchmark:
-        f"{RUN}/benchmarks/predictions/{{model}}_sub-{{pid}}.tsv"
+        f"{RUN}/benchmarks/predictions/{{model}}.tsv"
     conda:
         "../envs/network.yaml"
-    threads: 1
+    threads: 2
     resources:
         gpu=config["inference"]["gpus"],
         mem_mb=6000,
-        runtime=30,
+        runtime=60,
     params:
+        patients=inferred_patients,
         batch_size=config["inference"]["batch_size"],
+        window_margin=config["inference"]["window_margin"],
         gpus=config["inference"]["gpus"],
         allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
     script:
@@ -74,8 +97,9 @@ rule infer:
 rule operating_threshold:
     input:
         unpack(threshold_inputs),
+        predictions=rules.infer.output[0],
     output:
-        str(model_files(Path(RUN) / "models" / "{model}")["threshold"]),
+        f"{RUN}/models/{{model}}/threshold.json",
     log:
         f"{RUN}/logs/models/{{model}}_threshold.log",
     conda:
@@ -85,6 +109,9 @@ rule operating_threshold:
         mem_mb=4000,
         runtime=10,
     params:
+        probability=lambda w: expand(
+            PROBABILITY, model=w.model, pid=members(w.model, "dev")
+        ),
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
         connectivity=config["cohort"]["lesion_connectivity"],

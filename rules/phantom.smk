@@ -1,6 +1,15 @@
 rule phantom_patient:
     output:
-        **phantom_outputs(),
+        T1pre=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
+        T1gd=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_T1gd.nii.gz",
+        BRAVO=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_BRAVO.nii.gz",
+        FLAIR=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_FLAIR.nii.gz",
+        lesions=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
+        instances=f"{RUN}/phantom/sub-{{pid}}/truth/sub-{{pid}}_desc-lesions_dseg.nii.gz",
+        brain_mask=f"{RUN}/phantom/sub-{{pid}}/truth/sub-{{pid}}_desc-brain_mask.nii.gz",
+        lesion_table=f"{RUN}/phantom/sub-{{pid}}/truth/sub-{{pid}}_lesions.tsv",
+        transforms=f"{RUN}/phantom/sub-{{pid}}/truth/sub-{{pid}}_transforms.json",
+        metadata=f"{RUN}/phantom/sub-{{pid}}/sub-{{pid}}_phantom.json",
     log:
         f"{RUN}/logs/phantom/sub-{{pid}}.log",
     benchmark:
@@ -14,6 +23,8 @@ rule phantom_patient:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     params:
-        patient=phantom_params,
+        patient=phantom_patient,
+        phantom=config["phantom"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/phantom_patient.py"

@@ -1,10 +1,12 @@
 rule brain_extraction:
     input:
-        unpack(brain_extraction_inputs),
+        t1pre=rules.ingest_labelled_patient.output.T1pre,
+        patient=rules.ingest_labelled_patient.output.patient,
     output:
-        **preproc_outputs("bet_mask", "bet_report"),
+        bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-T1pre_desc-brain_mask.nii.gz",
+        bet_report=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_desc-brainextraction.json",
         bet_qc=report(
-            preproc_outputs("bet_qc")["bet_qc"],
+            f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-brainmask_T1pre.png",
             caption="../report/qc_brain_mask.rst",
             category="Quality control",
             subcategory="sub-{pid}",
@@ -27,15 +29,34 @@ rule brain_extraction:
         "../workflow_scripts/brain_extraction.py"
 
 
+# Every other sequence onto the BRAVO, one job per patient (ANTs is imported once).
 rule coregister:
     input:
-        unpack(coregistration_inputs),
+        BRAVO=rules.ingest_labelled_patient.output.BRAVO,
+        moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
+        patient=rules.ingest_labelled_patient.output.patient,
     output:
-        **coregistration_outputs(),
+        xfm=expand(
+            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-BRAVO_mode-image_xfm.mat",
+            seq=MOVING,
+        ),
+        xfm_report=expand(
+            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-BRAVO_desc-metrics.json",
+            seq=MOVING,
+        ),
+        coreg_qc=report(
+            expand(
+                f"{RUN}/qc/sub-{{{{pid}}}}/sub-{{{{pid}}}}_desc-coreg_{{seq}}.png",
+                seq=MOVING,
+            ),
+            caption="../report/qc_coregistration.rst",
+            category="Quality control",
+            subcategory="sub-{pid}",
+        ),
     log:
-        f"{RUN}/logs/preproc/sub-{{pid}}_coregister_{{seq}}.log",
+        f"{RUN}/logs/preproc/sub-{{pid}}_coregister.log",
     benchmark:
-        f"{RUN}/benchmarks/preproc/sub-{{pid}}_coregister_{{seq}}.tsv"
+        f"{RUN}/benchmarks/preproc/sub-{{pid}}_coregister.tsv"
     group:
         "preprocessing"
     conda:
@@ -43,8 +64,9 @@ rule coregister:
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=20,
+        runtime=30,
     params:
+        sequences=MOVING,
         settings=config["preprocessing"]["registration"],
     script:
         "../workflow_scripts/coregister.py"
@@ -52,11 +74,17 @@ rule coregister:
 
 rule normalize:
     input:
-        unpack(normalization_inputs),
+        **{seq: rules.ingest_labelled_patient.output[seq] for seq in SEQUENCES},
+        patient=rules.ingest_labelled_patient.output.patient,
+        bet_mask=rules.brain_extraction.output.bet_mask,
+        xfm=rules.coregister.output.xfm,
     output:
-        **preproc_outputs(
-            "brain_mask", "normalize_report", *[f"preproc_{s}" for s in SEQUENCES]
-        ),
+        brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-brain_mask.nii.gz",
+        normalize_report=f"{RUN}/preproc/sub-{{pid}}/sub-{{pid}}_desc-normalization.json",
+        T1pre=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_T1pre.nii.gz",
+        T1gd=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_T1gd.nii.gz",
+        BRAVO=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_BRAVO.nii.gz",
+        FLAIR=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_FLAIR.nii.gz",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_normalize.log",
     benchmark:
@@ -70,6 +98,7 @@ rule normalize:
         mem_mb=4000,
         runtime=10,
     params:
+        moving=MOVING,
         inplane_size=config["preprocessing"]["inplane_size"],
         method=config["preprocessing"]["normalization"],
         mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
@@ -79,9 +108,10 @@ rule normalize:
 
 rule resample_lesions:
     input:
-        unpack(lesion_resampling_inputs),
+        lesions=rules.ingest_labelled_patient.output.lesions,
+        brain_mask=rules.normalize.output.brain_mask,
     output:
-        **preproc_outputs("lesions"),
+        lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-lesions_mask.nii.gz",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_resample_lesions.log",
     wildcard_constraints:
@@ -100,7 +130,11 @@ rule resample_lesions:
 
 rule preprocessing_qc_table:
     input:
-        **preprocessing_qc_inputs(),
+        bet=per_patient(rules.brain_extraction.output.bet_report),
+        normalize=per_patient(rules.normalize.output.normalize_report),
+        xfm=per_patient(rules.coregister.output.xfm_report),
+        lesions=per_patient(rules.resample_lesions.output.lesions, LABELLED),
+        lesion_brain_masks=per_patient(rules.normalize.output.brain_mask, LABELLED),
     output:
         report(
             f"{RUN}/qc/preprocessing.tsv",

@@ -1,6 +1,6 @@
 rule provenance:
     input:
-        *table1_outputs().values(),
+        rules.table1.output,
     output:
         report(
             f"{RUN}/provenance.json",

@@ -1,6 +1,6 @@
 checkpoint splits:
     input:
-        cohort_files("patient"),
+        per_patient(rules.ingest_labelled_patient.output.patient),
     output:
         f"{RUN}/records/splits.json",
     log:

@@ -1,4 +1,4 @@
-"""Rigid registration of one sequence onto BRAVO (rule coregister)."""
+"""Rigid registration of every other sequence onto BRAVO (rule coregister)."""
 
 import sys
 
@@ -9,14 +9,15 @@ from brainmets.preprocessing.pipeline import coregistration_step
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    seq = snakemake.wildcards.seq
-    paths = {f"{key}_{seq}": path for key, path in dict(snakemake.output.items()).items()}
-    coregistration_step(
-        snakemake.wildcards.pid,
-        seq,
-        snakemake.input.bravo,
-        snakemake.input.moving,
-        snakemake.input.patient,
-        paths,
-        snakemake.params.settings,
-    )
+    out = snakemake.output
+    for i, seq in enumerate(snakemake.params.sequences):
+        paths = {f"xfm_{seq}": out.xfm[i], f"xfm_report_{seq}": out.xfm_report[i], f"coreg_qc_{seq}": out.coreg_qc[i]}
+        coregistration_step(
+            snakemake.wildcards.pid,
+            seq,
+            snakemake.input.BRAVO,
+            snakemake.input.moving[i],
+            snakemake.input.patient,
+            paths,
+            snakemake.params.settings,
+        )

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from brainmets.cohort.ingest import ingest_patient
 from brainmets.snakemake_io import logged
-from brainmets.workflow import cohort_records
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    run_dir = Path(snakemake.output.patient).parents[2]
-    record = cohort_records(snakemake.config, run_dir)[snakemake.wildcards.pid]
-    patient = ingest_patient(record, run_dir / "cohort", snakemake.config["cohort"]["lesion_connectivity"])
+    # The cohort row was resolved when the job graph was built.
+    record = snakemake.params.record
+    cohort_dir = Path(snakemake.output.patient).parents[1]
+    patient = ingest_patient(record, cohort_dir, snakemake.params.connectivity)
     log.info("patient %s: ingested, %s lesions", patient["patient_id"], patient["n_lesions"])

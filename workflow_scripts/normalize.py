@@ -5,17 +5,23 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
+from brainmets.preprocessing.pipeline import normalization_step
 from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
-from brainmets.preprocessing.pipeline import normalization_step
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    paths = {**dict(snakemake.input.items()), **dict(snakemake.output.items())}
-    cohort_images = {seq: snakemake.input[seq] for seq in SEQUENCES}
+    ins, out = snakemake.input, snakemake.output
+    paths = {
+        "bet_mask": ins.bet_mask,
+        **{f"xfm_{seq}": xfm for seq, xfm in zip(snakemake.params.moving, ins.xfm)},
+        "brain_mask": out.brain_mask,
+        "normalize_report": out.normalize_report,
+        **{f"preproc_{seq}": out[seq] for seq in SEQUENCES},
+    }
     normalization_step(
         snakemake.wildcards.pid,
-        cohort_images,
-        snakemake.input.patient,
+        {seq: ins[seq] for seq in SEQUENCES},
+        ins.patient,
         paths,
         snakemake.params.inplane_size,
         snakemake.params.method,

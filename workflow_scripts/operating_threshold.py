@@ -14,12 +14,11 @@ from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    ins = snakemake.input
+    ins, params = snakemake.input, snakemake.params
     patients = {
         re.search(r"sub-([A-Za-z0-9]+)_", prob).group(1): {"probability": prob, "lesions": les, "brain_mask": mask}
-        for prob, les, mask in zip(ins.probability, ins.lesions, ins.brain_mask)
+        for prob, les, mask in zip(params.probability, ins.lesions, ins.brain_mask)
     }
-    params = snakemake.params
     settings = EvaluationSettings(connectivity=params.connectivity)
     result = operating_threshold(patients, params.operating_point, params.froc_max_fp, settings)
     log.info("model %s: operating threshold %.4f (%s)", snakemake.wildcards.model, result["operating_threshold"], result["method"])

@@ -14,8 +14,8 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     patient = snakemake.params.patient
     out_dir = Path(snakemake.output.metadata).parent
     meta = generate_patient(
-        PhantomConfig.from_dict(snakemake.config["phantom"]),
-        seed=snakemake.config["seed"],
+        PhantomConfig.from_dict(snakemake.params.phantom),
+        seed=snakemake.params.seed,
         patient_index=patient["index"],
         pid=snakemake.wildcards.pid,
         subgroup=patient["subgroup"],

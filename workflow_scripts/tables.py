@@ -17,6 +17,7 @@ COHORTS = {
     "phantom": "built-in synthetic phantom cohort",
     "sheet": "cohort sheet",
     "brainmetshare": "Stanford BrainMetShare (k-fold over labelled cases)",
+    "brats": "BraTS-METS layout (k-fold over labelled cases)",
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.records import read_index
-from brainmets.network.train import train_model
+from brainmets.network.train import cohort_description, train_model
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -25,5 +25,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         snakemake.params.preprocessing,
         snakemake.params.seed,
         snakemake.params.context,
+        cohort_description(snakemake.params.cohort_source, snakemake.params.inputs_preprocessed),
     )
     log.info("model %s: %d parameters, trained %d epochs", snakemake.wildcards.model, card["parameters"], card["epochs"])

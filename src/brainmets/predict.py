@@ -66,18 +66,18 @@ def read_threshold(model_dir, override: float | None) -> float:
 
 
 def preprocess(pid: str, images: dict, card: dict, work: Path) -> dict:
-    """The workflow's preprocessing steps for one patient; returns paths."""
-    from .preprocessing.pipeline import MOVING, brain_extraction_step, coregistration_step, normalization_step, preproc_paths
+    """The workflow's preprocessing chain for one patient, with the model's
+    settings; returns paths. A model trained on skull-stripped, co-registered
+    images (BrainMetShare, BraTS) expects such inputs: no brain extraction or
+    registration then, as in its training."""
+    from .layout import preproc_paths
+    from .preprocessing.pipeline import preprocess_patient
 
     paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid).items()}
     patient_json = work / f"sub-{pid}_patient.json"
-    atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {}}))
-    settings = card["preprocessing"]
-    brain_extraction_step(pid, images["T1pre"], patient_json, paths, settings["brain_extraction"])
-    for seq in MOVING:
-        if seq in images:
-            coregistration_step(pid, seq, images[REFERENCE], images[seq], patient_json, paths, settings["registration"])
-    normalization_step(pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0))
+    prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
+    atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {"preprocessed": prepared}}))
+    preprocess_patient(pid, images, patient_json, paths, card["preprocessing"])
     return paths
 
 
@@ -128,6 +128,9 @@ def predict_patient_files(
     for seq, path in images.items():
         load_image(pid, path)
     model, card = load_trained(model_dir)
+    warning = card.get("training_cohort", {}).get("warning")
+    if warning:
+        log.warning("model %s: %s", model_dir, warning)
     cut = read_threshold(model_dir, threshold)
     if missing and not card.get("sequence_dropout"):
         raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} was trained without sequence dropout and needs all four sequences")
@@ -157,6 +160,7 @@ def predict_patient_files(
         "missing_sequences": missing,
         "model": str(Path(model_dir).resolve()),
         "model_fingerprint": card["fingerprint"],
+        "model_training_cohort": card.get("training_cohort"),
         "threshold": cut,
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,

@@ -114,3 +114,35 @@ def test_windowed_inference_matches_whole_frame_inside_the_brain(trained):
     windowed = predict_volume(model, card, volumes, mask, batch_size=4, margin=8)
     assert np.abs(full - windowed)[mask > 0].max() < 0.05
     assert np.all(windowed[mask == 0] == 0)
+
+
+def test_one_loaded_model_predicts_many_patients(trained, records, tmp_path):
+    from brainmets.network.inference import predict_patients
+    from brainmets.network.paths import prediction_paths
+    from brainmets.niio import load_nifti
+
+    model, card = load_trained(trained / "a")
+    patients = {
+        f"p{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"]}
+        for i, (files, _) in enumerate(records[:2])
+    }
+    reports = predict_patients(model, card, patients, tmp_path / "predictions", batch_size=4, margin=8)
+    assert [r["patient_id"] for r in reports] == ["p0", "p1"] and all(r["window_margin"] == 8 for r in reports)
+    for pid, patient in patients.items():
+        paths = prediction_paths(tmp_path / "predictions", pid)
+        prob, affine = load_nifti(paths["probability"])
+        mask, mask_affine = load_nifti(patient["brain_mask"])
+        assert prob.shape == mask.shape and np.allclose(affine, mask_affine) and np.all(prob[mask == 0] == 0)
+        assert json.loads(paths["report"].read_text())["patient_id"] == pid
+
+
+def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
+    from brainmets.network.train import cohort_description
+
+    indices = [r[1] for r in records]
+    settings = {**SETTINGS, "sequence_dropout": 0.0}
+    card = train_model(indices[:2], indices[2:], tmp_path / "m", NETWORK, settings, PREPROCESSING, 7, 3, cohort_description("phantom", False))
+    assert "never seen a real scan" in card["training_cohort"]["warning"]
+    assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]
+    assert "warning" not in cohort_description("brainmetshare", True)
+    assert cohort_description("brainmetshare", True)["inputs_preprocessed"] is True

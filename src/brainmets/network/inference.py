@@ -7,15 +7,18 @@ brain mask, which the paper applies to the network's input.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from ..niio import load_nifti, save_nifti
+from ..niio import atomic_write_text, load_nifti, save_nifti
 from ..sequences import SEQUENCES
 from .model import DOWNSAMPLING
+from .paths import prediction_paths
 from .stacking import SliceStacker, from_slices_last, to_slices_last
 
 log = logging.getLogger(__name__)
@@ -92,4 +95,21 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
     prob = predict_volume(model, card, volumes, to_slices_last(mask, affine), batch_size, missing, margin)
     seconds = time.perf_counter() - started
     save_nifti(out_path, from_slices_last(prob, affine), affine)
-    return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max())}
+    return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max()), "window_margin": margin}
+
+
+def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None) -> list[dict]:
+    """Probability maps and reports of many patients from one loaded model
+    (``patients``: id -> {"images": by sequence, "brain_mask": path}), so the
+    start-up (import, model load, tracing) is paid once per model."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports = []
+    for n, (pid, patient) in enumerate(patients.items(), 1):
+        paths = prediction_paths(out_dir, pid)
+        report = predict_patient(model, card, patient["images"], patient["brain_mask"], paths["probability"], batch_size, margin)
+        report = {"patient_id": pid, **report}
+        atomic_write_text(paths["report"], json.dumps(report, indent=2))
+        log.info("patient %s (%d/%d): %.1f s, max probability %.3f", pid, n, len(patients), report["seconds"], report["max_probability"])
+        reports.append(report)
+    return reports

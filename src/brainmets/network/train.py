@@ -121,10 +121,28 @@ def _set_precision(precision: str) -> None:
     keras.mixed_precision.set_global_policy(precision)
 
 
+SYNTHETIC_WARNING = (
+    "trained on the synthetic phantom cohort only: it has never seen a real scan, "
+    "and its output on real patients means nothing"
+)
+
+
+def cohort_description(source: str, inputs_preprocessed: bool) -> dict:
+    """What the card says about the training cohort. ``inputs_preprocessed``:
+    the training images came skull-stripped and co-registered (BrainMetShare,
+    BraTS), so prediction must not run brain extraction and registration."""
+    described = {"source": source, "inputs_preprocessed": bool(inputs_preprocessed)}
+    if source == "phantom":
+        described["warning"] = SYNTHETIC_WARNING
+    return described
+
+
 def train_model(
-    train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int, context: int
+    train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int, context: int,
+    cohort: dict | None = None,
 ) -> dict:
-    """Train (or resume training) and write the model, its card and history."""
+    """Train (or resume training) and write the model, its card and history.
+    ``cohort``: ``cohort_description`` of the training data, kept in the card."""
     paths = model_files(model_dir)
     first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
@@ -190,6 +208,7 @@ def train_model(
         "normalization": preprocessing["normalization"],
         # Everything a new patient's preprocessing must repeat (brainmets-predict).
         "preprocessing": preprocessing,
+        "training_cohort": cohort or cohort_description("unknown", False),
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
         "epochs": settings["epochs"],
@@ -208,6 +227,8 @@ def train_model(
         "training_seconds_this_run": round(time.perf_counter() - started, 1),
     }
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
+    if "warning" in card["training_cohort"]:
+        log.warning("model %s: %s", Path(model_dir).name, card["training_cohort"]["warning"])
     return card
 
 

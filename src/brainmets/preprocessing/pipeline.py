@@ -193,3 +193,30 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=()) -> pd
         outside, total = lesion_voxels_outside(lesions_path, mask_path)
         rows[pid].update(lesion_voxels=total, lesion_voxels_outside_mask=outside)
     return pd.DataFrame(list(rows.values()))
+
+
+PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
+
+
+def run_step(step: str, pid, images: dict, patient_json, paths, settings: dict) -> dict:
+    """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
+    in that order); ``settings``: the ``preprocessing`` block of the config.
+    Absent moving sequences are skipped (sequence-dropout models)."""
+    if step == "brain_extraction":
+        return brain_extraction_step(pid, images["T1pre"], patient_json, paths, settings["brain_extraction"])
+    if step == "coregister":
+        return {
+            seq: coregistration_step(pid, seq, images[REFERENCE], images[seq], patient_json, paths, settings["registration"])
+            for seq in MOVING
+            if seq in images
+        }
+    if step == "normalize":
+        return normalization_step(
+            pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0)
+        )
+    raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
+
+
+def preprocess_patient(pid, images: dict, patient_json, paths, settings: dict) -> dict:
+    """The whole chain of one patient, as the workflow's rules run it."""
+    return {step: run_step(step, pid, images, patient_json, paths, settings) for step in PREPROCESSING_STEPS}
