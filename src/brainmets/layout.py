@@ -9,6 +9,12 @@ Preprocessing file names follow BIDS derivatives:
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-preproc_<seq>.nii.gz
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-brain_mask.nii.gz
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
+
+The workflow's reference is always the BRAVO; ``brainmets-predict`` passes
+the reference it used (T1gd without a BRAVO) and the image brain extraction
+ran on, which then stand in for ``BRAVO`` and ``T1pre`` in these names
+(``res-native`` marks the brain-extraction mask when it was drawn on the
+reference itself).
 """
 
 from __future__ import annotations
@@ -17,34 +23,44 @@ from pathlib import Path
 
 from .sequences import REFERENCE, SEQUENCES
 
-MOVING = tuple(s for s in SEQUENCES if s != REFERENCE)
+
+
+def moving_sequences(reference: str = REFERENCE) -> tuple[str, ...]:
+    """The sequences registered onto ``reference``."""
+    return tuple(s for s in SEQUENCES if s != reference)
+
+
+MOVING = moving_sequences()
 FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
 
 
-def preproc_paths(preproc_dir, qc_dir, pid: str) -> dict[str, Path]:
+def preproc_paths(preproc_dir, qc_dir, pid: str, reference: str = REFERENCE, brain_extraction_on: str = "T1pre") -> dict[str, Path]:
     base = Path(preproc_dir) / f"sub-{pid}"
-    sub = f"sub-{pid}"
+    sub, ref, bet = f"sub-{pid}", reference, brain_extraction_on
+    # Brain extraction on the reference itself: its native-grid mask must not
+    # share a name with the one on the network's grid.
+    native = "_res-native" if bet == ref else ""
     paths = {
-        "bet_mask": base / "anat" / f"{sub}_space-T1pre_desc-brain_mask.nii.gz",
+        "bet_mask": base / "anat" / f"{sub}_space-{bet}{native}_desc-brain_mask.nii.gz",
         "bet_report": base / "anat" / f"{sub}_desc-brainextraction.json",
-        "bet_qc": Path(qc_dir) / sub / f"{sub}_desc-brainmask_T1pre.png",
-        "brain_mask": base / "anat" / f"{sub}_space-BRAVO_desc-brain_mask.nii.gz",
-        "lesions": base / "anat" / f"{sub}_space-BRAVO_desc-lesions_mask.nii.gz",
+        "bet_qc": Path(qc_dir) / sub / f"{sub}_desc-brainmask_{bet}.png",
+        "brain_mask": base / "anat" / f"{sub}_space-{ref}_desc-brain_mask.nii.gz",
+        "lesions": base / "anat" / f"{sub}_space-{ref}_desc-lesions_mask.nii.gz",
         "normalize_report": base / f"{sub}_desc-normalization.json",
     }
     for seq in SEQUENCES:
-        paths[f"preproc_{seq}"] = base / "anat" / f"{sub}_space-BRAVO_desc-preproc_{seq}.nii.gz"
-    for seq in MOVING:
-        paths.update({f"{key}_{seq}": path for key, path in coregistration_paths(preproc_dir, qc_dir, pid, seq).items()})
+        paths[f"preproc_{seq}"] = base / "anat" / f"{sub}_space-{ref}_desc-preproc_{seq}.nii.gz"
+    for seq in moving_sequences(reference):
+        paths.update({f"{key}_{seq}": path for key, path in coregistration_paths(preproc_dir, qc_dir, pid, seq, reference).items()})
     return paths
 
 
-def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str) -> dict[str, Path]:
+def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str, reference: str = REFERENCE) -> dict[str, Path]:
     sub = f"sub-{pid}"
     xfm = Path(preproc_dir) / sub / "xfm"
     return {
-        "xfm": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_mode-image_xfm.mat",
-        "xfm_report": xfm / f"{sub}_from-{seq}_to-{REFERENCE}_desc-metrics.json",
+        "xfm": xfm / f"{sub}_from-{seq}_to-{reference}_mode-image_xfm.mat",
+        "xfm_report": xfm / f"{sub}_from-{seq}_to-{reference}_desc-metrics.json",
         "coreg_qc": Path(qc_dir) / sub / f"{sub}_desc-coreg_{seq}.png",
     }
 

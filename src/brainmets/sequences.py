@@ -8,6 +8,24 @@ SEQUENCES = ("T1pre", "T1gd", "BRAVO", "FLAIR")
 # onto its grid.
 REFERENCE = "BRAVO"
 
+# A new patient's reference grid, first present wins (preprocessing.reference):
+# many protocols have no BRAVO, and the authors' 2021 follow-up was tested
+# without it; the post-contrast T1 then shows the lesions.
+REFERENCE_PREFERENCE = ("BRAVO", "T1gd")
+
+
+def choose_reference(present, preference=None) -> str:
+    """The first sequence of ``preference`` (default ``REFERENCE_PREFERENCE``)
+    among the ``present`` ones: the grid every other sequence is brought onto."""
+    preference = tuple(preference or REFERENCE_PREFERENCE)
+    unknown = [seq for seq in preference if seq not in SEQUENCES]
+    if unknown:
+        raise ValueError(f"preprocessing.reference: unknown sequence(s) {', '.join(unknown)}; choose among {', '.join(SEQUENCES)}")
+    for seq in preference:
+        if seq in present:
+            return seq
+    raise ValueError(f"none of the reference sequences ({', '.join(preference)}, preprocessing.reference) is given")
+
 DESCRIPTIONS = {
     "T1pre": "pre-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",
     "T1gd": "post-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",

@@ -19,7 +19,7 @@ from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
-from ..sequences import REFERENCE, SEQUENCES
+from ..sequences import REFERENCE, SEQUENCES, choose_reference
 from . import brain_extraction, normalize, registration
 
 log = logging.getLogger(__name__)
@@ -83,17 +83,24 @@ def _truth(patient: dict) -> dict[str, Path] | None:
     return phantom_paths(Path(truth).parent, patient["patient_id"])
 
 
-def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, settings: dict) -> dict:
-    """Rigid registration of one sequence onto BRAVO, with its QC."""
+def brain_extraction_source(images, reference: str) -> str:
+    """The sequence brain extraction runs on: the pre-contrast T1 (paper),
+    else the reference image."""
+    return "T1pre" if "T1pre" in images else reference
+
+
+def coregistration_step(pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE) -> dict:
+    """Rigid registration of one sequence onto the reference (the BRAVO in
+    the workflow), with its QC."""
     patient = _patient(patient_json)
     xfm = paths[f"xfm_{seq}"]
     if patient["metadata"].get("preprocessed"):
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
     else:
-        report = registration.register_rigid(bravo_path, moving_path, xfm, registration.RigidSettings(**settings))
+        report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**settings))
     ref_to_moving = registration.read_rigid_ras(xfm)
-    bravo, bravo_affine = _load(bravo_path)
+    ref, ref_affine = _load(reference_path)
     moving, moving_affine = _load(moving_path)
     truth = _truth(patient)
     if truth is not None:
@@ -104,10 +111,10 @@ def coregistration_step(pid, seq, bravo_path, moving_path, patient_json, paths, 
         report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
     if report["worse_than_start"]:
         log.warning("patient %s: %s registration ended with lower mutual information than it started", pid, seq)
-    log.info("patient %s: %s -> %s %s", pid, seq, REFERENCE, {k: v for k, v in report.items() if v is not None})
-    registered = resample_to_grid(moving, moving_affine, bravo.shape, bravo_affine, order=1, target_to_source=ref_to_moving)
+    log.info("patient %s: %s -> %s %s", pid, seq, reference, {k: v for k, v in report.items() if v is not None})
+    registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = "  FLAGGED: mutual information decreased" if report["worse_than_start"] else ""
-    edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, bravo, bravo_affine, f"sub-{pid}: {seq} on BRAVO (BRAVO edges){flag}")
+    edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
     atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({"patient_id": pid, "sequence": seq, **report}, indent=2))
     return report
 
@@ -121,30 +128,36 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
     return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
 
 
-def normalization_step(pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str, mask_margin_mm: float = 0.0) -> dict:
-    """All sequences onto the resized BRAVO grid, masked and normalised.
+def normalization_step(
+    pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str, mask_margin_mm: float = 0.0, reference: str | None = None
+) -> dict:
+    """All sequences onto the resized reference grid (BRAVO, else T1gd:
+    ``choose_reference``), masked and normalised.
 
     The mask the network sees is the brain mask grown by ``mask_margin_mm``:
     a cortical metastasis that brain extraction cut into stays in view."""
     patient = _patient(patient_json)
-    bravo, bravo_affine = _load(cohort_images[REFERENCE])
+    reference = reference or choose_reference(cohort_images)
+    ref, ref_affine = _load(cohort_images[reference])
     bet_mask, bet_affine = _load(paths["bet_mask"])
     # A sequence may be absent (prediction with a sequence-dropout model).
-    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in MOVING if seq in cohort_images}
-    # The T1 mask, carried onto the native BRAVO grid (nearest neighbour).
-    mask_native = resample_to_grid(bet_mask, bet_affine, bravo.shape, bravo_affine, order=0, target_to_source=xfms["T1pre"]) > 0.5
-    report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm}
+    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
+    # The brain mask, carried onto the native reference grid (nearest
+    # neighbour); none to apply when it was drawn on the reference itself.
+    bet_on = brain_extraction_source(cohort_images, reference)
+    mask_native = resample_to_grid(bet_mask, bet_affine, ref.shape, ref_affine, order=0, target_to_source=xfms.get(bet_on)) > 0.5
+    report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm, "reference": reference}
     truth = _truth(patient)
     if truth is not None:
         true_mask, _ = _load(truth["brain_mask"])
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
-    shape, affine = normalize.inplane_grid(bravo_affine, bravo.shape, inplane_size)
+    shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
     axis = normalize.slice_axis(affine)
-    mask = with_margin(resample_to_grid(mask_native, bravo_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
+    mask = with_margin(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
-        data, data_affine = (bravo, bravo_affine) if seq == REFERENCE else _load(cohort_images[seq])
+        data, data_affine = (ref, ref_affine) if seq == reference else _load(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
         resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
@@ -201,20 +214,25 @@ PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 def run_step(step: str, pid, images: dict, patient_json, paths, settings: dict) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
     in that order); ``settings``: the ``preprocessing`` block of the config.
-    Absent moving sequences are skipped (sequence-dropout models)."""
+    The reference is the first of ``settings["reference"]`` present (BRAVO,
+    else T1gd); brain extraction runs on the T1pre, else on the reference.
+    Absent sequences are skipped (sequence-dropout models); ``paths``: the
+    layout of that reference (``preproc_paths``)."""
+    if step not in PREPROCESSING_STEPS:
+        raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
+    reference = choose_reference(images, settings.get("reference"))
     if step == "brain_extraction":
-        return brain_extraction_step(pid, images["T1pre"], patient_json, paths, settings["brain_extraction"])
+        return brain_extraction_step(pid, images[brain_extraction_source(images, reference)], patient_json, paths, settings["brain_extraction"])
     if step == "coregister":
         return {
-            seq: coregistration_step(pid, seq, images[REFERENCE], images[seq], patient_json, paths, settings["registration"])
-            for seq in MOVING
-            if seq in images
+            seq: coregistration_step(pid, seq, images[reference], images[seq], patient_json, paths, settings["registration"], reference)
+            for seq in SEQUENCES
+            if seq in images and seq != reference
         }
     if step == "normalize":
         return normalization_step(
-            pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0)
+            pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0), reference
         )
-    raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
 
 
 def preprocess_patient(pid, images: dict, patient_json, paths, settings: dict) -> dict:

@@ -1,0 +1,163 @@
+"""The reference grid: the BRAVO when present, else the T1gd (in the order
+of ``preprocessing.reference``); brain extraction on the T1pre, else on the
+reference; every other present sequence registered onto the reference."""
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainmets.layout import MOVING, coregistration_paths, moving_sequences, preproc_paths
+from brainmets.preprocessing import normalize, pipeline, registration
+from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference
+
+from . import synthetic_head as head
+
+
+def test_choose_reference():
+    assert REFERENCE_PREFERENCE == ("BRAVO", "T1gd")
+    assert choose_reference(SEQUENCES) == "BRAVO"
+    assert choose_reference(("T1pre", "T1gd", "FLAIR")) == "T1gd"
+    assert choose_reference({"T1gd": 1, "FLAIR": 2}) == "T1gd"
+    assert choose_reference(SEQUENCES, ["T1gd", "BRAVO"]) == "T1gd"
+    assert choose_reference(("T1pre", "BRAVO"), ["T1gd", "BRAVO"]) == "BRAVO"
+    with pytest.raises(ValueError, match=r"none of the reference sequences \(BRAVO, T1gd"):
+        choose_reference(("T1pre", "FLAIR"))
+    with pytest.raises(ValueError, match="unknown sequence"):
+        choose_reference(SEQUENCES, ["CT"])
+
+
+def test_layout_defaults_are_unchanged_and_names_follow_the_reference(tmp_path):
+    default = preproc_paths(tmp_path / "p", tmp_path / "q", "001")
+    assert default == preproc_paths(tmp_path / "p", tmp_path / "q", "001", "BRAVO", "T1pre")
+    assert MOVING == moving_sequences("BRAVO") == ("T1pre", "T1gd", "FLAIR")
+    assert default["brain_mask"].name == "sub-001_space-BRAVO_desc-brain_mask.nii.gz"
+    assert default["bet_mask"].name == "sub-001_space-T1pre_desc-brain_mask.nii.gz"
+    assert default["xfm_FLAIR"].name == "sub-001_from-FLAIR_to-BRAVO_mode-image_xfm.mat"
+    assert coregistration_paths(tmp_path, tmp_path, "001", "T1gd")["xfm"].name == "sub-001_from-T1gd_to-BRAVO_mode-image_xfm.mat"
+    t1gd = preproc_paths(tmp_path / "p", tmp_path / "q", "001", "T1gd", "T1gd")
+    assert t1gd["preproc_FLAIR"].name == "sub-001_space-T1gd_desc-preproc_FLAIR.nii.gz"
+    assert t1gd["bet_mask"].name == "sub-001_space-T1gd_res-native_desc-brain_mask.nii.gz" != t1gd["brain_mask"].name
+    assert t1gd["xfm_BRAVO"].name == "sub-001_from-BRAVO_to-T1gd_mode-image_xfm.mat" and "xfm_T1gd" not in t1gd
+
+
+@pytest.mark.parametrize(
+    "present, preference, reference, bet_on",
+    [
+        (SEQUENCES, ["BRAVO", "T1gd"], "BRAVO", "T1pre"),
+        (("T1pre", "T1gd", "FLAIR"), ["BRAVO", "T1gd"], "T1gd", "T1pre"),
+        (("T1gd", "FLAIR"), ["BRAVO", "T1gd"], "T1gd", "T1gd"),
+        (SEQUENCES, ["T1gd", "BRAVO"], "T1gd", "T1pre"),
+        (("T1pre", "T1gd", "FLAIR"), None, "T1gd", "T1pre"),  # an older card without the key
+    ],
+)
+def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference, reference, bet_on):
+    calls = {}
+    monkeypatch.setattr(pipeline, "brain_extraction_step", lambda pid, path, *a: calls.setdefault("bet", path))
+    monkeypatch.setattr(pipeline, "coregistration_step", lambda pid, seq, ref, moving, *a: calls.setdefault("coreg", []).append((seq, ref, a[-1])))
+    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, *a: calls.setdefault("normalize", a[-1]))
+    images = {seq: f"{seq}.nii.gz" for seq in present}
+    settings = {"brain_extraction": {}, "registration": {}, "inplane_size": 32, "normalization": "zscore"}
+    if preference:
+        settings["reference"] = preference
+    pipeline.preprocess_patient("x", images, "patient.json", {}, settings)
+    assert calls["bet"] == f"{bet_on}.nii.gz"
+    assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in SEQUENCES if seq in present and seq != reference]
+    assert calls["normalize"] == reference
+
+
+def test_no_reference_sequence_is_refused():
+    settings = {"brain_extraction": {}, "registration": {}, "reference": ["BRAVO", "T1gd"]}
+    with pytest.raises(ValueError, match="none of the reference sequences"):
+        pipeline.run_step("brain_extraction", "x", {"T1pre": "a", "FLAIR": "b"}, "patient.json", {}, settings)
+
+
+def _patient_json(folder, pid):
+    path = folder / f"sub-{pid}_patient.json"
+    path.write_text(json.dumps({"patient_id": pid, "metadata": {}}))
+    return path
+
+
+def _truth_on(shape, affine, seq):
+    """Ground-truth tissue labels on a grid of ``seq``'s scanner space."""
+    ijk = np.indices(shape).reshape(3, -1).T.astype(float)
+    scanner = ijk @ affine[:3, :3].T + affine[:3, 3]
+    inverse = np.linalg.inv(head.pose(seq))
+    return head.tissue(scanner @ inverse[:3, :3].T + inverse[:3, 3]).reshape(shape)
+
+
+def _brain_points(seq, step=3):
+    shape, spacing, angles, _ = head.ACQUISITIONS[seq]
+    affine = head.grid_affine(shape, spacing, angles)
+    inside = np.argwhere(_truth_on(shape, affine, seq) > 0)[::step]
+    return inside @ affine[:3, :3].T + affine[:3, 3]
+
+
+def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
+    images = head.write_patient(tmp_path, ("T1pre", "T1gd", "FLAIR"))
+    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
+    reports = pipeline.preprocess_patient("nb", images, _patient_json(tmp_path, "nb"), paths, head.PREPROCESSING)
+    assert sorted(reports["coregister"]) == ["FLAIR", "T1pre"]
+    assert reports["normalize"]["reference"] == "T1gd"
+    t1gd = nib.load(str(images["T1gd"]))
+    shape, affine = normalize.inplane_grid(t1gd.affine, t1gd.shape, 32)
+    mask = nib.load(str(paths["brain_mask"]))
+    assert mask.shape == shape and np.allclose(mask.affine, affine, atol=1e-5)
+    assert paths["brain_mask"].name == "sub-nb_space-T1gd_desc-brain_mask.nii.gz"
+    for seq in ("T1pre", "T1gd", "FLAIR"):
+        image = nib.load(str(paths[f"preproc_{seq}"]))
+        assert image.shape == shape and np.allclose(image.affine, affine, atol=1e-5)
+    assert not paths["preproc_BRAVO"].exists()
+    # Registration onto the T1gd undoes each acquisition's head motion.
+    points = _brain_points("T1gd")
+    for seq in ("T1pre", "FLAIR"):
+        assert paths[f"xfm_{seq}"].name == f"sub-nb_from-{seq}_to-T1gd_mode-image_xfm.mat"
+        estimated = registration.read_rigid_ras(paths[f"xfm_{seq}"])
+        error = registration.target_registration_error(estimated, head.true_moving_to_reference(seq, "T1gd"), points)
+        before = registration.target_registration_error(np.eye(4), head.true_moving_to_reference(seq, "T1gd"), points)
+        assert error.mean() < 2.0 and before.mean() > 5.0, (seq, error.mean(), before.mean())
+    # The T1pre's brain mask, carried onto the T1gd grid, covers the brain.
+    truth = _truth_on(shape, affine, "T1gd") > 0
+    found = np.asarray(mask.dataobj) > 0
+    assert 2 * (truth & found).sum() / (truth.sum() + found.sum()) > 0.9
+
+
+def test_brain_extraction_runs_on_the_reference_without_t1pre(tmp_path):
+    images = head.write_patient(tmp_path, ("T1gd", "FLAIR"))
+    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
+    reports = pipeline.preprocess_patient("nt", images, _patient_json(tmp_path, "nt"), paths, head.PREPROCESSING)
+    assert list(reports["coregister"]) == ["FLAIR"]
+    bet = nib.load(str(paths["bet_mask"]))
+    t1gd = nib.load(str(images["T1gd"]))
+    assert paths["bet_mask"].name == "sub-nt_space-T1gd_res-native_desc-brain_mask.nii.gz"
+    assert bet.shape == t1gd.shape and np.allclose(bet.affine, t1gd.affine)
+    # Drawn on the reference itself: carried over with no transform.
+    shape, affine = normalize.inplane_grid(t1gd.affine, t1gd.shape, 32)
+    truth = _truth_on(shape, affine, "T1gd") > 0
+    found = np.asarray(nib.load(str(paths["brain_mask"])).dataobj) > 0
+    assert 2 * (truth & found).sum() / (truth.sum() + found.sum()) > 0.9
+
+
+def test_workflow_calls_keep_the_bravo(tmp_path):
+    """The workflow's scripts call the steps positionally, with all four
+    sequences and the BRAVO layout (workflow_scripts/coregister.py,
+    normalize.py): the BRAVO stays the reference."""
+    images = head.write_patient(tmp_path)
+    patient = _patient_json(tmp_path, "wf")
+    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "wf")
+    settings = head.PREPROCESSING
+    pipeline.brain_extraction_step("wf", images["T1pre"], patient, paths, settings["brain_extraction"])
+    for seq in MOVING:
+        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], patient, paths, settings["registration"])
+    report = pipeline.normalization_step("wf", dict(images), patient, paths, 32, "histogram_equalization", 0.0)
+    assert report["reference"] == "BRAVO"
+    bravo = nib.load(str(images["BRAVO"]))
+    shape, affine = normalize.inplane_grid(bravo.affine, bravo.shape, 32)
+    mask = nib.load(str(paths["brain_mask"]))
+    assert paths["brain_mask"].name == "sub-wf_space-BRAVO_desc-brain_mask.nii.gz"
+    assert mask.shape == shape and np.allclose(mask.affine, affine, atol=1e-5)
+    error = registration.target_registration_error(
+        registration.read_rigid_ras(paths["xfm_T1gd"]), head.true_moving_to_reference("T1gd", "BRAVO"), _brain_points("BRAVO")
+    )
+    assert error.mean() < 2.0
