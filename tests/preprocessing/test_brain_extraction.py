@@ -104,3 +104,36 @@ def test_python_bet_copes_with_thick_slices(tmp_path):
     save_nifti(tmp_path / "thick.nii.gz", thick, thick_affine)
     result, _, _ = bx.extract_brain(tmp_path / "thick.nii.gz", "python")
     assert _dice(result, reference) >= 0.94
+
+
+def test_deepbet_requested_without_the_package(monkeypatch):
+    monkeypatch.setattr(bx, "deepbet_available", lambda: False)
+    with pytest.raises(RuntimeError, match="pip install deepbet"):
+        bx.choose_engine("deepbet")
+    monkeypatch.delenv("FSLDIR", raising=False)
+    assert bx.choose_engine("auto") == "python"  # never picked unasked
+
+
+def _mni152_thick(tmp_path, factor):
+    head, mask = require_realdata("mni152/MNI152_T1_2mm.nii.gz", "mni152/MNI152_T1_2mm_brain_mask.nii.gz")
+    img = nib.load(str(head))
+    affine = img.affine @ np.diag([1.0, 1.0, factor, 1.0])
+    shape = (img.shape[0], img.shape[1], int(round(img.shape[2] / factor)))
+    from brainmets.niio import save_nifti
+
+    save_nifti(tmp_path / "thick.nii.gz", resample_to_grid(img.get_fdata(), img.affine, shape, affine, order=1), affine)
+    return tmp_path / "thick.nii.gz", resample_to_grid(nib.load(str(mask)).get_fdata(), img.affine, shape, affine, order=0) > 0.5
+
+
+@pytest.mark.skipif(not bx.deepbet_available(), reason="deepbet is not installed (pip install deepbet)")
+def test_deepbet_on_mni152_and_its_thick_slices(tmp_path):
+    head, mask = require_realdata("mni152/MNI152_T1_2mm.nii.gz", "mni152/MNI152_T1_2mm_brain_mask.nii.gz")
+    result, affine, engine = bx.extract_brain(head, "deepbet")
+    reference = nib.load(str(mask)).get_fdata() > 0
+    assert engine == "deepbet" and result.shape == reference.shape
+    np.testing.assert_array_equal(affine, nib.load(str(head)).affine)
+    assert _dice(result, reference) >= 0.97  # measured 0.977
+    assert 0.95 < result.sum() / reference.sum() < 1.1
+    thick, reference = _mni152_thick(tmp_path, 2.5)  # 5 mm slices
+    result, _, _ = bx.extract_brain(thick, "deepbet")
+    assert _dice(result, reference) >= 0.96

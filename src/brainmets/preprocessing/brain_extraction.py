@@ -1,6 +1,6 @@
 """Brain extraction on the pre-contrast T1, as in the paper (FSL BET).
 
-Two engines:
+Three engines:
 
 * ``fsl``: FSL's ``bet`` through nipype's ``fsl.BET`` interface, the paper's
   tool. FSL is not distributed on PyPI, so it is used only where a user has
@@ -9,6 +9,12 @@ Two engines:
   ``brainextractor`` package from PyPI. That implementation works in voxel
   units and assumes isotropic voxels, so the image is first resampled to an
   isotropic grid and the mask is carried back.
+* ``deepbet``: the deepbet networks (Fisch et al. 2024; PyPI ``deepbet``,
+  with PyTorch), not a dependency of the project: used only where installed
+  and asked for. On real heads it beat the Python BET
+  (``benchmarks/brain_extraction_engines.py``: Dice against FSL's MNI152
+  mask 0.977 vs 0.969, at 5 mm slices 0.977 vs 0.957; on chris_t1 the
+  Python BET lost the cerebellum) in a fifth of the time.
 
 ``auto`` picks ``fsl`` when it is installed and ``python`` otherwise; which
 one ran is recorded with every mask.
@@ -22,11 +28,13 @@ and its mask is the non-background region.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import logging
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +47,7 @@ from ..niio import spacing_mm
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "fsl", "python")
+ENGINES = ("auto", "fsl", "python", "deepbet")
 # BET's fractional intensity threshold per engine: FSL's own default, and
 # for the Python implementation, whose surface settles further out, the
 # value that matched the phantom's true brain mask (Dice 0.97).
@@ -48,6 +56,10 @@ DEFAULT_FRACTIONAL_THRESHOLD = {"fsl": 0.5, "python": 0.7}
 
 def fsl_available() -> bool:
     return shutil.which("bet") is not None and bool(os.environ.get("FSLDIR"))
+
+
+def deepbet_available() -> bool:
+    return importlib.util.find_spec("deepbet") is not None
 
 
 def choose_engine(requested: str) -> str:
@@ -59,6 +71,11 @@ def choose_engine(requested: str) -> str:
         raise RuntimeError(
             "brain extraction engine 'fsl' was requested but FSL's bet is not installed "
             "(bet not on PATH or FSLDIR unset); install FSL or set preprocessing.brain_extraction.engine: auto"
+        )
+    if requested == "deepbet" and not deepbet_available():
+        raise RuntimeError(
+            "brain extraction engine 'deepbet' was requested but the deepbet package is not installed "
+            "(pip install deepbet, which brings PyTorch); or set preprocessing.brain_extraction.engine: auto"
         )
     return requested
 
@@ -146,6 +163,20 @@ def run_python_bet(
     return ndimage.binary_fill_holes(back)
 
 
+def run_deepbet(img: nib.Nifti1Image, threshold: float = 0.5) -> np.ndarray:
+    """deepbet's mask of ``img``, on its grid."""
+    from deepbet.bet import BrainExtraction
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # deepbet loads TorchScript, which PyTorch deprecates
+        # On the CPU even where a GPU is visible: the same mask on every
+        # machine, and preprocessing jobs do not ask for a GPU.
+        extractor = BrainExtraction(no_gpu=True)
+    log.info("brain extraction (deepbet) on grid %s", img.shape)
+    _, mask, _ = extractor.run(img, threshold=threshold)
+    return np.asarray(mask.dataobj) > 0
+
+
 def extract_brain(
     t1_path, engine: str = "auto", fractional_threshold: dict | None = None, isotropic_mm: float = 1.0, iterations: int = 500
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -159,6 +190,8 @@ def extract_brain(
     data = np.asarray(img.dataobj, dtype=np.float32)
     if used == "fsl":
         mask = run_fsl_bet(t1_path, thresholds["fsl"])
+    elif used == "deepbet":
+        mask = run_deepbet(img)
     else:
         mask = run_python_bet(data, img.affine, thresholds["python"], isotropic_mm, iterations)
     return mask, img.affine.copy(), used
