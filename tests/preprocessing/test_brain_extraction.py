@@ -29,7 +29,10 @@ def test_fsl_command_line(tmp_path):
 
 def test_engine_choice(monkeypatch, tmp_path):
     monkeypatch.delenv("FSLDIR", raising=False)
+    monkeypatch.setattr(bx, "deepbet_available", lambda: False)
     assert bx.choose_engine("auto") == "python"
+    monkeypatch.setattr(bx, "deepbet_available", lambda: True)
+    assert bx.choose_engine("auto") == "deepbet"  # without FSL, where installed
     with pytest.raises(RuntimeError, match="bet is not installed"):
         bx.choose_engine("fsl")
     with pytest.raises(ValueError, match="engine must be one of"):
@@ -111,7 +114,7 @@ def test_deepbet_requested_without_the_package(monkeypatch):
     with pytest.raises(RuntimeError, match="pip install deepbet"):
         bx.choose_engine("deepbet")
     monkeypatch.delenv("FSLDIR", raising=False)
-    assert bx.choose_engine("auto") == "python"  # never picked unasked
+    assert bx.choose_engine("auto") == "python"
 
 
 def _mni152_thick(tmp_path, factor):

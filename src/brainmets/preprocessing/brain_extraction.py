@@ -10,14 +10,15 @@ Three engines:
   units and assumes isotropic voxels, so the image is first resampled to an
   isotropic grid and the mask is carried back.
 * ``deepbet``: the deepbet networks (Fisch et al. 2024; PyPI ``deepbet``,
-  with PyTorch), not a dependency of the project: used only where installed
-  and asked for. On real heads it beat the Python BET
+  with PyTorch, the optional extra ``.[deepbet]``: several GB, so not a
+  core dependency). On real heads it beat the Python BET
   (``benchmarks/brain_extraction_engines.py``: Dice against FSL's MNI152
   mask 0.977 vs 0.969, at 5 mm slices 0.977 vs 0.957; on chris_t1 the
   Python BET lost the cerebellum) in a fifth of the time.
 
-``auto`` picks ``fsl`` when it is installed and ``python`` otherwise; which
-one ran is recorded with every mask.
+``auto`` picks ``fsl`` when it is installed (the paper's tool), else
+``deepbet`` when it is installed (the better one on clinical scans), else
+``python``; which one ran is recorded with every mask.
 
 An input that is already skull-stripped (constant background around the
 brain, as the public metastasis collections ship it) needs no engine: BET on
@@ -66,7 +67,7 @@ def choose_engine(requested: str) -> str:
     if requested not in ENGINES:
         raise ValueError(f"brain extraction engine must be one of {ENGINES}, not {requested!r}")
     if requested == "auto":
-        return "fsl" if fsl_available() else "python"
+        return "fsl" if fsl_available() else "deepbet" if deepbet_available() else "python"
     if requested == "fsl" and not fsl_available():
         raise RuntimeError(
             "brain extraction engine 'fsl' was requested but FSL's bet is not installed "
