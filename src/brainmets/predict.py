@@ -1,26 +1,30 @@
 """``brainmets-predict``: metastases of a new patient from a trained model.
 
-Given the patient's sequences as NIfTI (all four, or three with a model
-trained with sequence dropout) and a model folder of this workflow
-(``results/<run>/models/<name>``), it runs the workflow's preprocessing
-(brain extraction, co-registration onto the BRAVO, normalization) with the
-settings the model was trained with, then writes, in the output folder:
+Given the patient's sequences as NIfTI (all four, or any subset with a
+model trained with sequence dropout, as its card's ``accepted_missing``
+says) and a model folder of this workflow (``results/<run>/models/<name>``),
+it runs the workflow's preprocessing (brain extraction on the T1pre, else on
+the reference; co-registration onto the reference; normalization) with the
+settings the model was trained with. The reference grid is the first of the
+card's ``preprocessing.reference`` given: the BRAVO, else the T1gd. It
+then writes, in the output folder (``<ref>``: BRAVO or T1gd):
 
-* ``sub-<id>_space-BRAVO_desc-lesion_probseg.nii.gz``: probabilities 0-1 on
-  the patient's own BRAVO grid, with its affine;
-* ``sub-<id>_space-BRAVO_desc-lesion_mask.nii.gz``: lesions at the model's
+* ``sub-<id>_space-<ref>_desc-lesion_probseg.nii.gz``: probabilities 0-1 on
+  the patient's own reference grid, with its affine;
+* ``sub-<id>_space-<ref>_desc-lesion_mask.nii.gz``: lesions at the model's
   operating threshold (or ``--threshold``);
 * ``sub-<id>_desc-lesions.tsv``: one row per lesion: id, volume (mm^3),
   longest diameter (mm), centroid in scanner (RAS) coordinates (mm);
-* ``sub-<id>_desc-predict.json``: the model, threshold and timings used;
+* ``sub-<id>_desc-predict.json``: the model, reference, threshold and
+  timings used;
 * ``work/``: the preprocessed images and QC pictures.
 
 Sequences may be given as DICOM series folders, or all at once with
 ``--dicom-study`` (a study folder; series are assigned to sequences by
 SeriesDescription patterns, and the assignment is written to
-``sub-<id>_desc-series.tsv`` for checking). When the BRAVO came from DICOM,
-the lesions are also written as ``sub-<id>_seg.dcm`` (DICOM-SEG) and
-``sub-<id>_rtstruct.dcm`` (RT Structure Set), referencing the BRAVO series;
+``sub-<id>_desc-series.tsv`` for checking). When the reference came from
+DICOM, the lesions are also written as ``sub-<id>_seg.dcm`` (DICOM-SEG) and
+``sub-<id>_rtstruct.dcm`` (RT Structure Set), referencing its series;
 ``--deidentify SALT`` gives them a pseudonymous patient name and id.
 """
 
@@ -39,17 +43,16 @@ from .cohort.validate import load_image
 from .geometry import resample_to_grid
 from .lesions import lesion_table_from_mask
 from .niio import atomic_write_text, load_nifti, save_nifti
-from .sequences import REFERENCE, SEQUENCES
+from .sequences import REFERENCE, REFERENCE_PREFERENCE, SEQUENCES, choose_reference
 
 log = logging.getLogger("brainmets.predict")
-REQUIRED = ("T1pre", REFERENCE)  # brain extraction and the reference grid
 
 
-def output_paths(out_dir, pid: str) -> dict[str, Path]:
+def output_paths(out_dir, pid: str, reference: str = REFERENCE) -> dict[str, Path]:
     d, sub = Path(out_dir), f"sub-{pid}"
     return {
-        "probability": d / f"{sub}_space-BRAVO_desc-lesion_probseg.nii.gz",
-        "mask": d / f"{sub}_space-BRAVO_desc-lesion_mask.nii.gz",
+        "probability": d / f"{sub}_space-{reference}_desc-lesion_probseg.nii.gz",
+        "mask": d / f"{sub}_space-{reference}_desc-lesion_mask.nii.gz",
         "lesions": d / f"{sub}_desc-lesions.tsv",
         "report": d / f"{sub}_desc-predict.json",
         "work": d / "work",
@@ -65,19 +68,28 @@ def read_threshold(model_dir, override: float | None) -> float:
     return float(json.loads(path.read_text())["operating_threshold"])
 
 
-def preprocess(pid: str, images: dict, card: dict, work: Path) -> dict:
-    """The workflow's preprocessing chain for one patient, with the model's
-    settings; returns paths. A model trained on skull-stripped, co-registered
-    images (BrainMetShare, BraTS) expects such inputs: no brain extraction or
-    registration then, as in its training."""
-    from .layout import preproc_paths
-    from .preprocessing.pipeline import preprocess_patient
+def reference_preference(card: dict) -> tuple[str, ...]:
+    """The card's reference order; older cards lack it and used the BRAVO,
+    which stays first."""
+    return tuple(card["preprocessing"].get("reference") or REFERENCE_PREFERENCE)
 
-    paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid).items()}
+
+def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE) -> dict:
+    """The workflow's preprocessing chain for one patient onto ``reference``,
+    with the model's settings; returns paths. A model trained on
+    skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
+    inputs: no brain extraction or registration then, as in its training."""
+    from .layout import preproc_paths
+    from .preprocessing.pipeline import brain_extraction_source, preprocess_patient
+
+    bet_on = brain_extraction_source(images, reference)
+    paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid, reference, bet_on).items()}
     patient_json = work / f"sub-{pid}_patient.json"
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
     atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {"preprocessed": prepared}}))
-    preprocess_patient(pid, images, patient_json, paths, card["preprocessing"])
+    # The chain picks the same reference from this order.
+    settings = {**card["preprocessing"], "reference": [reference]}
+    preprocess_patient(pid, images, patient_json, paths, settings)
     return paths
 
 
@@ -90,7 +102,8 @@ def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Pat
 
     folders = {seq: Path(p) for seq, p in images.items() if Path(p).is_dir()}
     if study:
-        chosen, table = map_series(pid, find_series(pid, study), patterns, required=REQUIRED)
+        # Which sequences are needed depends on the model: checked once converted.
+        chosen, table = map_series(pid, find_series(pid, study), patterns, required=())
         atomic_write_text(work.parent / f"sub-{pid}_desc-series.tsv", table.to_csv(sep="\t", index=False))
         for seq, series in chosen.items():
             folder = work / "dicom" / seq
@@ -115,16 +128,13 @@ def predict_patient_files(
     pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8,
     dicom_study=None, series_patterns: dict | None = None, deidentify: str | None = None,
 ) -> dict:
-    from .network.inference import predict_patient
+    from .network.inference import missing_refusal, predict_patient
     from .network.train import load_trained
+    from .preprocessing.pipeline import brain_extraction_source
 
     started = time.perf_counter()
-    out = output_paths(out_dir, pid)
-    images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, out["work"])
-    missing = [seq for seq in SEQUENCES if seq not in images]
-    for seq in REQUIRED:
-        if seq in missing:
-            raise ValueError(f"patient '{pid}': the {seq} sequence is required (brain extraction runs on T1pre, BRAVO is the reference grid)")
+    work = output_paths(out_dir, pid)["work"]
+    images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
     for seq, path in images.items():
         load_image(pid, path)
     model, card = load_trained(model_dir)
@@ -132,32 +142,45 @@ def predict_patient_files(
     if warning:
         log.warning("model %s: %s", model_dir, warning)
     cut = read_threshold(model_dir, threshold)
-    if missing and not card.get("sequence_dropout"):
-        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} was trained without sequence dropout and needs all four sequences")
-    paths = preprocess(pid, images, card, out["work"])
+    missing = [seq for seq in card["sequences"] if seq not in images]
+    refusal = missing_refusal(card, missing)
+    if refusal:
+        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} {refusal}")
+    preference = reference_preference(card)
+    try:
+        reference = choose_reference(images, preference)
+    except ValueError as exc:
+        raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
+    bet_on = brain_extraction_source(images, reference)
+    log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
+    out = output_paths(out_dir, pid, reference)
+    paths = preprocess(pid, images, card, out["work"], reference)
     network_grid = out["work"] / "probability_network_grid.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size)
-    # Back onto the patient's own BRAVO grid (identity when the sizes agree).
+    # Back onto the patient's own reference grid (identity when the sizes agree).
     prob_net, net_affine = load_nifti(network_grid)
-    bravo = load_nifti(images[REFERENCE])
-    bravo_shape, bravo_affine = bravo[0].shape, bravo[1]
-    prob = np.clip(resample_to_grid(prob_net, net_affine, bravo_shape, bravo_affine, order=1), 0.0, 1.0)
-    save_nifti(out["probability"], prob.astype(np.float32), bravo_affine)
+    ref_data, ref_affine = load_nifti(images[reference])
+    prob = np.clip(resample_to_grid(prob_net, net_affine, ref_data.shape, ref_affine, order=1), 0.0, 1.0)
+    save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
     mask = prob >= cut
-    save_nifti(out["mask"], mask.astype(np.uint8), bravo_affine)
-    table = lesion_table_from_mask(mask, bravo_affine)
+    save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
+    table = lesion_table_from_mask(mask, ref_affine)
     atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
     dicom = {}
-    if REFERENCE in dicom_sources:
+    if reference in dicom_sources:
         from .dicom.export import export_lesions
 
-        exported = export_lesions(mask, bravo_affine, dicom_sources[REFERENCE], out_dir, f"sub-{pid}", pid, deidentify)
+        exported = export_lesions(mask, ref_affine, dicom_sources[reference], out_dir, f"sub-{pid}", pid, deidentify)
         dicom = {"seg": exported["seg"] and str(exported["seg"]), "rtstruct": str(exported["rtstruct"]), "segments": exported["segments"]}
     report = {
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in images.items()},
         "missing_sequences": missing,
+        "reference": reference,
+        "reference_preference": list(preference),
+        "brain_extraction_on": bet_on,
+        "outputs": {key: str(out[key].resolve()) for key in ("probability", "mask", "lesions")},
         "model": str(Path(model_dir).resolve()),
         "model_fingerprint": card["fingerprint"],
         "model_training_cohort": card.get("training_cohort"),
@@ -175,8 +198,9 @@ def predict_patient_files(
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="brainmets-predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    notes = {"BRAVO": " (reference grid by default)", "T1gd": " (reference grid by default without a BRAVO)", "T1pre": " (brain extraction runs on it, else on the reference)"}
     for seq in SEQUENCES:
-        parser.add_argument(f"--{seq.lower()}", metavar="NIFTI", help=f"{seq} image" + (" (required)" if seq in REQUIRED else ""))
+        parser.add_argument(f"--{seq.lower()}", metavar="NIFTI", help=f"{seq} image" + notes.get(seq, ""))
     parser.add_argument("--model", required=True, help="trained model folder, e.g. results/demo/models/main")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--id", default="new", help="patient id used in file names (letters and digits)")

@@ -50,6 +50,8 @@ def test_model_card(trained):
     assert card["channels"] == 28 and card["inplane_size"] == 32 and card["context"] == 3
     assert card["train_patients"] == ["r0", "r1"] and card["dev_patients"] == ["r2"]
     assert card["sequence_dropout"] == 0.25 and card["preprocessing"]["normalization"] == "histogram_equalization"
+    # Dropout over any non-empty proper subset: the card lists them all.
+    assert card["sequences"] == ["T1pre", "T1gd", "BRAVO", "FLAIR"] and len(card["accepted_missing"]) == 14
 
 
 def test_missing_sequence_needs_a_dropout_model(trained):
@@ -143,6 +145,7 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
     settings = {**SETTINGS, "sequence_dropout": 0.0}
     card = train_model(indices[:2], indices[2:], tmp_path / "m", NETWORK, settings, PREPROCESSING, 7, 3, cohort_description("phantom", False))
     assert "never seen a real scan" in card["training_cohort"]["warning"]
+    assert card["accepted_missing"] == []  # trained without sequence dropout
     assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]
     assert "warning" not in cohort_description("brainmetshare", True)
     assert cohort_description("brainmetshare", True)["inputs_preprocessed"] is True

@@ -7,7 +7,10 @@ patients (lesion-free slices outnumber lesion slices more than 30 to 1).
 The two kinds alternate within the batch, so any contiguous share of it (a
 replica's, with several GPUs) holds both. Each example is randomly flipped
 and rotated by a multiple of 90 degrees together with its label, and
-optionally has one whole sequence blanked (sequence dropout).
+optionally (sequence dropout, with probability ``sequence_dropout``) has a
+uniformly drawn non-empty proper subset of its sequences blanked to zeros,
+whole: the model then accepts any subset of the sequences, missing ones given
+as zeros (the authors' 2021 follow-up; at least one is always kept).
 
 Beyond the paper, ``crop`` trains on square patches instead of whole slices
 (the network is fully convolutional; inference stays whole-slice): a
@@ -23,11 +26,18 @@ uninterrupted one would have.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from .slicebank import SliceBank
+
+
+def dropout_subsets(n_sequences: int) -> list[tuple[int, ...]]:
+    """Every non-empty proper subset of ``n_sequences`` sequences (indices),
+    the smaller first: what sequence dropout may blank."""
+    return [c for k in range(1, n_sequences) for c in itertools.combinations(range(n_sequences), k)]
 
 
 def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
@@ -48,6 +58,8 @@ class BalancedSampler:
         self.seed = int(seed)
         self.augment = augment
         self.sequence_dropout = float(sequence_dropout)
+        # Empty with a single sequence: nothing can be blanked.
+        self.dropout_subsets = dropout_subsets(bank.images.shape[-1])
         if self.n_lesion and not len(bank.lesion_centres):
             raise ValueError(f"no training slice of patients {', '.join(bank.patients)} has a lesion: the lesion part of each batch cannot be drawn")
         self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)
@@ -75,13 +87,14 @@ class BalancedSampler:
         if self.augment:
             for i in range(len(rows)):
                 images[i], labels[i] = flip_rotate(images[i], labels[i], rng.integers(0, 2, 2), int(rng.integers(0, 4)))
-        if self.sequence_dropout > 0:
-            n_seq = self.bank.images.shape[-1]
-            per_sequence = images.shape[-1] // n_seq
+        # No draw at all without dropout: the batches stay those of before.
+        if self.sequence_dropout > 0 and self.dropout_subsets:
+            per_sequence = images.shape[-1] // self.bank.images.shape[-1]
             drop = rng.random(len(rows)) < self.sequence_dropout
-            which = rng.integers(0, n_seq, len(rows))
+            which = rng.integers(0, len(self.dropout_subsets), len(rows))
             for i in np.flatnonzero(drop):
-                images[i, ..., which[i] * per_sequence : (which[i] + 1) * per_sequence] = 0
+                for s in self.dropout_subsets[which[i]]:  # channels are sequence-major
+                    images[i, ..., s * per_sequence : (s + 1) * per_sequence] = 0
         return images, labels
 
     def _patches(self, images, labels, is_lesion, rng):

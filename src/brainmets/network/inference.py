@@ -1,8 +1,9 @@
 """Whole-volume inference: batched 2.5D slices in, a probability map out.
 
-The map is on the grid of the preprocessed images (the BRAVO's slices at
-the network's in-plane size, with the matching affine), and zero outside the
-brain mask, which the paper applies to the network's input.
+The map is on the grid of the preprocessed images (the reference's slices,
+the BRAVO's in the workflow, at the network's in-plane size, with the
+matching affine), and zero outside the brain mask, which the paper applies to
+the network's input.
 """
 
 from __future__ import annotations
@@ -24,13 +25,41 @@ from .stacking import SliceStacker, from_slices_last, to_slices_last
 log = logging.getLogger(__name__)
 
 
+def accepted_missing(card: dict) -> list[tuple[str, ...]]:
+    """The subsets of the card's sequences the model may be given without."""
+    if not card.get("sequence_dropout"):
+        return []
+    if "accepted_missing" in card:
+        return [tuple(subset) for subset in card["accepted_missing"]]
+    # Older cards: their dropout blanked one sequence at a time.
+    return [(seq,) for seq in card["sequences"]]
+
+
+def missing_refusal(card: dict, missing) -> str | None:
+    """Why the model cannot run without the ``missing`` sequences (to follow
+    "... missing, but the model"), or None when it can."""
+    missing = frozenset(seq for seq in card["sequences"] if seq in missing)
+    if not missing:
+        return None
+    accepted = {frozenset(subset) for subset in accepted_missing(card)}
+    if missing in accepted:
+        return None
+    if not accepted:
+        return f"was trained without sequence dropout and needs all of {', '.join(card['sequences'])}"
+    if missing == frozenset(card["sequences"]):
+        return "needs at least one of its sequences"
+    largest = max(len(subset) for subset in accepted)
+    return f"was trained with sequence dropout of at most {largest} of {', '.join(card['sequences'])} at a time"
+
+
 def check_inputs(card: dict, shape, missing, source: str) -> None:
     """Fail clearly when the images do not fit the model."""
     size = card["inplane_size"]
     if shape[0] != size or shape[1] != size:
         raise ValueError(f"{source}: in-plane size {shape[0]}x{shape[1]}, the model was trained on {size}x{size}")
-    if missing and not card.get("sequence_dropout"):
-        raise ValueError(f"{source}: sequence(s) {', '.join(missing)} missing, but the model was trained without sequence dropout and needs all of {', '.join(card['sequences'])}")
+    refusal = missing_refusal(card, missing)
+    if refusal:
+        raise ValueError(f"{source}: sequence(s) {', '.join(missing)} missing, but the model {refusal}")
 
 
 def brain_window(mask: np.ndarray, margin: int | None, multiple: int = DOWNSAMPLING) -> tuple[slice, slice]:

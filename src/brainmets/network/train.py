@@ -48,7 +48,7 @@ def fingerprint(*parts) -> str:
 def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
     """A fingerprint of each thing that feeds training, by name. The epoch
     count is left out: asking for more epochs continues a finished run."""
-    return {
+    parts = {
         "network settings": fingerprint(network),
         "training settings": fingerprint({k: v for k, v in settings.items() if k != "epochs"}),
         "preprocessing settings": fingerprint(preprocessing),
@@ -58,6 +58,11 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         "seed": fingerprint(seed),
         "backend": fingerprint(keras.backend.backend()),
     }
+    if settings.get("sequence_dropout"):
+        # Dropout once blanked one sequence at a time: such checkpoints are
+        # not resumed. Absent without dropout, whose batches did not change.
+        parts["sequence dropout"] = fingerprint("any non-empty proper subset")
+    return parts
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -211,6 +216,8 @@ def train_model(
         "training_cohort": cohort or cohort_description("unknown", False),
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
+        # Subsets of ``sequences`` the model may be given without (as zeros).
+        "accepted_missing": [[first["sequences"][i] for i in subset] for subset in sampler.dropout_subsets] if sampler.sequence_dropout > 0 else [],
         "epochs": settings["epochs"],
         "steps_per_epoch": steps,
         "batch_size": settings["batch_size"],

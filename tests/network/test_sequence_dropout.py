@@ -1,0 +1,88 @@
+"""Sequence dropout over any non-empty proper subset of the sequences, and
+what the model card and the input checks make of it."""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from brainmets.network import dataset
+from brainmets.network.inference import accepted_missing, check_inputs, missing_refusal
+from brainmets.network.slicebank import SliceBank
+from brainmets.sequences import SEQUENCES
+
+N_SEQ, PER_SEQUENCE = 4, 7  # the records of conftest: 4 sequences x (2 * 3 + 1) slices
+
+
+def _sampler(records, **overrides):
+    settings = dict(batch_size=8, lesion_fraction=0.5, seed=5, augment=True, sequence_dropout=0.0)
+    settings.update(overrides)
+    return dataset.BalancedSampler(SliceBank([r[1] for r in records], context=3), **settings)
+
+
+def blanked_subsets(records, p: float, steps: int, seed: int = 21):
+    """Per example of ``steps`` batches: the tuple of sequences blanked, read
+    against the same batches drawn without dropout."""
+    dropped, intact = _sampler(records, sequence_dropout=p, seed=seed), _sampler(records, seed=seed)
+    found = []
+    for step in range(steps):
+        x, _ = dropped.batch(step)
+        full, _ = intact.batch(step)
+        for example, original in zip(x, full):
+            blocks = example.reshape(*example.shape[:2], N_SEQ, PER_SEQUENCE)
+            originals = original.reshape(*original.shape[:2], N_SEQ, PER_SEQUENCE)
+            assert originals.max(axis=(0, 1, 3)).min() > 0  # every sequence has content before dropout
+            blanked = tuple(int(s) for s in np.flatnonzero(blocks.max(axis=(0, 1, 3)) == 0))
+            kept = [s for s in range(N_SEQ) if s not in blanked]
+            # Flips and rotations are drawn before dropout: what is kept is untouched.
+            np.testing.assert_array_equal(blocks[:, :, kept], originals[:, :, kept])
+            found.append(blanked)
+    return found
+
+
+def test_dropout_subsets_are_the_non_empty_proper_ones():
+    subsets = dataset.dropout_subsets(4)
+    assert len(subsets) == 14 == len(set(subsets))
+    assert all(0 < len(s) < 4 for s in subsets)
+    assert set(subsets) == {c for k in (1, 2, 3) for c in itertools.combinations(range(4), k)}
+    assert dataset.dropout_subsets(1) == [] and dataset.dropout_subsets(2) == [(0,), (1,)]
+
+
+def test_every_subset_is_drawn_uniformly_and_one_sequence_is_always_kept(records):
+    found = blanked_subsets(records, p=1.0, steps=250)  # 2000 examples
+    assert () not in found and all(len(s) < N_SEQ for s in found)
+    counts = {s: found.count(s) for s in dataset.dropout_subsets(N_SEQ)}
+    assert sum(counts.values()) == len(found) and min(counts.values()) > 0
+    assert stats.chisquare(list(counts.values())).pvalue > 1e-3
+
+
+def test_dropout_probability_is_per_example(records):
+    found = blanked_subsets(records, p=0.3, steps=150)  # 1200 examples
+    dropped = sum(1 for s in found if s)
+    assert stats.binomtest(dropped, len(found), 0.3).pvalue > 1e-3
+    assert all(len(s) < N_SEQ for s in found)
+
+
+def _card(dropout: float, **extra) -> dict:
+    return {"sequences": list(SEQUENCES), "inplane_size": 32, "sequence_dropout": dropout, **extra}
+
+
+def test_missing_sequences_the_card_accepts():
+    subsets = [[SEQUENCES[i] for i in s] for s in dataset.dropout_subsets(4)]
+    card = _card(0.5, accepted_missing=subsets)
+    for subset in subsets:
+        check_inputs(card, (32, 32, 5), subset, "test")
+    with pytest.raises(ValueError, match="needs at least one of its sequences"):
+        check_inputs(card, (32, 32, 5), list(SEQUENCES), "test")
+    # A model without dropout accepts nothing missing, whatever else the card says.
+    for no_dropout in (_card(0.0), _card(0.0, accepted_missing=subsets), _card(0.0, accepted_missing=[])):
+        assert accepted_missing(no_dropout) == []
+        with pytest.raises(ValueError, match="test: sequence\\(s\\) BRAVO missing, but the model was trained without sequence dropout"):
+            check_inputs(no_dropout, (32, 32, 5), ["BRAVO"], "test")
+    # Cards from before accepted_missing: their dropout blanked one sequence at a time.
+    old = _card(0.25)
+    assert accepted_missing(old) == [(s,) for s in SEQUENCES]
+    assert missing_refusal(old, ["FLAIR"]) is None
+    assert "at most 1 of" in missing_refusal(old, ["BRAVO", "FLAIR"])
+    assert missing_refusal(_card(0.0), []) is None
