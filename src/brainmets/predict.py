@@ -126,7 +126,7 @@ def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Pat
 
 def predict_patient_files(
     pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8,
-    dicom_study=None, series_patterns: dict | None = None, deidentify: str | None = None,
+    dicom_study=None, series_patterns: dict | None = None, deidentify: str | None = None, window_margin: int | None = 32,
 ) -> dict:
     from .network.inference import missing_refusal, predict_patient
     from .network.train import load_trained
@@ -157,7 +157,7 @@ def predict_patient_files(
     paths = preprocess(pid, images, card, out["work"], reference)
     network_grid = out["work"] / "probability_network_grid.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
-    inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size)
+    inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
     # Back onto the patient's own reference grid (identity when the sizes agree).
     prob_net, net_affine = load_nifti(network_grid)
     ref_data, ref_affine = load_nifti(images[reference])
@@ -188,6 +188,7 @@ def predict_patient_files(
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
+        "window_margin": window_margin,
         "total_seconds": round(time.perf_counter() - started, 2),
         "dicom_outputs": dicom,
         "deidentified": bool(deidentify),
@@ -206,6 +207,10 @@ def main(argv=None) -> int:
     parser.add_argument("--id", default="new", help="patient id used in file names (letters and digits)")
     parser.add_argument("--threshold", type=float, help="probability threshold (default: the model's operating threshold)")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--window-margin", type=int, default=32, metavar="VOXELS",
+        help="compute only the brain's bounding box grown by this many voxels (default 32; -1: the whole frame)",
+    )
     parser.add_argument("--dicom-study", metavar="FOLDER", help="DICOM study folder: series are assigned to sequences by description")
     parser.add_argument("--series-patterns", metavar="JSON", help='JSON object of SeriesDescription regular expressions, e.g. {"BRAVO": "bravo"}')
     parser.add_argument("--deidentify", metavar="SALT", help="pseudonymous patient name/id in the DICOM outputs (keep the salt secret)")
@@ -222,7 +227,8 @@ def main(argv=None) -> int:
 
             pseudonym_name = pseudonym(args.id, args.deidentify)
         report = predict_patient_files(
-            args.id, images, args.model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name
+            args.id, images, args.model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name,
+            None if args.window_margin < 0 else args.window_margin,
         )
     except (ValueError, FileNotFoundError) as exc:
         log.error("%s", exc)
