@@ -17,6 +17,13 @@ RECORDS = cohort_records(config, RUN)
 PATIENTS = sorted(RECORDS)
 LABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is not None]
 UNLABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is None]
+EVALUATION_SETTINGS = {
+    "size_threshold": config["evaluation"]["size_threshold"],
+    "found_fraction": config["evaluation"]["found_fraction"],
+    "min_fp_volume_mm3": config["evaluation"]["min_fp_volume_mm3"],
+    "brats_dilation": config["evaluation"]["brats_dilation"],
+    "connectivity": config["cohort"]["lesion_connectivity"],
+}
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
@@ -103,6 +110,15 @@ def threshold_inputs(wildcards):
     return {
         "lesions": per_patient(rules.resample_lesions.output.lesions, dev),
         "brain_mask": per_patient(rules.normalize.output.brain_mask, dev),
+    }
+
+
+def ablation_inputs(wildcards):
+    pids = members(wildcards.model, "test")
+    return {
+        **{seq: per_patient(rules.normalize.output[seq], pids) for seq in SEQUENCES},
+        "brain_mask": per_patient(rules.normalize.output.brain_mask, pids),
+        "lesions": per_patient(rules.resample_lesions.output.lesions, pids),
     }
 
 

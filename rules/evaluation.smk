@@ -19,13 +19,7 @@ rule evaluate_patient:
         runtime=10,
     params:
         probability=PROBABILITY,
-        settings={
-            "size_threshold": config["evaluation"]["size_threshold"],
-            "found_fraction": config["evaluation"]["found_fraction"],
-            "min_fp_volume_mm3": config["evaluation"]["min_fp_volume_mm3"],
-            "brats_dilation": config["evaluation"]["brats_dilation"],
-            "connectivity": config["cohort"]["lesion_connectivity"],
-        },
+        settings=EVALUATION_SETTINGS,
     script:
         "../workflow_scripts/evaluate_patient.py"
 
@@ -121,3 +115,56 @@ rule figures_and_tables:
     input:
         rules.make_tables.output,
         rules.make_figures.output,
+
+
+# Beyond the paper (Grovik et al. 2021), for a model trained with sequence
+# dropout: its test patients with each sequence left out in turn, and with
+# BRAVO and T1gd together. Not part of the default target: snakemake ablation
+rule sequence_ablation:
+    input:
+        unpack(ablation_inputs),
+        model=rules.train.output.model,
+        card=rules.train.output.card,
+        threshold=rules.operating_threshold.output[0],
+    output:
+        f"{RUN}/metrics/ablation/{{model}}.tsv",
+    log:
+        f"{RUN}/logs/metrics/{{model}}_ablation.log",
+    benchmark:
+        f"{RUN}/benchmarks/metrics/{{model}}_ablation.tsv"
+    conda:
+        "../envs/network.yaml"
+    threads: 2
+    resources:
+        gpu=config["inference"]["gpus"],
+        mem_mb=6000,
+        runtime=60,
+    params:
+        patients=lambda w: members(w.model, "test"),
+        settings=EVALUATION_SETTINGS,
+        batch_size=config["inference"]["batch_size"],
+        window_margin=config["inference"]["window_margin"],
+        gpus=config["inference"]["gpus"],
+        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+    script:
+        "../workflow_scripts/sequence_ablation.py"
+
+
+rule ablation:
+    input:
+        models_output(rules.sequence_ablation.output[0]),
+    output:
+        csv=f"{RUN}/tables/ablation.csv",
+        md=f"{RUN}/tables/ablation.md",
+    log:
+        f"{RUN}/logs/tables/ablation.log",
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
+    script:
+        "../workflow_scripts/ablation_table.py"

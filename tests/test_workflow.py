@@ -227,6 +227,31 @@ def test_predict_command_errors(tiny_run, tmp_path, change, message):
     assert not (out / "sub-x1_space-BRAVO_desc-lesion_probseg.nii.gz").exists()
 
 
+def test_sequence_ablation_target(tiny_run):
+    workdir = tiny_run.parents[1]
+    result = snakemake(workdir, "ablation", "--configfile", str(REPO / "configs/test.yaml"))
+    assert "rule train" not in result.stdout + result.stderr
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    rows = pd.read_csv(tiny_run / "metrics" / "ablation" / "main.tsv", sep="\t", dtype={"patient_id": str})
+    assert sorted(set(rows.patient_id)) == sorted(split["test"]) and len(rows) == 6 * len(split["test"])
+    assert rows.auc.between(0, 1).all()
+    table = (tiny_run / "tables" / "ablation.md").read_text()
+    assert "| without BRAVO and T1gd |" in table and "0.795" in table  # the 2021 paper's Dice without BRAVO
+
+
+def test_predict_without_bravo_on_the_post_contrast_grid(tiny_run, tmp_path):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    model = tiny_run / "models" / "main"
+    args = [f"--t1pre={raw['T1pre']}", f"--t1gd={raw['T1gd']}", f"--flair={raw['FLAIR']}"]
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={tmp_path}", "--id=nobravo"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    t1gd = nib.load(str(raw["T1gd"]))
+    prob = nib.load(str(tmp_path / "sub-nobravo_space-T1gd_desc-lesion_probseg.nii.gz"))
+    assert prob.shape == t1gd.shape and np.allclose(prob.affine, t1gd.affine, atol=1e-5)
+    report = json.loads((tmp_path / "sub-nobravo_desc-predict.json").read_text())
+    assert report["reference"] == "T1gd" and report["missing_sequences"] == ["BRAVO"]
+
+
 def test_split_written_once(tiny_run):
     split = json.loads((tiny_run / "records" / "splits.json").read_text())
     assert split["strategy"] == "paper" and len(split["test"]) == 3

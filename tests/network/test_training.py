@@ -149,3 +149,25 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
     assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]
     assert "warning" not in cohort_description("brainmetshare", True)
     assert cohort_description("brainmetshare", True)["inputs_preprocessed"] is True
+
+
+def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
+    from brainmets.evaluation.ablation import INPUT_SETS, ablation_markdown, ablation_rows, ablation_table, check_ablation_model
+    from brainmets.evaluation.metrics import EvaluationSettings
+
+    model, card = load_trained(trained / "a")  # trained with sequence dropout
+    check_ablation_model(card, "a")
+    patients = {
+        f"p{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"], "lesions": files["lesions"]}
+        for i, (files, _) in enumerate(records[:2])
+    }
+    rows = ablation_rows(model, card, patients, EvaluationSettings(threshold=0.5), batch_size=4, margin=8)
+    assert len(rows) == 2 * len(INPUT_SETS) and set(rows.input_set) == set(INPUT_SETS)
+    # Leaving sequences out changes what the network sees.
+    p0 = rows[rows.patient_id == "p0"].set_index("input_set")
+    assert p0.loc["all four", "auc"] != p0.loc["without BRAVO and T1gd", "auc"]
+    table = ablation_table(rows)
+    assert list(table["input set"]) == list(INPUT_SETS) and (table.patients == 2).all()
+    assert "0.795" in ablation_markdown(table, 10.0)
+    with pytest.raises(ValueError, match="model plain: the ablation leaves out T1pre, but the model was trained without sequence dropout"):
+        check_ablation_model({**card, "sequence_dropout": 0.0}, "plain")

@@ -107,8 +107,9 @@ def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_siz
     return prob * (mask > 0)
 
 
-def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_size: int = 16, margin: int | None = None) -> dict:
-    """Probability map of one preprocessed patient, written as NIfTI."""
+def load_preprocessed(card: dict, images: dict, mask_path) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
+    """Slices-last volumes (by sequence), mask and affine of one preprocessed
+    patient, and the card's sequences it lacks; checked against the model."""
     mask, affine = load_nifti(mask_path, np.uint8)
     missing = [seq for seq in card["sequences"] if images.get(seq) is None]
     check_inputs(card, to_slices_last(mask, affine).shape, missing, f"file {mask_path}")
@@ -120,8 +121,14 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
         if data.shape != mask.shape or not np.allclose(data_affine, affine, atol=1e-4):
             raise ValueError(f"file {images[seq]}: grid differs from the brain mask {mask_path}")
         volumes[seq] = to_slices_last(data, affine)
+    return volumes, to_slices_last(mask, affine), affine, missing
+
+
+def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_size: int = 16, margin: int | None = None) -> dict:
+    """Probability map of one preprocessed patient, written as NIfTI."""
+    volumes, mask, affine, missing = load_preprocessed(card, images, mask_path)
     started = time.perf_counter()
-    prob = predict_volume(model, card, volumes, to_slices_last(mask, affine), batch_size, missing, margin)
+    prob = predict_volume(model, card, volumes, mask, batch_size, missing, margin)
     seconds = time.perf_counter() - started
     save_nifti(out_path, from_slices_last(prob, affine), affine)
     return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max()), "window_margin": margin}

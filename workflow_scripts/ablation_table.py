@@ -1,0 +1,19 @@
+"""The sequence-ablation table beside the 2021 paper (rule ablation)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import pandas as pd
+
+from brainmets.evaluation.ablation import ablation_markdown, ablation_table
+from brainmets.niio import atomic_write_text
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    rows = pd.concat([pd.read_csv(f, sep="\t", dtype={"patient_id": str}) for f in snakemake.input])
+    table = ablation_table(rows)
+    atomic_write_text(snakemake.output.csv, table.to_csv(index=False))
+    atomic_write_text(snakemake.output.md, ablation_markdown(table, snakemake.params.min_fp_volume_mm3))
+    log.info("ablation table: %d input sets, %d patients", len(table), rows.patient_id.nunique())

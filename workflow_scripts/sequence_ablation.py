@@ -1,0 +1,34 @@
+"""A sequence-dropout model's test patients with sequences left out (rule sequence_ablation)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import json
+from pathlib import Path
+
+from brainmets.evaluation.ablation import ablation_rows, check_ablation_model
+from brainmets.evaluation.metrics import EvaluationSettings
+from brainmets.network.devices import configure_gpus, limit_cpu_threads
+from brainmets.network.train import load_trained
+from brainmets.niio import atomic_write_text
+from brainmets.sequences import SEQUENCES
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    ins, params = snakemake.input, snakemake.params
+    configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
+    limit_cpu_threads(snakemake.threads)
+    model, card = load_trained(Path(ins.model).parent)
+    check_ablation_model(card, snakemake.wildcards.model)
+    patients = {
+        pid: {"images": {seq: ins[seq][i] for seq in SEQUENCES}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
+        for i, pid in enumerate(params.patients)
+    }
+    threshold = json.loads(Path(ins.threshold).read_text())["operating_threshold"]
+    settings = EvaluationSettings(threshold=threshold, **params.settings)
+    rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin)
+    rows.insert(1, "model", snakemake.wildcards.model)
+    atomic_write_text(snakemake.output[0], rows.to_csv(sep="\t", index=False))
+    log.info("model %s: %d patients x %d input sets", snakemake.wildcards.model, len(patients), rows.input_set.nunique())
