@@ -2,14 +2,15 @@
 the whole frame.
 
     python benchmarks/inference.py --width 1 --size 256 --slices 160
-    python benchmarks/inference.py --model results/demo/models/main   # a trained model
+    python benchmarks/inference.py --model results/demo/models/main --patient results/demo:001
 
 Simulates one phantom patient at the paper's protocol and uses its BRAVO
 (histogram-equalised inside the brain, the workflow's normalisation) for all
 four sequences. The network is either freshly initialised at --width (the
 timing does not depend on the weights) or a trained model folder (then the
 agreement figures mean something: a random network's output is not a map a
-user would threshold). Times ``predict_volume`` --repeats times with the
+user would threshold; --patient RUN:ID takes that preprocessed patient of a
+workflow run instead of the phantom). Times ``predict_volume`` --repeats times with the
 brain window (``inference.window_margin``, --margin) and with the whole
 frame, both after a one-batch warm-up (tracing), and prints medians.
 
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--slices", type=int, default=160)
     parser.add_argument("--model", type=Path, help="a trained model folder (its width and size win)")
+    parser.add_argument("--patient", help="RUN_DIR:ID, a preprocessed patient of a workflow run (with --model)")
     parser.add_argument("--margin", type=int, default=32, help="brain window margin, voxels")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
@@ -99,8 +101,17 @@ def main() -> None:
         size = args.size
         card = {"sequences": list(SEQUENCES), "context": 3}
         model = build_model(len(SEQUENCES) * 7, args.width, input_size=None)
-    image, mask = phantom_volume(size, args.slices, args.seed)
-    volumes = {seq: image for seq in card["sequences"]}
+    if args.patient:
+        from brainmets.layout import preproc_paths
+        from brainmets.network.inference import load_preprocessed
+
+        run_dir, pid = args.patient.rsplit(":", 1)
+        paths = preproc_paths(Path(run_dir) / "preproc", Path(run_dir) / "qc", pid)
+        volumes, mask, _, _ = load_preprocessed(card, {seq: paths[f"preproc_{seq}"] for seq in card["sequences"]}, paths["brain_mask"])
+        args.slices = mask.shape[-1]
+    else:
+        image, mask = phantom_volume(size, args.slices, args.seed)
+        volumes = {seq: image for seq in card["sequences"]}
     computed = int(mask.any(axis=(0, 1)).sum())
     rows, cols = brain_window(mask, args.margin)
     window = (rows.stop - rows.start, cols.stop - cols.start)
