@@ -67,7 +67,7 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
     brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
     save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
-    mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on pre-contrast T1, {volume:.0f} mL")
+    mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on {Path(t1pre_path).name}, {volume:.0f} mL")
     report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume, "skull_stripped_setting": setting}
     if check is not None:
         report["skull_stripped_check"] = {"detected": check.stripped, "reason": check.reason}
