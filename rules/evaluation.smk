@@ -150,6 +150,7 @@ rule sequence_ablation:
         "../workflow_scripts/sequence_ablation.py"
 
 
+# (The table's module also holds the inference loop, hence the network environment.)
 rule ablation:
     input:
         models_output(rules.sequence_ablation.output[0]),
@@ -159,7 +160,7 @@ rule ablation:
     log:
         f"{RUN}/logs/tables/ablation.log",
     conda:
-        "../envs/analysis.yaml"
+        "../envs/network.yaml"
     threads: 1
     resources:
         mem_mb=1000,

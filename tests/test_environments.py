@@ -21,8 +21,9 @@ PACKAGE_OF = {
     "skimage": "scikit-image",
     "sklearn": "scikit-learn",
 }
-# Alternative Keras backends, imported only when selected.
-OPTIONAL = {"jax", "torch"}
+# Alternative Keras backends, and the optional deepbet engine (the
+# .[deepbet] extra), imported only when selected or installed.
+OPTIONAL = {"jax", "torch", "deepbet"}
 # Provided by Snakemake itself inside every job.
 PROVIDED = {"snakemake"}
 
