@@ -97,12 +97,16 @@ def inferred_patients(wildcards):
     return members(wildcards.model, "dev", "test")
 
 
-def inference_inputs(wildcards):
-    pids = inferred_patients(wildcards)
+def network_inputs(pids):
+    """The network's inputs of these patients: sequences and brain masks."""
     return {
         **{seq: per_patient(rules.normalize.output[seq], pids) for seq in SEQUENCES},
         "brain_mask": per_patient(rules.normalize.output.brain_mask, pids),
     }
+
+
+def inference_inputs(wildcards):
+    return network_inputs(inferred_patients(wildcards))
 
 
 def threshold_inputs(wildcards):
@@ -116,8 +120,7 @@ def threshold_inputs(wildcards):
 def ablation_inputs(wildcards):
     pids = members(wildcards.model, "test")
     return {
-        **{seq: per_patient(rules.normalize.output[seq], pids) for seq in SEQUENCES},
-        "brain_mask": per_patient(rules.normalize.output.brain_mask, pids),
+        **network_inputs(pids),
         "lesions": per_patient(rules.resample_lesions.output.lesions, pids),
     }
 
