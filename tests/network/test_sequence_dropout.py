@@ -47,6 +47,21 @@ def test_dropout_subsets_are_the_non_empty_proper_ones():
     assert all(0 < len(s) < 4 for s in subsets)
     assert set(subsets) == {c for k in (1, 2, 3) for c in itertools.combinations(range(4), k)}
     assert dataset.dropout_subsets(1) == [] and dataset.dropout_subsets(2) == [(0,), (1,)]
+    # At most two at once: the 4 singles and 6 pairs.
+    assert dataset.dropout_subsets(4, max_missing=2) == subsets[:10] and dataset.dropout_subsets(4, max_missing=9) == subsets
+
+
+def test_max_missing_limits_what_is_blanked_and_the_card(records):
+    sampler = _sampler(records, sequence_dropout=1.0, max_missing=1, augment=False, seed=4)
+    intact = _sampler(records, augment=False, seed=4)
+    x, _ = sampler.batch(0)
+    full, _ = intact.batch(0)
+    for example, original in zip(x, full):
+        blanked = np.flatnonzero(example.reshape(*example.shape[:2], N_SEQ, PER_SEQUENCE).max(axis=(0, 1, 3)) == 0)
+        assert len(blanked) == 1 and original.reshape(*original.shape[:2], N_SEQ, PER_SEQUENCE)[..., blanked[0], :].max() > 0
+    card = {"sequences": list(SEQUENCES), "sequence_dropout": 1.0, "accepted_missing": [[SEQUENCES[i] for i in s] for s in sampler.dropout_subsets]}
+    assert missing_refusal(card, ["BRAVO"]) is None
+    assert "at most 1 of" in missing_refusal(card, ["BRAVO", "T1gd"])
 
 
 def test_every_subset_is_drawn_uniformly_and_one_sequence_is_always_kept(records):

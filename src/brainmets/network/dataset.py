@@ -8,9 +8,10 @@ The two kinds alternate within the batch, so any contiguous share of it (a
 replica's, with several GPUs) holds both. Each example is randomly flipped
 and rotated by a multiple of 90 degrees together with its label, and
 optionally (sequence dropout, with probability ``sequence_dropout``) has a
-uniformly drawn non-empty proper subset of its sequences blanked to zeros,
-whole: the model then accepts any subset of the sequences, missing ones given
-as zeros (the authors' 2021 follow-up; at least one is always kept).
+uniformly drawn non-empty proper subset of its sequences (of at most
+``max_missing`` of them) blanked to zeros, whole: the model then accepts
+those subsets missing, given as zeros (the authors' 2021 follow-up; at least
+one sequence is always kept).
 
 Beyond the paper, ``crop`` trains on square patches instead of whole slices
 (the network is fully convolutional; inference stays whole-slice): a
@@ -34,10 +35,12 @@ import numpy as np
 from .slicebank import SliceBank
 
 
-def dropout_subsets(n_sequences: int) -> list[tuple[int, ...]]:
-    """Every non-empty proper subset of ``n_sequences`` sequences (indices),
-    the smaller first: what sequence dropout may blank."""
-    return [c for k in range(1, n_sequences) for c in itertools.combinations(range(n_sequences), k)]
+def dropout_subsets(n_sequences: int, max_missing: int | None = None) -> list[tuple[int, ...]]:
+    """Every non-empty proper subset of ``n_sequences`` sequences (indices)
+    of at most ``max_missing`` of them (None: any), the smaller first: what
+    sequence dropout may blank."""
+    largest = n_sequences - 1 if max_missing is None else min(int(max_missing), n_sequences - 1)
+    return [c for k in range(1, largest + 1) for c in itertools.combinations(range(n_sequences), k)]
 
 
 def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
@@ -49,7 +52,8 @@ def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
 
 class BalancedSampler:
     def __init__(
-        self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None
+        self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None,
+        max_missing: int | None = None,
     ):
         self.bank = bank
         self.crop = crop if crop and crop < min(bank.shape) else None
@@ -59,7 +63,7 @@ class BalancedSampler:
         self.augment = augment
         self.sequence_dropout = float(sequence_dropout)
         # Empty with a single sequence: nothing can be blanked.
-        self.dropout_subsets = dropout_subsets(bank.images.shape[-1])
+        self.dropout_subsets = dropout_subsets(bank.images.shape[-1], max_missing)
         if self.n_lesion and not len(bank.lesion_centres):
             raise ValueError(f"no training slice of patients {', '.join(bank.patients)} has a lesion: the lesion part of each batch cannot be drawn")
         self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)

@@ -62,6 +62,8 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         # Dropout once blanked one sequence at a time: such checkpoints are
         # not resumed. Absent without dropout, whose batches did not change.
         parts["sequence dropout"] = fingerprint("any non-empty proper subset")
+        if settings.get("sequence_dropout_max_missing") is not None:
+            parts["sequence dropout"] = fingerprint("proper subsets of at most", settings["sequence_dropout_max_missing"])
     return parts
 
 
@@ -164,7 +166,8 @@ def train_model(
     train_bank = SliceBank(train_indices, context)
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     sampler = dataset.BalancedSampler(
-        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"]
+        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
+        settings.get("sequence_dropout_max_missing"),
     )
     with distribution_scope() as replicas:
         if state:
