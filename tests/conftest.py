@@ -48,7 +48,8 @@ def demo_scale_patient(tmp_path_factory):
 
 def pytest_collection_modifyitems(items):
     """Tests that run the workflow or a cluster form the slow tier; the
-    rest runs in minutes (``./run.sh test -m "not workflow"``)."""
+    fast tier leaves them and the ``slow`` tests out
+    (``./run.sh test -m "not workflow and not slow"``)."""
     for item in items:
         module = item.module.__name__ if item.module else ""
         if "tiny_run" in getattr(item, "fixturenames", ()) or module.endswith(("test_workflow", "test_slurm")):

@@ -71,6 +71,7 @@ def test_implausible_volume_fails_with_patient_and_file():
         bx.check_mask_volume("p7", "t1.nii.gz", 300.0, (800, 2200))
 
 
+@pytest.mark.slow
 def test_python_bet_on_phantom_matches_truth(demo_scale_patient):
     """Dice >= 0.95 against the phantom's true brain mask, carried to the
     BRAVO grid with the true transform (isolates brain extraction)."""
@@ -86,6 +87,7 @@ def test_python_bet_on_phantom_matches_truth(demo_scale_patient):
     assert _dice(carried > 0.5, np.asarray(truth.dataobj) > 0) >= 0.95
 
 
+@pytest.mark.slow
 def test_python_bet_on_mni152_beats_plain_reimplementation():
     head, mask = require_realdata("mni152/MNI152_T1_2mm.nii.gz", "mni152/MNI152_T1_2mm_brain_mask.nii.gz")
     result, _, _ = bx.extract_brain(head, "python")
@@ -94,6 +96,7 @@ def test_python_bet_on_mni152_beats_plain_reimplementation():
     assert 0.9 < result.sum() / reference.sum() < 1.1
 
 
+@pytest.mark.slow
 def test_python_bet_copes_with_thick_slices(tmp_path):
     """MNI152 resliced to 4 mm thick slices still gives a good mask."""
     head, mask = require_realdata("mni152/MNI152_T1_2mm.nii.gz", "mni152/MNI152_T1_2mm_brain_mask.nii.gz")

@@ -19,6 +19,7 @@ def _brain_points(mask_path):
     return idx @ img.affine[:3, :3].T + img.affine[:3, 3]
 
 
+@pytest.mark.slow
 def test_phantom_registration_error_within_target(demo_scale_patient, tmp_path):
     meta, out = demo_scale_patient
     paths = phantom_paths(out, meta["patient_id"])
@@ -33,6 +34,7 @@ def test_phantom_registration_error_within_target(demo_scale_patient, tmp_path):
         assert not report["worse_than_start"] and report["mi_after"] > report["mi_before"]
 
 
+@pytest.mark.slow
 def test_same_inputs_same_transform_bytes(demo_scale_patient, tmp_path):
     meta, out = demo_scale_patient
     paths = phantom_paths(out, meta["patient_id"])
