@@ -24,7 +24,7 @@ include: "rules/provenance.smk"
 rule all:
     default_target: True
     input:
-        per_patient(rules.normalize.output.BRAVO),
+        per_patient(rules.normalize.output[REF]),
         per_patient(rules.resample_lesions.output.lesions, LABELLED),
         rules.table1.output,
         rules.preprocessing_qc_table.output,

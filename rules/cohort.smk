@@ -2,10 +2,10 @@ rule ingest_labelled_patient:
     input:
         ingest_inputs,
     output:
-        T1pre=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
-        T1gd=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1gd.nii.gz",
-        BRAVO=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_BRAVO.nii.gz",
-        FLAIR=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_FLAIR.nii.gz",
+        **{
+            seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
+            for seq in USED
+        },
         lesions=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
         lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
         patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
@@ -23,6 +23,8 @@ rule ingest_labelled_patient:
         runtime=10,
     params:
         record=ingest_record,
+        sequences=USED,
+        reference=REF,
         connectivity=config["cohort"]["lesion_connectivity"],
     script:
         "../workflow_scripts/ingest_patient.py"
@@ -30,10 +32,10 @@ rule ingest_labelled_patient:
 
 use rule ingest_labelled_patient as ingest_unlabelled_patient with:
     output:
-        T1pre=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
-        T1gd=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_T1gd.nii.gz",
-        BRAVO=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_BRAVO.nii.gz",
-        FLAIR=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_FLAIR.nii.gz",
+        **{
+            seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
+            for seq in USED
+        },
         lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
         patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
     wildcard_constraints:

@@ -5,10 +5,10 @@ import json
 
 from snakemake.utils import validate
 
-from brainmets.layout import FIGURES, MOVING
+from brainmets.layout import FIGURES
 from brainmets.phantom.generate import patient_ids, plan_subgroups
-from brainmets.sequences import SEQUENCES
-from brainmets.workflow import cohort_records
+from brainmets.sequences import SEQUENCES, brain_extraction_source, choose_reference
+from brainmets.workflow import cohort_records, cohort_sequences
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -17,6 +17,21 @@ RECORDS = cohort_records(config, RUN)
 PATIENTS = sorted(RECORDS)
 LABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is not None]
 UNLABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is None]
+# The network's inputs: the sequences every patient has. The reference grid
+# (labels, network input) is the first of preprocessing.reference among
+# them: the BRAVO, else the post-Gd T1 (BraTS, most clinical protocols).
+USED, LEFT_OUT = cohort_sequences(RECORDS)
+for seq, lacking in LEFT_OUT.items():
+    logger.warning(
+        f"{seq} is left out for every patient: {len(lacking)} of them have none "
+        f"({', '.join(lacking[:10])}{', ...' if len(lacking) > 10 else ''})"
+    )
+REF = choose_reference(USED, config["preprocessing"]["reference"])
+MOVING = [seq for seq in USED if seq != REF]
+# Brain extraction on the pre-contrast T1 (paper), else on the reference,
+# whose native-grid mask then needs its own name.
+BET_ON = brain_extraction_source(USED, REF)
+BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
 EVALUATION_SETTINGS = {
     "size_threshold": config["evaluation"]["size_threshold"],
     "found_fraction": config["evaluation"]["found_fraction"],
@@ -100,7 +115,7 @@ def inferred_patients(wildcards):
 def network_inputs(pids):
     """The network's inputs of these patients: sequences and brain masks."""
     return {
-        **{seq: per_patient(rules.normalize.output[seq], pids) for seq in SEQUENCES},
+        **{seq: per_patient(rules.normalize.output[seq], pids) for seq in USED},
         "brain_mask": per_patient(rules.normalize.output.brain_mask, pids),
     }
 
@@ -147,8 +162,8 @@ def case_inputs(wildcards):
     """Images of every evaluated patient, for the example-case figures."""
     cases = evaluated_patients()
     return {
-        "case_bravo": [
-            expand(rules.normalize.output.BRAVO, pid=p)[0] for _, p in cases
+        "case_reference": [
+            expand(rules.normalize.output[REF], pid=p)[0] for _, p in cases
         ],
         "case_lesions": [
             expand(rules.resample_lesions.output.lesions, pid=p)[0] for _, p in cases
@@ -197,4 +212,17 @@ def run_settings():
             else "train:dev 20:1"
         ),
         "brain-mask margin (mm)": config["preprocessing"]["mask_margin_mm"],
+        "sequence dropout": sequence_dropout_setting(training),
+        "network inputs": ", ".join(USED),
     }
+
+
+def sequence_dropout_setting(training):
+    """Sequence dropout in words, as the paper comparison lists it."""
+    if not training["sequence_dropout"]:
+        return "off"
+    most = training.get("sequence_dropout_max_missing")
+    subsets = (
+        f"at most {most} sequences" if most else "any proper subset of the sequences"
+    )
+    return f"{training['sequence_dropout']:g} of the examples lose {subsets}"

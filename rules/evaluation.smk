@@ -141,6 +141,7 @@ rule sequence_ablation:
         runtime=60,
     params:
         patients=lambda w: members(w.model, "test"),
+        sequences=USED,
         settings=EVALUATION_SETTINGS,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],

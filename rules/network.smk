@@ -1,6 +1,6 @@
 rule tfrecords:
     input:
-        **{seq: rules.normalize.output[seq] for seq in SEQUENCES},
+        **{seq: rules.normalize.output[seq] for seq in USED},
         brain_mask=rules.normalize.output.brain_mask,
         lesions=rules.resample_lesions.output.lesions,
     output:
@@ -19,6 +19,7 @@ rule tfrecords:
         mem_mb=4000,
         runtime=20,
     params:
+        sequences=USED,
         normalization=config["preprocessing"]["normalization"],
     script:
         "../workflow_scripts/tfrecords.py"
@@ -62,7 +63,7 @@ rule train:
 # development and test patients. Its folder holds, per patient, the
 # probability map below and sub-<pid>_desc-inference.json.
 PROBABILITY = (
-    f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-BRAVO_desc-lesion_probseg.nii.gz"
+    f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
 )
 
 
@@ -86,6 +87,8 @@ rule infer:
         runtime=60,
     params:
         patients=inferred_patients,
+        sequences=USED,
+        reference=REF,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],
         gpus=config["inference"]["gpus"],

@@ -1,12 +1,12 @@
 rule brain_extraction:
     input:
-        t1pre=rules.ingest_labelled_patient.output.T1pre,
+        image=rules.ingest_labelled_patient.output[BET_ON],
         patient=rules.ingest_labelled_patient.output.patient,
     output:
-        bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-T1pre_desc-brain_mask.nii.gz",
+        bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{BET_SPACE}_desc-brain_mask.nii.gz",
         bet_report=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_desc-brainextraction.json",
         bet_qc=report(
-            f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-brainmask_T1pre.png",
+            f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-brainmask_{BET_ON}.png",
             caption="../report/qc_brain_mask.rst",
             category="Quality control",
             subcategory="sub-{pid}",
@@ -29,19 +29,19 @@ rule brain_extraction:
         "../workflow_scripts/brain_extraction.py"
 
 
-# Every other sequence onto the BRAVO, one job per patient (ANTs is imported once).
+# Every other sequence onto the reference, one job per patient (ANTs is imported once).
 rule coregister:
     input:
-        BRAVO=rules.ingest_labelled_patient.output.BRAVO,
+        reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
         patient=rules.ingest_labelled_patient.output.patient,
     output:
         xfm=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-BRAVO_mode-image_xfm.mat",
+            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
             seq=MOVING,
         ),
         xfm_report=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-BRAVO_desc-metrics.json",
+            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_desc-metrics.json",
             seq=MOVING,
         ),
         coreg_qc=report(
@@ -67,6 +67,7 @@ rule coregister:
         runtime=30,
     params:
         sequences=MOVING,
+        reference=REF,
         settings=config["preprocessing"]["registration"],
     script:
         "../workflow_scripts/coregister.py"
@@ -74,17 +75,17 @@ rule coregister:
 
 rule normalize:
     input:
-        **{seq: rules.ingest_labelled_patient.output[seq] for seq in SEQUENCES},
+        **{seq: rules.ingest_labelled_patient.output[seq] for seq in USED},
         patient=rules.ingest_labelled_patient.output.patient,
         bet_mask=rules.brain_extraction.output.bet_mask,
         xfm=rules.coregister.output.xfm,
     output:
-        brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-brain_mask.nii.gz",
+        **{
+            seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-preproc_{seq}.nii.gz"
+            for seq in USED
+        },
+        brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-brain_mask.nii.gz",
         normalize_report=f"{RUN}/preproc/sub-{{pid}}/sub-{{pid}}_desc-normalization.json",
-        T1pre=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_T1pre.nii.gz",
-        T1gd=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_T1gd.nii.gz",
-        BRAVO=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_BRAVO.nii.gz",
-        FLAIR=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-preproc_FLAIR.nii.gz",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_normalize.log",
     benchmark:
@@ -98,7 +99,9 @@ rule normalize:
         mem_mb=4000,
         runtime=10,
     params:
+        sequences=USED,
         moving=MOVING,
+        reference=REF,
         inplane_size=config["preprocessing"]["inplane_size"],
         method=config["preprocessing"]["normalization"],
         mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
@@ -111,7 +114,7 @@ rule resample_lesions:
         lesions=rules.ingest_labelled_patient.output.lesions,
         brain_mask=rules.normalize.output.brain_mask,
     output:
-        lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-BRAVO_desc-lesions_mask.nii.gz",
+        lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-lesions_mask.nii.gz",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_resample_lesions.log",
     wildcard_constraints:

@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from brainmets.phantom.generate import phantom_paths
 from brainmets.sequences import SEQUENCES
@@ -397,3 +398,63 @@ def test_predict_from_a_dicom_study_writes_seg_and_rtstruct(tiny_run, tmp_path):
     expected = np.stack([mask[i, j, k] for i, j, k in frame_indices(source, mask_img.affine, mask.shape, "d3", "")])
     np.testing.assert_array_equal(pixels > 0, expected)
     assert len(report["dicom_outputs"]["segments"]) == 1 + report["lesions"]
+
+
+@pytest.fixture(scope="module")
+def brats_run(tiny_run, tmp_path_factory):
+    """The workflow on a BraTS-layout release without BRAVO: the tiny run's
+    preprocessed T1pre, T1gd and FLAIR (skull-stripped, on one grid) as
+    t1n, t1c and t2f, its lesions as enhancing tumour (label 3)."""
+    workdir = tmp_path_factory.mktemp("brats_run")
+    release = workdir / "release"
+    for i, pid in enumerate(TINY, start=1):
+        case = f"BraTS-MET-{i:05d}-000"
+        folder = release / case
+        folder.mkdir(parents=True)
+        anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
+        for suffix, seq in (("t1n", "T1pre"), ("t1c", "T1gd"), ("t2f", "FLAIR"), ("t2w", "FLAIR")):
+            shutil.copy(anat / f"sub-{pid}_space-BRAVO_desc-preproc_{seq}.nii.gz", folder / f"{case}-{suffix}.nii.gz")
+        lesions = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-lesions_mask.nii.gz"))
+        seg = (np.asarray(lesions.dataobj) > 0).astype(np.uint8) * 3
+        nib.save(nib.Nifti1Image(seg, lesions.affine), str(folder / f"{case}-seg.nii.gz"))
+    config = yaml.safe_load((REPO / "configs" / "test.yaml").read_text())
+    config.update(run_name="brats", cohort={"source": "brats", "brats_root": str(release)}, split={"strategy": "kfold", "k": 2, "min_dev_patients": 1})
+    (workdir / "brats.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "all", "ablation", "--configfile", "brats.yaml")
+    return workdir / "results" / "brats"
+
+
+def test_cohort_without_bravo_runs_on_the_post_contrast_t1(brats_run):
+    """No BRAVO: the post-Gd T1 is the reference grid, the network gets the
+    three sequences the cohort has, stripped inputs skip brain extraction."""
+    pids = sorted(p.name[4:] for p in (brats_run / "cohort").glob("sub-*"))
+    assert len(pids) == len(TINY)
+    for pid in pids:
+        patient = json.loads((brats_run / "cohort" / f"sub-{pid}" / f"sub-{pid}_patient.json").read_text())
+        assert patient["reference"] == "T1gd" and sorted(patient["images"]) == ["FLAIR", "T1gd", "T1pre"]
+        anat = brats_run / "preproc" / f"sub-{pid}" / "anat"
+        assert (anat / f"sub-{pid}_space-T1gd_desc-preproc_FLAIR.nii.gz").exists()
+        assert not list(anat.glob("*BRAVO*"))
+    qc = pd.read_csv(brats_run / "qc" / "preprocessing.tsv", sep="\t", dtype={"patient_id": str})
+    assert qc.engine.str.startswith("given (skull-stripped input").all()
+    for fold in ("fold1", "fold2"):
+        card = json.loads((brats_run / "models" / fold / "model.json").read_text())
+        assert card["sequences"] == ["T1pre", "T1gd", "FLAIR"] and card["channels"] == 21
+        assert list((brats_run / "predictions" / fold).glob("sub-*_space-T1gd_desc-lesion_probseg.nii.gz"))
+    per_patient = pd.read_csv(brats_run / "metrics" / "per_patient.tsv", sep="\t")
+    assert len(per_patient) == len(TINY) and per_patient.auc.between(0, 1).all()
+    ablation = pd.read_csv(brats_run / "tables" / "ablation.csv")
+    assert list(ablation["input set"]) == ["all given", "without T1pre", "without T1gd", "without FLAIR"]
+
+
+def test_predict_leaves_out_a_sequence_the_model_never_saw(brats_run, tmp_path):
+    """A model trained without BRAVO given one: predicts from the others, on the T1gd grid."""
+    case = next((brats_run.parents[1] / "release").glob("BraTS-MET-*"))
+    files = {suffix: case / f"{case.name}-{suffix}.nii.gz" for suffix in ("t1n", "t1c", "t2f")}
+    args = [f"--t1pre={files['t1n']}", f"--t1gd={files['t1c']}", f"--flair={files['t2f']}", f"--bravo={files['t1c']}"]
+    command = [sys.executable, "-m", "brainmets.predict", *args, f"--model={brats_run / 'models' / 'fold1'}", f"--out={tmp_path}", "--id=b1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "sub-b1_desc-predict.json").read_text())
+    assert report["unused_sequences"] == ["BRAVO"] and report["missing_sequences"] == [] and report["reference"] == "T1gd"
+    assert (tmp_path / "sub-b1_space-T1gd_desc-lesion_probseg.nii.gz").exists()

@@ -11,4 +11,4 @@ from brainmets.snakemake_io import logged
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     pid = snakemake.wildcards.pid
     paths = {"bet_mask": snakemake.output.bet_mask, "bet_report": snakemake.output.bet_report, "bet_qc": snakemake.output.bet_qc}
-    brain_extraction_step(pid, snakemake.input.t1pre, snakemake.input.patient, paths, snakemake.params.settings)
+    brain_extraction_step(pid, snakemake.input.image, snakemake.input.patient, paths, snakemake.params.settings)

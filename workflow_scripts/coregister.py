@@ -1,4 +1,4 @@
-"""Rigid registration of every other sequence onto BRAVO (rule coregister)."""
+"""Rigid registration of every other sequence onto the reference (rule coregister)."""
 
 import sys
 
@@ -15,9 +15,10 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         coregistration_step(
             snakemake.wildcards.pid,
             seq,
-            snakemake.input.BRAVO,
+            snakemake.input.reference,
             snakemake.input.moving[i],
             snakemake.input.patient,
             paths,
             snakemake.params.settings,
+            snakemake.params.reference,
         )

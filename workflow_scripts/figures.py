@@ -23,7 +23,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     read = dict(sep="\t", dtype={"patient_id": str})
     cases = {
         patient_of(p): {"probability": p, "bravo": b, "lesions": les}
-        for p, b, les in zip(snakemake.params.case_probability, ins.case_bravo, ins.case_lesions)
+        for p, b, les in zip(snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
     }
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
     figures_dir = Path(snakemake.output.figure2_png).parent

@@ -11,7 +11,6 @@ from pathlib import Path
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.inference import predict_patients
 from brainmets.network.train import load_trained
-from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -21,8 +20,8 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     model, card = load_trained(Path(snakemake.input.model).parent)
     ins = snakemake.input
     patients = {
-        pid: {"images": {seq: ins[seq][i] for seq in SEQUENCES}, "brain_mask": ins.brain_mask[i]}
+        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i]}
         for i, pid in enumerate(params.patients)
     }
     log.info("model %s: %d patients, window margin %s", snakemake.wildcards.model, len(patients), params.window_margin)
-    predict_patients(model, card, patients, snakemake.output[0], params.batch_size, params.window_margin)
+    predict_patients(model, card, patients, snakemake.output[0], params.batch_size, params.window_margin, params.reference)

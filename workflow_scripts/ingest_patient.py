@@ -14,5 +14,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     # The cohort row was resolved when the job graph was built.
     record = snakemake.params.record
     cohort_dir = Path(snakemake.output.patient).parents[1]
-    patient = ingest_patient(record, cohort_dir, snakemake.params.connectivity)
+    params = snakemake.params
+    patient = ingest_patient(record, cohort_dir, params.connectivity, params.sequences, params.reference)
     log.info("patient %s: ingested, %s lesions", patient["patient_id"], patient["n_lesions"])

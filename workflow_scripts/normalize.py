@@ -6,7 +6,6 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import normalization_step
-from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -16,14 +15,15 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         **{f"xfm_{seq}": xfm for seq, xfm in zip(snakemake.params.moving, ins.xfm)},
         "brain_mask": out.brain_mask,
         "normalize_report": out.normalize_report,
-        **{f"preproc_{seq}": out[seq] for seq in SEQUENCES},
+        **{f"preproc_{seq}": out[seq] for seq in snakemake.params.sequences},
     }
     normalization_step(
         snakemake.wildcards.pid,
-        {seq: ins[seq] for seq in SEQUENCES},
+        {seq: ins[seq] for seq in snakemake.params.sequences},
         ins.patient,
         paths,
         snakemake.params.inplane_size,
         snakemake.params.method,
         snakemake.params.mask_margin_mm,
+        snakemake.params.reference,
     )

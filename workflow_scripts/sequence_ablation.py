@@ -13,7 +13,6 @@ from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained
 from brainmets.niio import atomic_write_text
-from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -23,7 +22,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     model, card = load_trained(Path(ins.model).parent)
     check_ablation_model(card, snakemake.wildcards.model)
     patients = {
-        pid: {"images": {seq: ins[seq][i] for seq in SEQUENCES}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
+        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
         for i, pid in enumerate(params.patients)
     }
     threshold = json.loads(Path(ins.threshold).read_text())["operating_threshold"]

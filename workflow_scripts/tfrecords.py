@@ -6,14 +6,13 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.network.records import write_patient_records
-from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     pid = snakemake.wildcards.pid
     index = write_patient_records(
         pid,
-        {seq: snakemake.input[seq] for seq in SEQUENCES},
+        {seq: snakemake.input[seq] for seq in snakemake.params.sequences},
         snakemake.input.brain_mask,
         snakemake.input.lesions,
         dict(snakemake.output.items()),

@@ -142,6 +142,11 @@ def predict_patient_files(
     if warning:
         log.warning("model %s: %s", model_dir, warning)
     cut = read_threshold(model_dir, threshold)
+    # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
+    unused = [seq for seq in images if seq not in card["sequences"]]
+    if unused:
+        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(unused))
+        images = {seq: path for seq, path in images.items() if seq in card["sequences"]}
     missing = [seq for seq in card["sequences"] if seq not in images]
     refusal = missing_refusal(card, missing)
     if refusal:
@@ -177,6 +182,7 @@ def predict_patient_files(
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in images.items()},
         "missing_sequences": missing,
+        "unused_sequences": unused,
         "reference": reference,
         "reference_preference": list(preference),
         "brain_extraction_on": bet_on,

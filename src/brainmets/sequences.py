@@ -26,6 +26,12 @@ def choose_reference(present, preference=None) -> str:
             return seq
     raise ValueError(f"none of the reference sequences ({', '.join(preference)}, preprocessing.reference) is given")
 
+
+def brain_extraction_source(present, reference: str) -> str:
+    """The sequence brain extraction runs on: the pre-contrast T1 (paper),
+    else the reference image."""
+    return "T1pre" if "T1pre" in present else reference
+
 DESCRIPTIONS = {
     "T1pre": "pre-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",
     "T1gd": "post-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",

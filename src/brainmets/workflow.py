@@ -49,3 +49,16 @@ def cohort_records(config: dict, run_dir) -> dict[str, PatientRecord]:
     else:
         raise ValueError(f"unknown cohort source {source!r}: use phantom, sheet, brainmetshare or brats")
     return {r.patient_id: r for r in records}
+
+
+def cohort_sequences(records: dict[str, PatientRecord]) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    """The sequences the workflow uses, those every patient has (in the
+    order of ``SEQUENCES``), and for each sequence some patients have but
+    others lack, the patients without it: one network is trained on one set
+    of inputs, so such a sequence is left out for every patient."""
+    have = {pid: set(r.images) for pid, r in records.items()}
+    used = tuple(seq for seq in SEQUENCES if all(seq in h for h in have.values()))
+    left_out = {seq: sorted(pid for pid, h in have.items() if seq not in h) for seq in SEQUENCES if seq not in used and any(seq in h for h in have.values())}
+    if not used:
+        raise ValueError("no sequence is given for every patient of the cohort: the network needs at least one common input")
+    return used, left_out

@@ -16,9 +16,16 @@ def test_relative_paths_and_metadata(tmp_path):
     assert str(records[1].images["T1pre"]) == "/abs/t1.nii.gz"
 
 
-def test_missing_column_names_line(tmp_path):
-    (tmp_path / "s.tsv").write_text("patient_id\tT1pre\tT1gd\tBRAVO\nx\ta\tb\tc\n")
-    with pytest.raises(ValueError, match=r"line 2: 'FLAIR' is a required property"):
+def test_a_sequence_may_be_left_out(tmp_path):
+    # No FLAIR column for x, an empty BRAVO cell for y: neither was acquired.
+    (tmp_path / "s.tsv").write_text("patient_id\tT1pre\tT1gd\tBRAVO\nx\ta\tb\tc\ny\ta\tb\t\n")
+    x, y = read_sheet(tmp_path / "s.tsv")
+    assert sorted(x.images) == ["BRAVO", "T1gd", "T1pre"] and sorted(y.images) == ["T1gd", "T1pre"]
+
+
+def test_row_without_images_names_line(tmp_path):
+    (tmp_path / "s.tsv").write_text("patient_id\tT1pre\tlesions\nx\ta\tm\nz\t\tm\n")
+    with pytest.raises(ValueError, match=r"line 3: patient z has no image"):
         read_sheet(tmp_path / "s.tsv")
 
 

@@ -19,6 +19,9 @@ from brainmets.sequences import SEQUENCES
 from ..conftest import require_realdata
 from ..preprocessing import synthetic_head as head
 
+# Each test trains a network (half a minute or more): the full tier only.
+pytestmark = pytest.mark.slow
+
 SETTINGS = dict(
     epochs=1, steps_per_epoch=2, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
     beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.5, crop=None, precision="float32", gpus=0, deterministic=True,

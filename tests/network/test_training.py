@@ -16,6 +16,9 @@ from brainmets.network.train import load_trained, train_model
 
 from .conftest import write_records
 
+# Each test trains a network (half a minute or more): the full tier only.
+pytestmark = pytest.mark.slow
+
 SETTINGS = dict(
     epochs=1, steps_per_epoch=3, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
     beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, crop=None, precision="float32", gpus=0, deterministic=True,
@@ -152,7 +155,7 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
 
 
 def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
-    from brainmets.evaluation.ablation import INPUT_SETS, ablation_markdown, ablation_rows, ablation_table, check_ablation_model
+    from brainmets.evaluation.ablation import INPUT_SETS, ablation_markdown, input_sets, ablation_rows, ablation_table, check_ablation_model
     from brainmets.evaluation.metrics import EvaluationSettings
 
     model, card = load_trained(trained / "a")  # trained with sequence dropout
@@ -165,9 +168,13 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
     assert len(rows) == 2 * len(INPUT_SETS) and set(rows.input_set) == set(INPUT_SETS)
     # Leaving sequences out changes what the network sees.
     p0 = rows[rows.patient_id == "p0"].set_index("input_set")
-    assert p0.loc["all four", "auc"] != p0.loc["without BRAVO and T1gd", "auc"]
+    assert p0.loc["all given", "auc"] != p0.loc["without BRAVO and T1gd", "auc"]
     table = ablation_table(rows)
     assert list(table["input set"]) == list(INPUT_SETS) and (table.patients == 2).all()
     assert "0.795" in ablation_markdown(table, 10.0)
     with pytest.raises(ValueError, match="model plain: the ablation leaves out T1pre, but the model was trained without sequence dropout"):
         check_ablation_model({**card, "sequence_dropout": 0.0}, "plain")
+    # A model without BRAVO (BraTS) is ablated over its own sequences only.
+    sets = input_sets(["T1pre", "T1gd", "FLAIR"])
+    assert "without BRAVO" not in sets and "without BRAVO and T1gd" not in sets and "without T1gd" in sets
+    assert list(input_sets(["T1gd"])) == ["all given"]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..lesions import LESION_COLUMNS, lesion_table_from_mask
 from ..niio import atomic_write_text, save_nifti, spacing_mm
-from ..sequences import REFERENCE, SEQUENCES, subgroup_of
+from ..sequences import SEQUENCES, choose_reference, subgroup_of
 from . import brainmetshare, brats
 from .sheet import PatientRecord
 from .validate import InputError, check_finite, check_mask, load_image
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def cohort_paths(cohort_dir, pid: str) -> dict[str, Path]:
     base = Path(cohort_dir) / f"sub-{pid}"
-    paths = {seq: base / "anat" / f"sub-{pid}_{seq}.nii.gz" for seq in SEQUENCES}
+    paths = {seq: base / "anat" / f"sub-{pid}_{seq}.nii.gz" for seq in SEQUENCES}  # those given are written
     paths.update(
         lesions=base / "anat" / f"sub-{pid}_lesions.nii.gz",
         lesion_table=base / f"sub-{pid}_lesions.tsv",
@@ -80,22 +80,20 @@ def _checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sequences(record: PatientRecord) -> tuple[list[str], str]:
-    """Sequences to read and the grid the mask must lie on: a BraTS case has
-    no BRAVO, so its T1gd is the reference."""
-    if record.source == "brats":
-        return [seq for seq in SEQUENCES if seq != REFERENCE], "T1gd"
-    return list(SEQUENCES), REFERENCE
-
-
-def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) -> dict:
+def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
     """Validate every input of one patient, then write its internal form.
 
-    Everything is checked before anything is written, so a bad patient
-    leaves no partial output behind.
+    ``sequences``: those the workflow uses (default: all the record has);
+    ``reference``: the grid the lesion mask must lie on (default: BRAVO,
+    else T1gd, as ``choose_reference``). Everything is checked before
+    anything is written, so a bad patient leaves no partial output behind.
     """
     pid = record.patient_id
-    sequences, reference = _sequences(record)
+    sequences = [seq for seq in SEQUENCES if seq in (sequences or record.images)]
+    absent = [seq for seq in sequences if seq not in record.images]
+    if absent:
+        raise InputError(pid, "cohort", f"no {', '.join(absent)} image given")
+    reference = reference or choose_reference(sequences)
     images, sidecars = {}, {}
     for seq in sequences:
         log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])
@@ -147,6 +145,9 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26) ->
         "lesions_source": str(record.lesions) if record.lesions else None,
         "truth_dir": str(record.truth_dir) if record.truth_dir else None,
         "metadata": record.metadata,
+        "reference": reference,
+        # Given but left out: another patient of the cohort lacks it.
+        "sequences_not_used": [seq for seq in SEQUENCES if seq in record.images and seq not in sequences],
         "images": summary,
     }
     atomic_write_text(paths["patient"], json.dumps(patient, indent=2))

@@ -16,10 +16,10 @@ SHEET_SCHEMA = {
     "description": "One row of the cohort sheet (TSV).",
     "properties": {
         "patient_id": {"type": "string", "description": "Alphanumeric id, used as the BIDS subject label."},
-        **{seq: {"type": "string", "minLength": 1, "description": f"Path of the {seq} image (NIfTI)."} for seq in SEQUENCES},
-        "lesions": {"type": "string", "description": "Optional binary lesion mask on the BRAVO grid."},
+        **{seq: {"type": "string", "minLength": 1, "description": f"Path of the {seq} image (NIfTI); an empty cell or no column: not acquired."} for seq in SEQUENCES},
+        "lesions": {"type": "string", "description": "Optional binary lesion mask on the reference grid (the BRAVO, else the post-Gd T1)."},
     },
-    "required": ["patient_id", *SEQUENCES],
+    "required": ["patient_id"],
 }
 
 
@@ -51,11 +51,13 @@ def read_sheet(path) -> list[PatientRecord]:
             jsonschema.validate(row, SHEET_SCHEMA)
         except jsonschema.ValidationError as exc:
             raise ValueError(f"cohort sheet {path}, line {line}: {exc.message}") from None
+        if not any(seq in row for seq in SEQUENCES):
+            raise ValueError(f"cohort sheet {path}, line {line}: patient {row['patient_id']} has no image (columns {', '.join(SEQUENCES)})")
         resolve = lambda p: p if Path(p).is_absolute() else path.parent / p  # noqa: E731
         records.append(
             PatientRecord(
                 patient_id=row["patient_id"],
-                images={seq: Path(resolve(row[seq])) for seq in SEQUENCES},
+                images={seq: Path(resolve(row[seq])) for seq in SEQUENCES if seq in row},
                 lesions=Path(resolve(row["lesions"])) if "lesions" in row else None,
                 metadata={k: v for k, v in row.items() if k not in SHEET_SCHEMA["properties"]},
             )

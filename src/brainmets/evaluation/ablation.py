@@ -24,7 +24,7 @@ from .tables import markdown
 log = logging.getLogger(__name__)
 
 INPUT_SETS: dict[str, tuple[str, ...]] = {
-    "all four": (),
+    "all given": (),
     "without T1pre": ("T1pre",),
     "without T1gd": ("T1gd",),
     "without BRAVO": ("BRAVO",),
@@ -36,8 +36,18 @@ METRICS = ("auc", "dice", "lesion_sensitivity", "fp_components", "fp_components_
 PAPER_2021 = {"without BRAVO": {"auc": 0.989, "dice": 0.795, "fp_components_min_volume": 3.6}}
 
 
+def input_sets(sequences) -> dict[str, tuple[str, ...]]:
+    """The input sets a model with these ``sequences`` can be ablated over:
+    those that leave out only its sequences, and not all of them."""
+    return {
+        label: missing
+        for label, missing in INPUT_SETS.items()
+        if set(missing) <= set(sequences) and len(missing) < len(sequences)
+    }
+
+
 def check_ablation_model(card: dict, name: str) -> None:
-    for label, missing in INPUT_SETS.items():
+    for label, missing in input_sets(card["sequences"]).items():
         refusal = missing_refusal(card, missing)
         if refusal:
             raise ValueError(f"model {name}: the ablation leaves out {', '.join(missing)}, but the model {refusal} (set training.sequence_dropout > 0)")
@@ -51,7 +61,7 @@ def ablation_rows(model, card: dict, patients: dict, settings: EvaluationSetting
         volumes, mask, affine, _ = load_preprocessed(card, files["images"], files["brain_mask"])
         truth, _ = load_nifti(files["lesions"], np.uint8)
         brain = from_slices_last(mask, affine)
-        for label, missing in INPUT_SETS.items():
+        for label, missing in input_sets(card["sequences"]).items():
             prob = predict_volume(model, card, volumes, mask, batch_size, list(missing), margin)
             row, _, _, _ = evaluate_patient(truth, from_slices_last(prob, affine), brain, affine, settings)
             rows.append({"patient_id": pid, "input_set": label, "left_out": "+".join(missing) or "none", **{k: row[k] for k in METRICS}})
@@ -62,7 +72,7 @@ def ablation_rows(model, card: dict, patients: dict, settings: EvaluationSetting
 def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean (SD) per input set over the test patients, beside the 2021 paper."""
     out = []
-    for label in INPUT_SETS:
+    for label in (label for label in INPUT_SETS if label in set(rows.input_set)):
         group = rows[rows.input_set == label]
         entry = {"input set": label, "patients": group.patient_id.nunique()}
         for metric in METRICS:

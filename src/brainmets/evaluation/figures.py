@@ -8,6 +8,7 @@ maps, preprocessed BRAVO images and lesion masks.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import matplotlib
@@ -46,13 +47,23 @@ def _size_rule(size_threshold: float, found_fraction: float) -> str:
     return f"probability {size_threshold:g}, >{100 * found_fraction:g}% covered"
 
 
-def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1):
-    """BRAVO with truth outlines | probability >= floor | thresholded."""
+# The reference image under the maps: the BRAVO, else the post-Gd T1.
+SHORT_NAMES = {"BRAVO": "post-Gd BRAVO", "T1gd": "post-Gd T1", "T1pre": "pre-Gd T1", "FLAIR": "FLAIR"}
+
+
+def _image_name(path) -> str:
+    """The sequence of a preprocessed image, from its file name."""
+    match = re.search(r"desc-preproc_([A-Za-z0-9]+)\.nii", Path(path).name)
+    return SHORT_NAMES.get(match.group(1), match.group(1)) if match else "post-Gd image"
+
+
+def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO"):
+    """Reference image with truth outlines | probability >= floor | thresholded."""
     k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else bravo.shape[-1] // 2
     image = np.rot90(bravo[..., k])
     outline = np.rot90(truth[..., k])
     panels = [
-        ("post-Gd BRAVO, ground truth", None),
+        (f"{image_name}, ground truth", None),
         (f"probability >= {floor:g}", np.ma.masked_less(np.rot90(prob[..., k]), floor)),
         (f"prediction >= {threshold:.2f}", np.ma.masked_less(np.rot90(prob[..., k] >= threshold).astype(float), 0.5)),
     ]
@@ -80,7 +91,8 @@ def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     row = per_patient.set_index("patient_id").loc[pid]
     bravo, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
-    _show_case(axes, bravo, prob, truth, row.operating_threshold, f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)", size_threshold)
+    title = f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)"
+    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases[pid]["bravo"]))
     save(fig, paths)
 
 
@@ -112,7 +124,8 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
         members = per_patient[per_patient.subgroup == group].sort_values(["dice", "patient_id"], na_position="first")
         row = members.iloc[len(members) // 2]
         bravo, prob, truth = _case_files(cases, row.patient_id)
-        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}", size_threshold)
+        title = f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}"
+        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases[row.patient_id]["bravo"]))
     save(fig, paths)
 
 

@@ -215,6 +215,8 @@ PAPER_SETTINGS = {
     "operating point": "youden",
     "development patients": "train:dev 20:1",
     "brain-mask margin (mm)": 0.0,
+    "sequence dropout": "off",
+    "network inputs": "T1pre, T1gd, BRAVO, FLAIR",
     "smallest counted false positive (mm^3)": 10.0,
 }
 

@@ -134,15 +134,16 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
     return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max()), "window_margin": margin}
 
 
-def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None) -> list[dict]:
+def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None, reference: str = "BRAVO") -> list[dict]:
     """Probability maps and reports of many patients from one loaded model
-    (``patients``: id -> {"images": by sequence, "brain_mask": path}), so the
-    start-up (import, model load, tracing) is paid once per model."""
+    (``patients``: id -> {"images": by sequence, "brain_mask": path}, on
+    the ``reference`` grid), so the start-up (import, model load, tracing)
+    is paid once per model."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     reports = []
     for n, (pid, patient) in enumerate(patients.items(), 1):
-        paths = prediction_paths(out_dir, pid)
+        paths = prediction_paths(out_dir, pid, reference)
         report = predict_patient(model, card, patient["images"], patient["brain_mask"], paths["probability"], batch_size, margin)
         report = {"patient_id": pid, **report}
         atomic_write_text(paths["report"], json.dumps(report, indent=2))

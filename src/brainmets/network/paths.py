@@ -22,9 +22,10 @@ def model_files(model_dir) -> dict[str, Path]:
     }
 
 
-def prediction_paths(predictions_dir, pid: str) -> dict[str, Path]:
+def prediction_paths(predictions_dir, pid: str, reference: str = "BRAVO") -> dict[str, Path]:
+    """``reference``: the grid the map lies on (the BRAVO, else T1gd)."""
     d = Path(predictions_dir)
     return {
-        "probability": d / f"sub-{pid}_space-BRAVO_desc-lesion_probseg.nii.gz",
+        "probability": d / f"sub-{pid}_space-{reference}_desc-lesion_probseg.nii.gz",
         "report": d / f"sub-{pid}_desc-inference.json",
     }

@@ -57,13 +57,19 @@ def decode_images(raw: np.ndarray) -> np.ndarray:
     return raw.astype(np.float32)
 
 
+def sequences_of(images: dict) -> list[str]:
+    """The sequences given, in the network's channel order."""
+    return [seq for seq in SEQUENCES if seq in images]
+
+
 def load_patient_volumes(images: dict, mask_path, lesions_path=None):
-    """The preprocessed sequences, brain mask and lesions, slices last."""
+    """The preprocessed sequences (those of ``images``, in the order of
+    ``SEQUENCES``), brain mask and lesions, slices last."""
     vols, affine = [], None
-    for seq in SEQUENCES:
+    for seq in sequences_of(images):
         data, aff = load_nifti(images[seq])
         if affine is not None and (data.shape != vols[0].shape or not np.allclose(aff, affine, atol=1e-4)):
-            raise ValueError(f"file {images[seq]}: grid differs from {images[SEQUENCES[0]]}")
+            raise ValueError(f"file {images[seq]}: grid differs from {images[sequences_of(images)[0]]}")
         affine = aff
         vols.append(to_slices_last(data, aff))
     mask, _ = load_nifti(mask_path, np.uint8)
@@ -133,7 +139,7 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
         "lesion_slices": lesion_slices,
         "height": height,
         "width": width,
-        "sequences": list(SEQUENCES),
+        "sequences": sequences_of(images),
         "image_dtype": dtype,
         "compression": "GZIP",
         "bytes": size,

@@ -19,7 +19,7 @@ from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
-from ..sequences import REFERENCE, SEQUENCES, choose_reference
+from ..sequences import REFERENCE, SEQUENCES, brain_extraction_source, choose_reference
 from . import brain_extraction, normalize, registration
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,6 @@ def _truth(patient: dict) -> dict[str, Path] | None:
     if not truth or not Path(truth).is_dir():
         return None
     return phantom_paths(Path(truth).parent, patient["patient_id"])
-
-
-def brain_extraction_source(images, reference: str) -> str:
-    """The sequence brain extraction runs on: the pre-contrast T1 (paper),
-    else the reference image."""
-    return "T1pre" if "T1pre" in images else reference
 
 
 def coregistration_step(pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE) -> dict:
