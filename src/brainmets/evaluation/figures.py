@@ -51,9 +51,9 @@ def _size_rule(size_threshold: float, found_fraction: float) -> str:
 SHORT_NAMES = {"BRAVO": "post-Gd BRAVO", "T1gd": "post-Gd T1", "T1pre": "pre-Gd T1", "FLAIR": "FLAIR"}
 
 
-def _image_name(path) -> str:
-    """The sequence of a preprocessed image, from its file name."""
-    match = re.search(r"desc-preproc_([A-Za-z0-9]+)\.nii", Path(path).name)
+def _image_name(cases: dict, pid: str) -> str:
+    """The sequence of a case's preprocessed image, from its file name."""
+    match = re.search(r"desc-preproc_([A-Za-z0-9]+)\.nii", Path(cases.get(pid, {}).get("bravo", "")).name)
     return SHORT_NAMES.get(match.group(1), match.group(1)) if match else "post-Gd image"
 
 
@@ -92,7 +92,7 @@ def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     bravo, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     title = f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)"
-    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases[pid]["bravo"]))
+    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases, pid))
     save(fig, paths)
 
 
@@ -125,7 +125,7 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
         row = members.iloc[len(members) // 2]
         bravo, prob, truth = _case_files(cases, row.patient_id)
         title = f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}"
-        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases[row.patient_id]["bravo"]))
+        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases, row.patient_id))
     save(fig, paths)
 
 
