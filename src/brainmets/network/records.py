@@ -9,7 +9,6 @@ feature         type     content
 ==============  =======  ==============================================
 image           bytes    (H, W, S) raw, ``image_dtype``: the S sequences
 label           bytes    (H, W) uint8 lesion mask of the slice
-mask            bytes    (H, W) uint8 brain mask the network sees
 height, width   int64    H, W
 patient_id      bytes    patient id
 slice_index     int64    slice k (slice axis last, see stacking)
@@ -37,7 +36,8 @@ from ..niio import atomic_write_text, load_nifti
 from ..sequences import SEQUENCES
 from .stacking import to_slices_last
 
-FORMAT_VERSION = 2
+# 3: no brain-mask feature (the images are masked already; nothing read it).
+FORMAT_VERSION = 3
 
 
 def image_dtype(normalization: str) -> str:
@@ -99,7 +99,7 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
     """Write every slice of one patient as an example; return the index."""
     import tensorflow as tf
 
-    vols, mask, lesions, _ = load_patient_volumes(images, mask_path, lesions_path)
+    vols, _, lesions, _ = load_patient_volumes(images, mask_path, lesions_path)
     dtype = image_dtype(normalization)
     stored = encode_images(np.stack(vols, axis=-1), dtype)  # (H, W, Z, S)
     height, width, n_slices, n_seq = stored.shape
@@ -117,7 +117,6 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
             features = {
                 "image": np.ascontiguousarray(stored[:, :, k, :]).tobytes(),
                 "label": label.tobytes(),
-                "mask": (mask[:, :, k] > 0).astype(np.uint8).tobytes(),
                 "height": height,
                 "width": width,
                 "patient_id": pid.encode(),
@@ -173,7 +172,7 @@ def check_compatible(indices: list[dict]) -> dict:
 
 def read_patient_records(index: dict) -> dict[str, np.ndarray]:
     """One shard back as volumes: ``images`` (Z, H, W, S) in the stored
-    dtype, ``labels`` and ``masks`` (Z, H, W) uint8. Fails naming the
+    dtype and ``labels`` (Z, H, W) uint8. Fails naming the
     patient and file when the shard does not match its index."""
     import tensorflow as tf
 
@@ -182,11 +181,9 @@ def read_patient_records(index: dict) -> dict[str, np.ndarray]:
     z = index["examples"]
     images = np.zeros((z, h, w, n_seq), dtype)
     labels = np.zeros((z, h, w), np.uint8)
-    masks = np.zeros((z, h, w), np.uint8)
     features = {
         "image": tf.io.FixedLenFeature([], tf.string),
         "label": tf.io.FixedLenFeature([], tf.string),
-        "mask": tf.io.FixedLenFeature([], tf.string),
         "slice_index": tf.io.FixedLenFeature([], tf.int64),
     }
     seen = 0
@@ -197,10 +194,9 @@ def read_patient_records(index: dict) -> dict[str, np.ndarray]:
             k = int(f["slice_index"])
             images[k] = np.frombuffer(f["image"].numpy(), dtype).reshape(h, w, n_seq)
             labels[k] = np.frombuffer(f["label"].numpy(), np.uint8).reshape(h, w)
-            masks[k] = np.frombuffer(f["mask"].numpy(), np.uint8).reshape(h, w)
             seen += 1
     except (tf.errors.OpError, ValueError, IndexError) as err:
         raise ValueError(f"{where}: unreadable or not as its index describes ({err})") from err
     if seen != z:
         raise ValueError(f"{where}: {seen} examples, its index says {z}; rebuild the records")
-    return {"images": images, "labels": labels, "masks": masks}
+    return {"images": images, "labels": labels}
