@@ -12,7 +12,8 @@ agreement figures mean something: a random network's output is not a map a
 user would threshold; --patient RUN:ID takes that preprocessed patient of a
 workflow run instead of the phantom). Times ``predict_volume`` --repeats times with the
 brain window (``inference.window_margin``, --margin) and with the whole
-frame, both after a one-batch warm-up (tracing), and prints medians.
+frame, both after a one-batch warm-up (tracing), interleaved run by run,
+and prints medians.
 
 Agreement: the largest absolute difference of probabilities inside the
 brain, and the Dice of the two masks at --threshold. FLOPs: forward FLOPs of
@@ -123,15 +124,18 @@ def main() -> None:
     def flops_of(shape) -> float:
         return frame_flops * shape[0] * shape[1] / size**2
 
-    runs = {}
-    for name, margin, shape in (("window", args.margin, window), ("full_frame", None, (size, size))):
+    settings = {"window": (args.margin, window), "full_frame": (None, (size, size))}
+    for margin, shape in settings.values():
         model.predict_on_batch(np.zeros((args.batch, *shape, model.input_shape[-1]), np.float32))  # warm-up: tracing
-        times, prob = [], None
-        for _ in range(args.repeats):
+    # Interleaved, so that a change in the machine's load falls on both alike.
+    times, probs = {name: [] for name in settings}, {}
+    for _ in range(args.repeats):
+        for name, (margin, _) in settings.items():
             t = time.perf_counter()
-            prob = predict_volume(model, card, volumes, mask, args.batch, margin=margin)
-            times.append(time.perf_counter() - t)
-        runs[name] = (statistics.median(times), prob)
+            probs[name] = predict_volume(model, card, volumes, mask, args.batch, margin=margin)
+            times[name].append(time.perf_counter() - t)
+    print("seconds per run: " + "; ".join(f"{name} {', '.join(f'{s:.1f}' for s in ts)}" for name, ts in times.items()))
+    runs = {name: (statistics.median(times[name]), probs[name]) for name in settings}
     (window_s, p_window), (full_s, p_full) = runs["window"], runs["full_frame"]
     brain = mask > 0
     max_abs_diff = float(np.abs(p_window - p_full)[brain].max())
