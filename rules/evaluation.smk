@@ -103,6 +103,7 @@ rule make_figures:
         runtime=10,
     params:
         case_probability=case_probabilities,
+        reference=REF,
         size_threshold=config["evaluation"]["size_threshold"],
         found_fraction=config["evaluation"]["found_fraction"],
     script:

@@ -27,5 +27,5 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     }
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
     figures_dir = Path(snakemake.output.figure2_png).parent
-    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, figures_dir, snakemake.params.size_threshold, snakemake.params.found_fraction)
+    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, figures_dir, snakemake.params.size_threshold, snakemake.params.found_fraction, snakemake.params.reference)
     log.info("figures written to %s", figures_dir)

@@ -8,7 +8,6 @@ maps, preprocessed BRAVO images and lesion masks.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import matplotlib
@@ -51,12 +50,6 @@ def _size_rule(size_threshold: float, found_fraction: float) -> str:
 SHORT_NAMES = {"BRAVO": "post-Gd BRAVO", "T1gd": "post-Gd T1", "T1pre": "pre-Gd T1", "FLAIR": "FLAIR"}
 
 
-def _image_name(cases: dict, pid: str) -> str:
-    """The sequence of a case's preprocessed image, from its file name."""
-    match = re.search(r"desc-preproc_([A-Za-z0-9]+)\.nii", Path(cases.get(pid, {}).get("bravo", "")).name)
-    return SHORT_NAMES.get(match.group(1), match.group(1)) if match else "post-Gd image"
-
-
 def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO"):
     """Reference image with truth outlines | probability >= floor | thresholded."""
     k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else bravo.shape[-1] // 2
@@ -84,7 +77,7 @@ def _case_files(cases: dict, pid: str):
     return _axial(files["bravo"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
 
 
-def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1) -> None:
+def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = "BRAVO") -> None:
     """Probability map from ``size_threshold`` over post-Gd BRAVO with
     ground-truth outlines, for the test patient with the most lesions."""
     pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
@@ -92,7 +85,7 @@ def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     bravo, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     title = f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)"
-    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases, pid))
+    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
     save(fig, paths)
 
 
@@ -115,7 +108,7 @@ def figure3(roc: pd.DataFrame, paths) -> None:
     save(fig, paths)
 
 
-def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1) -> None:
+def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = "BRAVO") -> None:
     """One test patient each with few, moderate and many lesions (the one
     with the median Dice of its subgroup)."""
     groups = [g for g in SUBGROUPS if (per_patient.subgroup == g).any()]
@@ -125,7 +118,7 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
         row = members.iloc[len(members) // 2]
         bravo, prob, truth = _case_files(cases, row.patient_id)
         title = f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}"
-        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, _image_name(cases, row.patient_id))
+        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
     save(fig, paths)
 
 
@@ -184,11 +177,13 @@ def training_curves(histories: dict[str, pd.DataFrame], paths) -> None:
     save(fig, paths)
 
 
-def all_figures(per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1) -> None:
+def all_figures(
+    per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = "BRAVO"
+) -> None:
     paths = figure_paths(figures_dir)
-    figure2(per_patient, cases, paths["figure2"], size_threshold)
+    figure2(per_patient, cases, paths["figure2"], size_threshold, reference)
     figure3(roc, paths["figure3"])
-    figure4(per_patient, cases, paths["figure4"], size_threshold)
+    figure4(per_patient, cases, paths["figure4"], size_threshold, reference)
     figure5(lesions, paths["figure5"], size_threshold=size_threshold, found_fraction=found_fraction)
     figure6(lesions, paths["figure6"], size_threshold, found_fraction)
     training_curves(histories, paths["training_curves"])
