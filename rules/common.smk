@@ -225,4 +225,6 @@ def sequence_dropout_setting(training):
     subsets = (
         f"at most {most} sequences" if most else "any proper subset of the sequences"
     )
-    return f"{training['sequence_dropout']:g} of the examples lose {subsets}"
+    warmup = training.get("sequence_dropout_warmup_epochs", 0)
+    start = f", after {warmup} epochs on complete inputs" if warmup else ""
+    return f"{training['sequence_dropout']:g} of the examples lose {subsets}{start}"

@@ -79,6 +79,20 @@ def test_dropout_probability_is_per_example(records):
     assert all(len(s) < N_SEQ for s in found)
 
 
+def test_dropout_starts_at_its_step_and_earlier_batches_are_those_without_it(records):
+    late = _sampler(records, sequence_dropout=1.0, dropout_from_step=3, seed=8)
+    intact = _sampler(records, seed=8)
+    for step in range(3):
+        for a, b in zip(late.batch(step), intact.batch(step)):
+            np.testing.assert_array_equal(a, b)
+    for step in (3, 7):
+        x, y = late.batch(step)
+        full, y_full = intact.batch(step)
+        np.testing.assert_array_equal(y, y_full)
+        blocks = x.reshape(*x.shape[:3], N_SEQ, PER_SEQUENCE)
+        assert (blocks.max(axis=(1, 2, 4)) == 0).any(axis=1).all()  # every example lost a sequence
+
+
 def _card(dropout: float, **extra) -> dict:
     return {"sequences": list(SEQUENCES), "inplane_size": 32, "sequence_dropout": dropout, **extra}
 

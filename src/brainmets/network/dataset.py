@@ -11,7 +11,9 @@ optionally (sequence dropout, with probability ``sequence_dropout``) has a
 uniformly drawn non-empty proper subset of its sequences (of at most
 ``max_missing`` of them) blanked to zeros, whole: the model then accepts
 those subsets missing, given as zeros (the authors' 2021 follow-up; at least
-one sequence is always kept).
+one sequence is always kept). Dropout may start only at batch
+``dropout_from_step``: a network that first learns from complete inputs
+keeps their accuracy, and then learns to do without some of them.
 
 Beyond the paper, ``crop`` trains on square patches instead of whole slices
 (the network is fully convolutional; inference stays whole-slice): a
@@ -53,7 +55,7 @@ def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
 class BalancedSampler:
     def __init__(
         self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None,
-        max_missing: int | None = None,
+        max_missing: int | None = None, dropout_from_step: int = 0,
     ):
         self.bank = bank
         self.crop = crop if crop and crop < min(bank.shape) else None
@@ -62,6 +64,7 @@ class BalancedSampler:
         self.seed = int(seed)
         self.augment = augment
         self.sequence_dropout = float(sequence_dropout)
+        self.dropout_from_step = int(dropout_from_step)
         # Empty with a single sequence: nothing can be blanked.
         self.dropout_subsets = dropout_subsets(bank.images.shape[-1], max_missing)
         if self.n_lesion and not len(bank.lesion_centres):
@@ -92,7 +95,7 @@ class BalancedSampler:
             for i in range(len(rows)):
                 images[i], labels[i] = flip_rotate(images[i], labels[i], rng.integers(0, 2, 2), int(rng.integers(0, 4)))
         # No draw at all without dropout: the batches stay those of before.
-        if self.sequence_dropout > 0 and self.dropout_subsets:
+        if self.sequence_dropout > 0 and self.dropout_subsets and step >= self.dropout_from_step:
             per_sequence = images.shape[-1] // self.bank.images.shape[-1]
             drop = rng.random(len(rows)) < self.sequence_dropout
             which = rng.integers(0, len(self.dropout_subsets), len(rows))

@@ -165,9 +165,10 @@ def train_model(
     state = resume_state(paths["checkpoints"], parts)
     train_bank = SliceBank(train_indices, context)
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
+    steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     sampler = dataset.BalancedSampler(
         train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
-        settings.get("sequence_dropout_max_missing"),
+        settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
     )
     with distribution_scope() as replicas:
         if state:
@@ -180,7 +181,6 @@ def train_model(
             model = compile_model(model, settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
-    steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     log.info(
         "training on %d patients (%d slices, %d with lesions), validating on %d; %d steps of %d per epoch, %s backend, %d accelerator(s)",
         len(train_ids), len(train_bank.centres), len(train_bank.lesion_centres), len(dev_ids),
@@ -219,6 +219,7 @@ def train_model(
         "training_cohort": cohort or cohort_description("unknown", False),
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
+        "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
         # Subsets of ``sequences`` the model may be given without (as zeros).
         "accepted_missing": [[first["sequences"][i] for i in subset] for subset in sampler.dropout_subsets] if sampler.sequence_dropout > 0 else [],
         "epochs": settings["epochs"],
