@@ -47,10 +47,12 @@ def fingerprint(*parts) -> str:
 
 def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
     """A fingerprint of each thing that feeds training, by name. The epoch
-    count is left out: asking for more epochs continues a finished run."""
+    count is left out, so asking for more epochs continues a finished run,
+    unless a learning-rate drop ties the rates to it."""
+    tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
     parts = {
         "network settings": fingerprint(network),
-        "training settings": fingerprint({k: v for k, v in settings.items() if k != "epochs"}),
+        "training settings": fingerprint({k: v for k, v in settings.items() if k != "epochs" or tied_to_epochs}),
         "preprocessing settings": fingerprint(preprocessing),
         "record settings": fingerprint({"context": context}),
         "split": fingerprint(sorted(i["patient_id"] for i in train_indices), sorted(i["patient_id"] for i in dev_indices)),
@@ -102,6 +104,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 old.unlink()
         metrics = {k: round(v, 4) for k, v in row.items() if k not in ("epoch", "seconds")}
         log.info("epoch %d/%d done in %.0f s, checkpoint %s: %s", epoch + 1, self.epochs, seconds, ckpt.name, metrics)
+
+
+def learning_rate_schedule(settings: dict):
+    """Epoch -> learning rate: constant, then ``learning_rate_drop_factor``
+    times lower for the last ``learning_rate_drop_epochs`` epochs, which
+    settles the weights that the last epoch leaves for inference."""
+    base, factor = settings["learning_rate"], settings.get("learning_rate_drop_factor", 0.1)
+    drop_from = settings["epochs"] - settings.get("learning_rate_drop_epochs", 0)
+
+    def rate(epoch: int, current=None) -> float:
+        return float(base * factor if epoch >= drop_from else base)
+
+    return rate
 
 
 def resume_state(checkpoints: Path, parts: dict) -> dict | None:
@@ -187,6 +202,7 @@ def train_model(
         steps, settings["batch_size"], keras.backend.backend(), accelerator_count(),
     )
     callbacks = [EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps)]
+    callbacks.append(keras.callbacks.LearningRateScheduler(learning_rate_schedule(settings)))
     if importlib.util.find_spec("tensorflow"):
         callbacks.append(keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False, profile_batch=0))
     started = time.perf_counter()
@@ -223,6 +239,9 @@ def train_model(
         # Subsets of ``sequences`` the model may be given without (as zeros).
         "accepted_missing": [[first["sequences"][i] for i in subset] for subset in sampler.dropout_subsets] if sampler.sequence_dropout > 0 else [],
         "epochs": settings["epochs"],
+        "learning_rate": settings["learning_rate"],
+        "learning_rate_drop_epochs": settings.get("learning_rate_drop_epochs", 0),
+        "learning_rate_drop_factor": settings.get("learning_rate_drop_factor", 0.1),
         "steps_per_epoch": steps,
         "batch_size": settings["batch_size"],
         "crop": sampler.crop,
