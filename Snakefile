@@ -33,3 +33,5 @@ rule all:
         network_outputs,
         rules.make_tables.output,
         rules.make_figures.output,
+        # A model that accepts missing sequences: the 2021 sequence ablation.
+        rules.ablation.output if config["training"]["sequence_dropout"] > 0 else [],

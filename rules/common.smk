@@ -200,6 +200,11 @@ def run_settings():
         or "one pass over the training slices",
         "epochs": training["epochs"],
         "learning rate": training["learning_rate"],
+        "learning-rate drop": (
+            f"x{training['learning_rate_drop_factor']:g} for the last {training['learning_rate_drop_epochs']} epochs"
+            if training["learning_rate_drop_epochs"]
+            else "none"
+        ),
         "training patches": (
             f"{training['crop']}x{training['crop']}"
             if training["crop"]

@@ -211,6 +211,7 @@ PAPER_SETTINGS = {
     "batches per epoch": "one pass over the training slices",
     "epochs": 10,
     "learning rate": 0.001,
+    "learning-rate drop": "none",
     "training patches": "whole slices",
     "operating point": "youden",
     "development patients": "train:dev 20:1",
