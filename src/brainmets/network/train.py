@@ -113,7 +113,7 @@ def learning_rate_schedule(settings: dict):
     base, factor = settings["learning_rate"], settings.get("learning_rate_drop_factor", 0.1)
     drop_from = settings["epochs"] - settings.get("learning_rate_drop_epochs", 0)
 
-    def rate(epoch: int, current=None) -> float:
+    def rate(epoch: int) -> float:
         return float(base * factor if epoch >= drop_from else base)
 
     return rate
@@ -201,8 +201,11 @@ def train_model(
         len(train_ids), len(train_bank.centres), len(train_bank.lesion_centres), len(dev_ids),
         steps, settings["batch_size"], keras.backend.backend(), accelerator_count(),
     )
-    callbacks = [EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps)]
-    callbacks.append(keras.callbacks.LearningRateScheduler(learning_rate_schedule(settings)))
+    # The scheduler first: it adds the epoch's rate to the logs the checkpoint records.
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(learning_rate_schedule(settings)),
+        EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps),
+    ]
     if importlib.util.find_spec("tensorflow"):
         callbacks.append(keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False, profile_batch=0))
     started = time.perf_counter()
