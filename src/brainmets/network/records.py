@@ -21,10 +21,17 @@ compressed and written deterministically (same inputs, same bytes). A JSON
 index beside each shard gives its counts, sizes, lesion slices and the
 SHA-256 of the shard, so training plans epochs and recognizes changed data
 without reading the shards.
+
+Neither writing nor reading needs TensorFlow (training also runs under the
+JAX and PyTorch backends, on machines without it): ``tfrecord_format``
+writes and reads the records, in a GZIP stream with no timestamp, which
+``tf.data.TFRecordDataset`` reads too. A shard is read only after its
+SHA-256 matches its index, and every record's CRCs are checked.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -35,6 +42,7 @@ import numpy as np
 from ..niio import atomic_write_text, load_nifti
 from ..sequences import SEQUENCES
 from .stacking import to_slices_last
+from .tfrecord_format import decode_example, encode_example, read_records, write_record
 
 # 3: no brain-mask feature (the images are masked already; nothing read it).
 FORMAT_VERSION = 3
@@ -48,13 +56,6 @@ def encode_images(batch: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "uint8":
         return np.clip(np.rint(batch * 255.0), 0, 255).astype(np.uint8)
     return batch.astype(np.float16)
-
-
-def decode_images(raw: np.ndarray) -> np.ndarray:
-    """float32 images from stored ones (uint8 k -> k/255)."""
-    if raw.dtype == np.uint8:
-        return raw.astype(np.float32) * np.float32(1.0 / 255.0)
-    return raw.astype(np.float32)
 
 
 def sequences_of(images: dict) -> list[str]:
@@ -79,14 +80,6 @@ def load_patient_volumes(images: dict, mask_path, lesions_path=None):
     return vols, to_slices_last(mask, affine), lesions, affine
 
 
-def _feature(value):
-    import tensorflow as tf
-
-    if isinstance(value, bytes):
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-
-
 def file_digest(path) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -97,8 +90,6 @@ def file_digest(path) -> str:
 
 def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths: dict, normalization: str) -> dict:
     """Write every slice of one patient as an example; return the index."""
-    import tensorflow as tf
-
     vols, _, lesions, _ = load_patient_volumes(images, mask_path, lesions_path)
     dtype = image_dtype(normalization)
     stored = encode_images(np.stack(vols, axis=-1), dtype)  # (H, W, Z, S)
@@ -107,8 +98,9 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
     shard = Path(paths["shard"])
     shard.parent.mkdir(parents=True, exist_ok=True)
     tmp = shard.with_name(f".{shard.name}.tmp")
-    options = tf.io.TFRecordOptions(compression_type="GZIP")
-    with tf.io.TFRecordWriter(str(tmp), options) as writer:
+    # mtime 0 and no file name in the header: same inputs, same bytes. Level
+    # 6, zlib's default (TensorFlow's): 9 is much slower for little gain.
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as stream:
         for k in range(n_slices):
             label = (lesions[:, :, k] > 0).astype(np.uint8)
             has_lesion = int(label.any())
@@ -123,9 +115,7 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
                 "slice_index": k,
                 "has_lesion": has_lesion,
             }
-            example = tf.train.Example(features=tf.train.Features(feature={k2: _feature(v) for k2, v in features.items()}))
-            # Map fields (the features) serialize in a fixed order only when asked.
-            writer.write(example.SerializeToString(deterministic=True))
+            write_record(stream, encode_example(features))
     os.replace(tmp, shard)
     size = shard.stat().st_size
     index = {
@@ -174,29 +164,27 @@ def read_patient_records(index: dict) -> dict[str, np.ndarray]:
     """One shard back as volumes: ``images`` (Z, H, W, S) in the stored
     dtype and ``labels`` (Z, H, W) uint8. Fails naming the
     patient and file when the shard does not match its index."""
-    import tensorflow as tf
-
     h, w, n_seq = index["height"], index["width"], len(index["sequences"])
     dtype = np.dtype(index["image_dtype"])
     z = index["examples"]
+    where = f"patient {index['patient_id']}, file {index['path']}"
+    if not Path(index["path"]).exists():
+        raise ValueError(f"{where}: the shard is missing; rebuild the records")
+    if file_digest(index["path"]) != index["sha256"]:
+        raise ValueError(f"{where}: its SHA-256 is not the one its index gives (changed or damaged); rebuild the records")
     images = np.zeros((z, h, w, n_seq), dtype)
     labels = np.zeros((z, h, w), np.uint8)
-    features = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.string),
-        "slice_index": tf.io.FixedLenFeature([], tf.int64),
-    }
-    seen = 0
-    where = f"patient {index['patient_id']}, file {index['path']}"
+    seen = set()
     try:
-        for raw in tf.data.TFRecordDataset(index["path"], compression_type="GZIP"):
-            f = tf.io.parse_single_example(raw, features)
-            k = int(f["slice_index"])
-            images[k] = np.frombuffer(f["image"].numpy(), dtype).reshape(h, w, n_seq)
-            labels[k] = np.frombuffer(f["label"].numpy(), np.uint8).reshape(h, w)
-            seen += 1
-    except (tf.errors.OpError, ValueError, IndexError) as err:
+        with gzip.open(index["path"], "rb") as stream:
+            for record in read_records(stream):
+                example = decode_example(record)
+                k = example["slice_index"][0]
+                images[k] = np.frombuffer(example["image"], dtype).reshape(h, w, n_seq)
+                labels[k] = np.frombuffer(example["label"], np.uint8).reshape(h, w)
+                seen.add(k)
+    except (OSError, EOFError, KeyError, ValueError, IndexError, TypeError) as err:
         raise ValueError(f"{where}: unreadable or not as its index describes ({err})") from err
-    if seen != z:
-        raise ValueError(f"{where}: {seen} examples, its index says {z}; rebuild the records")
+    if len(seen) != z:
+        raise ValueError(f"{where}: {len(seen)} distinct slices, its index says {z}; rebuild the records")
     return {"images": images, "labels": labels}
