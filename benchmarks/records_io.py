@@ -7,8 +7,8 @@ against the training step itself.
 
 Reports medians of --repeats runs: bytes per slice on disk (and raw), the
 rate of loading the shards into memory over a plain file read (bytes/s),
-and the batches/s the sampler produces (in NumPy, and through tf.data with
-parallel calls) over the training steps/s of the network at --width.
+and the batches/s the sampler produces (in NumPy, and through the training loader's
+threads) over the training steps/s of the network at --width.
 Peak memory: run under /usr/bin/time -v.
 """
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from brainmets.network import dataset
+    from brainmets.network import dataset, loader
     from brainmets.network.records import read_index
     from brainmets.network.slicebank import SliceBank
 
@@ -65,9 +65,11 @@ def main() -> None:
         for step in range(args.batches):
             sampler.batch(step)
 
-    def tf_batches():
-        for _ in dataset.training_dataset(sampler, 0).take(args.batches):
-            pass
+    def loader_batches():
+        batches = loader.training_batches(sampler, 0)
+        for _ in range(args.batches):
+            next(batches)
+        batches.close()
 
     import keras
 
@@ -81,7 +83,7 @@ def main() -> None:
             model.train_on_batch(x / 255.0, y)
 
     numpy_bps = median_rate(numpy_batches, args.batches, args.repeats)
-    tf_bps = median_rate(tf_batches, args.batches, args.repeats)
+    loader_bps = median_rate(loader_batches, args.batches, args.repeats)
     train_bps = median_rate(train_steps, 3, args.repeats)
     h, w = bank.shape
     n_seq = bank.images.shape[-1]
@@ -97,9 +99,9 @@ def main() -> None:
         "memory_MB": (bank.images.nbytes + bank.labels.nbytes) / 1e6,
         "batch": args.batch,
         "numpy_batches_per_s": numpy_bps,
-        "tf_data_batches_per_s": tf_bps,
+        "loader_batches_per_s": loader_bps,
         "train_steps_per_s": train_bps,
-        "batch_production_over_training": tf_bps / train_bps,
+        "batch_production_over_training": loader_bps / train_bps,
     }
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}, indent=2))
 

@@ -7,13 +7,15 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from pathlib import Path
 
-from brainmets.network.devices import configure_gpus, limit_cpu_threads
+from brainmets.network.devices import configure_gpus, limit_cpu_threads, make_deterministic
 from brainmets.network.records import read_index
 from brainmets.network.train import cohort_description, train_model
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     training = snakemake.params.training
+    if training["deterministic"]:  # before the backend starts (JAX reads it then)
+        make_deterministic()
     configure_gpus(training["gpus"], training["allow_cpu_fallback"], "training")
     limit_cpu_threads(snakemake.threads)
     card = train_model(

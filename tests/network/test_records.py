@@ -4,15 +4,15 @@
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from scipy import stats
 
-from brainmets.network import dataset
+from brainmets.network import dataset, loader
 from brainmets.network.paths import record_paths
-from brainmets.network.records import check_compatible, read_index, write_patient_records
+from brainmets.network.records import check_compatible, file_digest, read_index, read_patient_records, write_patient_records
 from brainmets.network.slicebank import SliceBank
 from brainmets.network.stacking import SliceStacker
 from brainmets.niio import load_nifti
@@ -20,20 +20,24 @@ from brainmets.sequences import SEQUENCES
 
 from .conftest import SHAPE, write_preprocessed
 
-FEATURES = {
-    "image": tf.io.FixedLenFeature([], tf.string),
-    "label": tf.io.FixedLenFeature([], tf.string),
-    "height": tf.io.FixedLenFeature([], tf.int64),
-    "width": tf.io.FixedLenFeature([], tf.int64),
-    "patient_id": tf.io.FixedLenFeature([], tf.string),
-    "slice_index": tf.io.FixedLenFeature([], tf.int64),
-    "has_lesion": tf.io.FixedLenFeature([], tf.int64),
-}
+def _tf_features(tf):
+    return {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.string),
+        "height": tf.io.FixedLenFeature([], tf.int64),
+        "width": tf.io.FixedLenFeature([], tf.int64),
+        "patient_id": tf.io.FixedLenFeature([], tf.string),
+        "slice_index": tf.io.FixedLenFeature([], tf.int64),
+        "has_lesion": tf.io.FixedLenFeature([], tf.int64),
+    }
 
 
 def read_all(index):
+    """The shard as TensorFlow itself reads it: the records are written
+    without TensorFlow, and must stay TFRecords."""
+    tf = pytest.importorskip("tensorflow")
     raw = tf.data.TFRecordDataset(index["path"], compression_type="GZIP")
-    return [tf.io.parse_single_example(r, FEATURES) for r in raw]
+    return [tf.io.parse_single_example(r, _tf_features(tf)) for r in raw]
 
 
 def test_schema_and_index(records):
@@ -111,8 +115,22 @@ def test_truncated_shard_fails_naming_patient_and_file(tmp_path, records):
     files, index = records[2]
     broken = tmp_path / "broken.tfrecord.gz"
     broken.write_bytes(open(index["path"], "rb").read()[:400])
-    with pytest.raises(ValueError, match=f"patient r2, file {broken}"):
+    with pytest.raises(ValueError, match=f"patient r2, file {broken}: its SHA-256 is not"):
         SliceBank([{**index, "path": str(broken)}], context=3)
+    # A damaged shard whose index was rewritten to match still fails in decoding.
+    with pytest.raises(ValueError, match=f"patient r2, file {broken}: unreadable"):
+        SliceBank([{**index, "path": str(broken), "sha256": file_digest(broken)}], context=3)
+    with pytest.raises(ValueError, match="the shard is missing"):
+        SliceBank([{**index, "path": str(tmp_path / "gone.tfrecord.gz")}], context=3)
+
+
+def test_reader_and_tensorflow_agree(records):
+    files, index = records[0]
+    mine = read_patient_records(index)
+    for example in read_all(index):
+        k = int(example["slice_index"])
+        np.testing.assert_array_equal(np.frombuffer(example["image"].numpy(), np.uint8).reshape(32, 32, 4), mine["images"][k])
+        np.testing.assert_array_equal(np.frombuffer(example["label"].numpy(), np.uint8).reshape(32, 32), mine["labels"][k])
 
 
 def _sampler(records, **overrides):
@@ -152,13 +170,31 @@ def test_sampler_detects_a_skewed_draw(records):
     assert stats.chisquare(skewed + 1).pvalue < 1e-6
 
 
-def test_balanced_batches_through_tf_data(records):
+def test_balanced_batches_through_the_loader_stay_in_the_stored_dtype(records):
     sampler = _sampler(records)
-    for x, y in dataset.training_dataset(sampler, 0).take(6):
-        x, y = x.numpy(), y.numpy()
-        assert x.shape == (8, 32, 32, 28) and y.shape == (8, 32, 32, 1) and x.dtype == np.float32
+    batches = loader.training_batches(sampler, 0, workers=3)
+    for _ in range(6):
+        x, y = next(batches)
+        assert x.shape == (8, 32, 32, 28) and y.shape == (8, 32, 32, 1) and x.dtype == np.uint8 and y.dtype == np.uint8
         assert all(y[i].any() for i in range(0, 8, 2))  # the lesion draws
-        assert 0.0 <= x.min() and x.max() <= 1.0
+    assert batches.batches == 6 and batches.waited_seconds >= 0
+    batches.close()
+
+
+def test_loader_hands_out_in_order_and_passes_errors_on():
+    def produce(i):
+        time.sleep(0.02 * (i % 3))  # finished out of order
+        if i == 7:
+            raise ValueError("patient x: batch 7")
+        return i
+
+    batches = loader.PrefetchingBatches(produce, first=2, stop=7, workers=4)
+    assert list(batches) == [2, 3, 4, 5, 6]
+    failing = loader.PrefetchingBatches(produce, first=5, workers=2)
+    assert [next(failing), next(failing)] == [5, 6]
+    with pytest.raises(ValueError, match="batch 7"):
+        next(failing)
+    failing.close()
 
 
 def test_augmentation_moves_image_and_label_together(records):
@@ -175,8 +211,10 @@ def test_same_seed_same_batches_and_resume_sees_the_same_stream(records):
     assert all(np.array_equal(a.batch(s)[0], b.batch(s)[0]) for s in range(3))
     assert not all(np.array_equal(a.batch(s)[0], c.batch(s)[0]) for s in range(3))
     # From batch 5 on, as a run resumed there would draw them.
-    resumed = [x.numpy() for x, _ in dataset.training_dataset(a, 5).take(2)]
-    np.testing.assert_array_equal(resumed[1], b.batch(6)[0] * np.float32(1.0 / 255.0))
+    resumed = loader.training_batches(a, 5, workers=2)
+    next(resumed)
+    np.testing.assert_array_equal(next(resumed)[0], b.batch(6)[0])
+    resumed.close()
 
 
 def test_sequence_dropout_blanks_whole_sequences(records):
@@ -196,9 +234,10 @@ def test_sequence_dropout_blanks_whole_sequences(records):
 
 def test_validation_sees_every_slice_once(records):
     bank = SliceBank([r[1] for r in records], context=3)
-    batches = list(dataset.validation_dataset(bank, 5))
-    assert sum(x.shape[0] for x, _ in batches) == 3 * SHAPE[2] == 5 * dataset.validation_steps(bank, 5) - 4
-    np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in batches])[..., 0], bank.labels[bank.centres])
+    validation = loader.ValidationBatches(bank, 5, workers=2)
+    batches = [validation[i] for i in range(len(validation))]
+    assert sum(x.shape[0] for x, _ in batches) == 3 * SHAPE[2] == 5 * len(validation) - 4
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches])[..., 0], bank.labels[bank.centres])
     assert dataset.steps_per_epoch(36, 8) == 5  # ceil(36 / 8)
 
 
@@ -218,5 +257,6 @@ def test_patches_keep_a_lesion_voxel_in_lesion_draws(records):
         assert all(y[i].any() for i in range(0, 8, 2))
     # A patch as large as the slice is the slice itself (the paper).
     assert _sampler(records, crop=32).crop is None
-    x, _ = next(iter(dataset.training_dataset(sampler, 0)))
-    assert x.shape == (8, 16, 16, 28)
+    batches = loader.training_batches(sampler, 0, workers=2)
+    assert next(batches)[0].shape == (8, 16, 16, 28)
+    batches.close()

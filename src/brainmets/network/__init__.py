@@ -1,6 +1,6 @@
 """The paper's network: 2.5D records, the modified GoogLeNet, training,
 inference. Keras 3 code, so the model runs under the TensorFlow, JAX or
-PyTorch backend; the record pipeline uses ``tf.data``."""
+PyTorch backend; records are read and batches made without TensorFlow."""
 
 import os
 

@@ -24,7 +24,7 @@ slice's side cost a quarter of the computation (the CPU demo).
 Batch ``g`` (counted over the whole training, across epochs) is a pure
 function of ``(seed, g)``: batches may be produced in parallel and out of
 order, and a training resumed at epoch ``e`` sees the very batches an
-uninterrupted one would have.
+uninterrupted one would have. ``loader`` hands them to Keras.
 """
 
 from __future__ import annotations
@@ -132,62 +132,6 @@ def flip_rotate(image: np.ndarray, label: np.ndarray, flips, quarter_turns: int)
             image, label = np.flip(image, axis), np.flip(label, axis)
     # Copies: the results are written back over the arrays they came from.
     return np.rot90(image, quarter_turns, (0, 1)).copy(), np.rot90(label, quarter_turns, (0, 1)).copy()
-
-
-def _as_float(images, labels):
-    import tensorflow as tf
-
-    scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0
-    return tf.cast(images, tf.float32) * scale, tf.cast(labels, tf.float32)
-
-
-def training_dataset(sampler: BalancedSampler, first_step: int):
-    """Endless ``tf.data`` batches from batch ``first_step`` on, produced
-    in parallel (the gathers run in NumPy, outside the GIL)."""
-    import tensorflow as tf
-
-    bank = sampler.bank
-    h, w = (sampler.crop, sampler.crop) if sampler.crop else bank.shape
-    dtype = tf.as_dtype(bank.image_dtype)
-
-    def produce(step):
-        images, labels = sampler.batch(int(step))
-        return np.ascontiguousarray(images), np.ascontiguousarray(labels)
-
-    def batch(step):
-        images, labels = tf.numpy_function(produce, [step], (dtype, tf.uint8), stateful=False)
-        images.set_shape((sampler.batch_size, h, w, bank.channels))
-        labels.set_shape((sampler.batch_size, h, w, 1))
-        return _as_float(images, labels)
-
-    steps = tf.data.Dataset.range(first_step, np.iinfo(np.int64).max)
-    return steps.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-
-
-def validation_dataset(bank: SliceBank, batch_size: int):
-    """Every development slice once, in order, unaugmented."""
-    import tensorflow as tf
-
-    h, w = bank.shape
-    dtype = tf.as_dtype(bank.image_dtype)
-    centres = bank.centres
-
-    def produce(b):
-        rows = centres[int(b) * batch_size : (int(b) + 1) * batch_size]
-        return bank.inputs(rows), bank.targets(rows)
-
-    def batch(b):
-        images, labels = tf.numpy_function(produce, [b], (dtype, tf.uint8), stateful=False)
-        images.set_shape((None, h, w, bank.channels))
-        labels.set_shape((None, h, w, 1))
-        return _as_float(images, labels)
-
-    n = validation_steps(bank, batch_size)
-    return tf.data.Dataset.range(n).map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
-
-
-def validation_steps(bank: SliceBank, batch_size: int) -> int:
-    return max(1, math.ceil(len(bank.centres) / batch_size))
 
 
 def steps_per_epoch(n_slices: int, batch_size: int) -> int:

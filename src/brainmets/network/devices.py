@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 import keras
 
@@ -42,6 +43,47 @@ def distribution_scope():
         yield 1
 
 
+def make_deterministic() -> str:
+    """Same seed, same weights, at some cost in speed on a GPU; returns what
+    was done. TensorFlow: op determinism. JAX: XLA's deterministic GPU ops,
+    a flag read when JAX first starts its GPU backend, so call this before
+    anything asks JAX for its devices. PyTorch: deterministic algorithms and
+    cuBLAS workspace. On a CPU all three are deterministic already."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        return "tensorflow op determinism"
+    if backend == "jax":
+        flag = "--xla_gpu_deterministic_ops=true"
+        if flag not in os.environ.get("XLA_FLAGS", ""):
+            os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+        return f"XLA_FLAGS {flag}"
+    if backend == "torch":
+        import torch
+
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+        return "torch deterministic algorithms"
+    return "nothing"
+
+
+def cache_compilations() -> str | None:
+    """JAX: keep compiled steps on disk (``JAX_COMPILATION_CACHE_DIR``, else
+    ``~/.cache/brainmets/jax``), so a resumed or repeated training does not
+    compile the same step again (about 90 s at full width on a GPU).
+    Returns the folder, or None under the other backends."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    folder = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "brainmets", "jax")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    return folder
+
+
 def limit_cpu_threads(threads: int | None) -> None:
     """Keep TensorFlow within the cores a scheduler gave the job."""
     if threads and keras.backend.backend() == "tensorflow":
@@ -63,9 +105,21 @@ def configure_gpus(requested: int, allow_cpu_fallback: bool = False, role: str =
     grows its memory as needed instead of taking all of it at start; asking
     for GPUs when none is visible fails at once (a training meant for a GPU
     would take days on a CPU) unless ``allow_cpu_fallback``. Returns the
-    number of GPUs the job will use."""
+    number of GPUs the job will use. Under JAX and PyTorch only the check
+    is made: hide their GPUs with ``CUDA_VISIBLE_DEVICES=`` before the job
+    starts, and JAX takes GPU memory as ``XLA_PYTHON_CLIENT_*`` say."""
     if keras.backend.backend() != "tensorflow":
-        return accelerator_count()
+        count = accelerator_count()
+        if requested and not count:
+            message = (
+                f"{role} asks for {requested} GPU(s), but the {keras.backend.backend()} backend sees none "
+                "(a JAX or PyTorch build with CUDA is needed); set the gpus setting to 0 "
+                "or allow_cpu_fallback: true to run on the CPU"
+            )
+            if not allow_cpu_fallback:
+                raise NoGPUError(message)
+            log.warning("%s; running on the CPU (allow_cpu_fallback)", message)
+        return count if requested else 0
     if tf_config is None:
         import tensorflow as tf
 

@@ -11,12 +11,19 @@ split, the seed, the backend, and the SHA-256 of every record shard (so
 re-ingested images under the same ids count as new data). Otherwise it is
 discarded, and the log says which of these changed. The batches of a
 resumed run are those an uninterrupted run would have drawn.
+
+The same code trains under ``KERAS_BACKEND=tensorflow``, ``jax`` or
+``torch``, and imports nothing heavier than Keras, NumPy, pandas and the
+record reader: batches come from ``loader`` in the records' stored dtype,
+and the network trained is ``training_network``: the paper's network behind
+a first layer that scales stored values to the network's range on the
+device. Checkpoints hold that training network; ``model.keras`` holds the
+paper's network alone, which takes float images and loads under any backend.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -28,16 +35,33 @@ import keras
 import pandas as pd
 
 from ..niio import atomic_write_text
-from . import dataset
-from .devices import accelerator_count, distribution_scope
+from . import dataset, loader
+from .devices import accelerator_count, cache_compilations, distribution_scope, make_deterministic
 from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
 from .paths import model_files
 from .records import check_compatible
 from .slicebank import SliceBank
+from .summaries import EpochSummaries
 
 log = logging.getLogger(__name__)
 CUSTOM_OBJECTS = {"WeightedSigmoidCrossEntropy": WeightedSigmoidCrossEntropy, "VoxelDice": VoxelDice}
 CARD_VERSION = 1
+NETWORK_NAME = "grovik_googlenet"
+
+
+def training_network(network: keras.Model, image_dtype: str) -> keras.Model:
+    """``network`` behind a layer that takes batches in the records' stored
+    dtype and scales them as ``records.encode_images`` stored them (uint8
+    k -> k/255), on the device: the host never makes float copies."""
+    scale = 1.0 / 255.0 if image_dtype == "uint8" else 1.0
+    stored = keras.Input(network.input_shape[1:], dtype=image_dtype, name="stored_slices")
+    scaled = keras.layers.Rescaling(scale, name="to_network_range")(stored)
+    return keras.Model(stored, network(scaled), name="training_network")
+
+
+def paper_network(trained: keras.Model) -> keras.Model:
+    """The paper's network inside a training network."""
+    return trained.get_layer(NETWORK_NAME)
 
 
 def fingerprint(*parts) -> str:
@@ -59,6 +83,8 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         "records' content": fingerprint({i["patient_id"]: i["sha256"] for i in train_indices + dev_indices}),
         "seed": fingerprint(seed),
         "backend": fingerprint(keras.backend.backend()),
+        # Checkpoints of the network that took float batches are not resumed.
+        "training network": fingerprint("stored dtype in, scaled in the first layer"),
     }
     if settings.get("sequence_dropout"):
         # Dropout once blanked one sequence at a time: such checkpoints are
@@ -172,11 +198,9 @@ def train_model(
     parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed)
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
-    if settings["deterministic"] and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # Same seed, same weights (at some cost in speed on GPU).
-        tf.config.experimental.enable_op_determinism()
+    if settings["deterministic"]:
+        make_deterministic()
+    cache_compilations()
     state = resume_state(paths["checkpoints"], parts)
     train_bank = SliceBank(train_indices, context)
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
@@ -193,7 +217,7 @@ def train_model(
             model = build_model(
                 train_bank.channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1
             )
-            model = compile_model(model, settings)
+            model = compile_model(training_network(model, first["image_dtype"]), settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
@@ -205,24 +229,30 @@ def train_model(
     callbacks = [
         keras.callbacks.LearningRateScheduler(learning_rate_schedule(settings)),
         EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps),
+        EpochSummaries(paths["tensorboard"]),
     ]
-    if importlib.util.find_spec("tensorflow"):
-        callbacks.append(keras.callbacks.TensorBoard(str(paths["tensorboard"]), write_graph=False, profile_batch=0))
     started = time.perf_counter()
     if initial_epoch < settings["epochs"]:
-        model.fit(
-            dataset.training_dataset(sampler, initial_epoch * steps),
-            epochs=settings["epochs"],
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            validation_data=dataset.validation_dataset(dev_bank, settings["batch_size"]) if dev_bank else None,
-            validation_steps=dataset.validation_steps(dev_bank, settings["batch_size"]) if dev_bank else None,
-            callbacks=callbacks,
-            shuffle=False,  # the sampler draws at random itself
-            verbose=0,
+        batches = loader.training_batches(sampler, initial_epoch * steps)
+        try:
+            model.fit(
+                loader.as_generator(batches),
+                epochs=settings["epochs"],
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                validation_data=loader.ValidationBatches(dev_bank, settings["batch_size"]) if dev_bank else None,
+                callbacks=callbacks,
+                shuffle=False,  # the sampler draws at random itself
+                verbose=0,
+            )
+        finally:
+            batches.close()
+        log.info(
+            "the step waited for data %.1f s of %.1f s (%.1f %%)",
+            batches.waited_seconds, time.perf_counter() - started, 100 * batches.waited_seconds / max(time.perf_counter() - started, 1e-9),
         )
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
-    model.save(tmp)
+    paper_network(model).save(tmp)
     os.replace(tmp, paths["model"])
     atomic_write_text(paths["history"], pd.DataFrame(history).to_csv(index=False))
     card = {
@@ -256,7 +286,7 @@ def train_model(
         "training_inputs": parts,
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
-        "parameters": int(model.count_params()),
+        "parameters": int(paper_network(model).count_params()),
         "training_seconds_this_run": round(time.perf_counter() - started, 1),
     }
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
