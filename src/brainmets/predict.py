@@ -178,6 +178,11 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
     originals = dict(images)
     images, geometry = canonical_inputs(pid, images, work)
+    # Fields of view that miss each other stop here, before the network loads.
+    used = {seq: geometry[seq] for seq in images if seq in card["sequences"]}
+    first = next((seq for seq in reference_preference(card) if seq in used), None)
+    if first:  # else refused below, with its reason
+        check_overlap(pid, used, first)
     model, card = _load_model(model_dir)
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
@@ -196,7 +201,6 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         reference = choose_reference(images, preference)
     except ValueError as exc:
         raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
-    check_overlap(pid, {seq: geometry[seq] for seq in images}, reference)
     bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)

@@ -30,13 +30,15 @@ def logged(smk):
     try:
         yield log
     except Exception as exc:
-        # The traceback to the log file only; the console gets the one line.
+        log.error("%s%s", failure_line(smk, exc), f" (log: {log_path})" if log_path else "")
+        # The traceback to the log file only; the console has the one line.
         if log_path:
             import traceback
 
+            for handler in logging.getLogger().handlers:
+                handler.flush()
             with open(log_path, "a") as fh:
                 traceback.print_exc(file=fh)
-        log.error("%s%s", failure_line(smk, exc), f" (log: {log_path})" if log_path else "")
         raise SystemExit(1) from None
 
 

@@ -77,8 +77,16 @@ def size_problem(path, header) -> str | None:
     return None
 
 
+def raw_header(path, img):
+    """The header as stored: nibabel's loader silently repairs some fields
+    (negative voxel sizes become positive), which must be seen as written."""
+    with nib.openers.ImageOpener(str(path)) as fobj:
+        return type(img.header).from_fileobj(fobj, check=False)
+
+
 def orientation_problem(header, affine) -> str | None:
-    """Why the image has no trustworthy voxel-to-scanner mapping, or None."""
+    """Why the image has no trustworthy voxel-to-scanner mapping, or None;
+    ``header`` as stored (``raw_header``)."""
     if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
         return "no orientation: qform_code and sform_code are both 0, so where the voxels lie (and which side is left) is unknown"
     pixdim = np.asarray(header["pixdim"][1:4], dtype=float)
@@ -113,7 +121,7 @@ def header_problem(path, img) -> str | None:
     view), read before its voxels; None when it may be loaded."""
     if not isinstance(img, nib.Nifti1Image):  # NIfTI-2 derives from it
         return f"not a NIfTI image (read as {type(img).__name__})"
-    return size_problem(path, img.header) or orientation_problem(img.header, img.affine) or field_of_view_problem(img.shape, img.affine)
+    return size_problem(path, img.header) or orientation_problem(raw_header(path, img), img.affine) or field_of_view_problem(img.shape, img.affine)
 
 
 def canonical(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
