@@ -167,9 +167,6 @@ def predict_patient_files(
 
 
 def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, dicom_study, series_patterns, deidentify, window_margin) -> dict:
-    from .network.inference import missing_refusal, predict_patient
-    from .preprocessing.pipeline import brain_extraction_source
-
     started = time.perf_counter()
     work = output_paths(out_dir, pid)["work"]
     # The model folder first: a broken file is found before minutes of preprocessing.
@@ -183,6 +180,10 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     first = next((seq for seq in reference_preference(card) if seq in used), None)
     if first:  # else refused below, with its reason
         check_overlap(pid, used, first)
+    # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
+    from .network.inference import missing_refusal, predict_patient
+    from .preprocessing.pipeline import brain_extraction_source
+
     model, card = _load_model(model_dir)
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
@@ -204,7 +205,15 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    paths = preprocess(pid, images, card, out["work"], reference)
+    try:
+        paths = preprocess(pid, images, card, out["work"], reference)
+    except ValueError as exc:  # name the user's file, not its canonical copy
+        text = str(exc)
+        for seq, staged in images.items():
+            text = text.replace(str(staged), f"{originals[seq]} (canonical voxel order)")
+        if text == str(exc):
+            raise
+        raise ValueError(text) from exc
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
