@@ -210,7 +210,7 @@ def test_output_folder_of_another_patient(capsys, model, patient, tmp_path):
     assert (out / "sub-A_desc-lesions.tsv").exists()  # refused: left as it was
     # --overwrite empties it first; the run then stops on the stand-in network, and the old outputs stay.
     code, lines = _predict(capsys, model, out, patient, extra=("--overwrite",))
-    assert code == 1 and len(lines) == 1 and "model.keras: Keras cannot load it" in lines[0]
+    assert code == 1 and len(lines) == 1 and "model.keras: the network cannot be loaded" in lines[0]
     assert [p.name for p in out.iterdir()] == ["sub-A_desc-lesions.tsv"], "a failed run leaves the folder as it found it"
 
 

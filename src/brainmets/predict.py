@@ -268,7 +268,7 @@ def _load_model(model_dir):
     try:
         return load_trained(model_dir)
     except Exception as exc:  # Keras raises many kinds for a damaged file
-        raise ModelFolderError(model_files(model_dir)["model"], f"Keras cannot load it ({type(exc).__name__}: {exc})") from exc
+        raise ModelFolderError(model_files(model_dir)["model"], f"the network cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def main(argv=None) -> int:

@@ -152,7 +152,9 @@ def normalization_step(
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm, "reference": reference}
     truth = _truth(patient)
     if truth is not None:
-        true_mask, _ = _load(truth["brain_mask"])
+        # The truth lies on the phantom's file grid; the cohort's copy is in canonical voxel order.
+        true_mask, true_affine = _load(truth["brain_mask"])
+        true_mask = resample_to_grid(true_mask, true_affine, ref.shape, ref_affine, order=0)
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
