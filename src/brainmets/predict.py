@@ -17,7 +17,15 @@ then writes, in the output folder (``<ref>``: BRAVO or T1gd):
   longest diameter (mm), centroid in scanner (RAS) coordinates (mm);
 * ``sub-<id>_desc-predict.json``: the model, reference, threshold and
   timings used;
-* ``work/``: the preprocessed images and QC pictures.
+* ``sub-<id>_desc-predict.log``: the run's log;
+* ``work/``: the inputs in canonical voxel order, the preprocessed images
+  and QC pictures, every file named after the patient.
+
+Outputs are written into a hidden folder beside the output folder and moved
+into place only when complete; an output folder that holds anything (another
+patient's or an earlier run's outputs) is refused unless ``--overwrite``,
+which empties it first. Every failure ends with one line naming the patient,
+the file and the problem (exit code 1); the traceback goes to the log.
 
 Sequences may be given as DICOM series folders, or all at once with
 ``--dicom-study`` (a study folder; series are assigned to sequences by
@@ -33,16 +41,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .cohort.validate import load_image
+import nibabel as nib
+
+from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .lesions import lesion_table_from_mask
+from .network.modelfolder import ModelFolderError, check_model_folder
+from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
+from .staging import OutputFolderError, check_output_folder, stage_outputs
 from .sequences import REFERENCE, REFERENCE_PREFERENCE, SEQUENCES, choose_reference
 
 log = logging.getLogger("brainmets.predict")
@@ -60,12 +76,7 @@ def output_paths(out_dir, pid: str, reference: str = REFERENCE) -> dict[str, Pat
 
 
 def read_threshold(model_dir, override: float | None) -> float:
-    if override is not None:
-        return override
-    path = Path(model_dir) / "threshold.json"
-    if not path.exists():
-        raise FileNotFoundError(f"model folder {model_dir}: threshold.json is missing; give --threshold")
-    return float(json.loads(path.read_text())["operating_threshold"])
+    return override if override is not None else read_model_threshold(model_dir)
 
 
 def reference_preference(card: dict) -> tuple[str, ...]:
@@ -106,10 +117,10 @@ def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Pat
         chosen, table = map_series(pid, find_series(pid, study), patterns, required=())
         atomic_write_text(work.parent / f"sub-{pid}_desc-series.tsv", table.to_csv(sep="\t", index=False))
         for seq, series in chosen.items():
-            folder = work / "dicom" / seq
+            folder = work / "dicom" / f"sub-{pid}_{seq}"
             folder.mkdir(parents=True, exist_ok=True)
             for i, f in enumerate(series.files):
-                target = folder / f"{i:05d}.dcm"
+                target = folder / f"sub-{pid}_{seq}_{i:05d}.dcm"
                 if not target.exists():
                     target.symlink_to(Path(f).resolve())
             folders.setdefault(seq, folder)
@@ -124,24 +135,59 @@ def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Pat
     return converted, sources
 
 
+def canonical_inputs(pid: str, images: dict, work: Path) -> tuple[dict, dict]:
+    """Check every input (header, voxels, content) and write it in canonical
+    voxel order, so that the storage order of a file cannot change the
+    result; returns the new paths and, per sequence, (file, shape, affine)."""
+    converted, geometry = {}, {}
+    for seq, path in images.items():
+        data, affine = load_image(pid, path)
+        check_content(pid, path, data)
+        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
+            data = data.astype(np.float32)
+        out = work / "inputs" / f"sub-{pid}_{seq}.nii.gz"
+        save_nifti(out, data, affine)
+        converted[seq], geometry[seq] = str(out), (path, data.shape, affine)
+    return converted, geometry
+
+
 def predict_patient_files(
     pid: str, images: dict, model_dir, out_dir, threshold: float | None = None, batch_size: int = 8,
     dicom_study=None, series_patterns: dict | None = None, deidentify: str | None = None, window_margin: int | None = 32,
+    overwrite: bool = False,
 ) -> dict:
-    from .network.inference import missing_refusal, predict_patient
-    from .network.train import load_trained
-    from .preprocessing.pipeline import brain_extraction_source
+    """Predict one patient into ``out_dir``, through a staging folder (see the
+    module's notes)."""
+    if not PATIENT_ID.match(pid):
+        raise InputError(pid, "--id", "a patient id is ASCII letters and digits only")
+    final = Path(out_dir)
+    check_output_folder(final, pid, overwrite)
+    with stage_outputs(final, pid, overwrite) as stage:
+        return _predict(pid, images, model_dir, stage, final, threshold, batch_size, dicom_study, series_patterns, deidentify, window_margin)
 
+
+def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, dicom_study, series_patterns, deidentify, window_margin) -> dict:
     started = time.perf_counter()
     work = output_paths(out_dir, pid)["work"]
+    # The model folder first: a broken file is found before minutes of preprocessing.
+    card = check_model_folder(model_dir)
+    cut = read_threshold(model_dir, threshold)
     images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
-    for seq, path in images.items():
-        load_image(pid, path)
-    model, card = load_trained(model_dir)
+    originals = dict(images)
+    images, geometry = canonical_inputs(pid, images, work)
+    # Fields of view that miss each other stop here, before the network loads.
+    used = {seq: geometry[seq] for seq in images if seq in card["sequences"]}
+    first = next((seq for seq in reference_preference(card) if seq in used), None)
+    if first:  # else refused below, with its reason
+        check_overlap(pid, used, first)
+    # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
+    from .network.inference import missing_refusal, predict_patient
+    from .preprocessing.pipeline import brain_extraction_source
+
+    model, card = _load_model(model_dir)
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
         log.warning("model %s: %s", model_dir, warning)
-    cut = read_threshold(model_dir, threshold)
     # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
     unused = [seq for seq in images if seq not in card["sequences"]]
     if unused:
@@ -159,14 +205,24 @@ def predict_patient_files(
     bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    paths = preprocess(pid, images, card, out["work"], reference)
-    network_grid = out["work"] / "probability_network_grid.nii.gz"
+    try:
+        paths = preprocess(pid, images, card, out["work"], reference)
+    except ValueError as exc:  # name the user's file, not its canonical copy
+        text = str(exc)
+        for seq, staged in images.items():
+            text = text.replace(str(staged), f"{originals[seq]} (canonical voxel order)")
+        if text == str(exc):
+            raise
+        raise ValueError(text) from exc
+    network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
-    # Back onto the patient's own reference grid (identity when the sizes agree).
+    # Back onto the patient's own reference grid, in the file's own voxel
+    # order: the same world points as the canonical grid, so the same values.
     prob_net, net_affine = load_nifti(network_grid)
-    ref_data, ref_affine = load_nifti(images[reference])
-    prob = np.clip(resample_to_grid(prob_net, net_affine, ref_data.shape, ref_affine, order=1), 0.0, 1.0)
+    ref_header = nib.load(str(originals[reference]))
+    ref_shape, ref_affine = ref_header.shape[:3], ref_header.affine
+    prob = np.clip(resample_to_grid(prob_net, net_affine, ref_shape, ref_affine, order=1), 0.0, 1.0)
     save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
     mask = prob >= cut
     save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
@@ -177,16 +233,17 @@ def predict_patient_files(
         from .dicom.export import export_lesions
 
         exported = export_lesions(mask, ref_affine, dicom_sources[reference], out_dir, f"sub-{pid}", pid, deidentify)
-        dicom = {"seg": exported["seg"] and str(exported["seg"]), "rtstruct": str(exported["rtstruct"]), "segments": exported["segments"]}
+        moved = lambda p: p and str(final_dir / Path(p).name)  # noqa: E731 (where they will lie)
+        dicom = {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
     report = {
         "patient_id": pid,
-        "inputs": {seq: str(Path(p).resolve()) for seq, p in images.items()},
+        "inputs": {seq: str(Path(p).resolve()) for seq, p in originals.items() if seq in images},
         "missing_sequences": missing,
         "unused_sequences": unused,
         "reference": reference,
         "reference_preference": list(preference),
         "brain_extraction_on": bet_on,
-        "outputs": {key: str(out[key].resolve()) for key in ("probability", "mask", "lesions")},
+        "outputs": {key: str((final_dir / out[key].name).resolve()) for key in ("probability", "mask", "lesions")},
         "model": str(Path(model_dir).resolve()),
         "model_fingerprint": card["fingerprint"],
         "model_training_cohort": card.get("training_cohort"),
@@ -201,6 +258,17 @@ def predict_patient_files(
     }
     atomic_write_text(out["report"], json.dumps(report, indent=2))
     return report
+
+
+def _load_model(model_dir):
+    """The network, with any failure of Keras named with its file."""
+    from .network.paths import model_files
+    from .network.train import load_trained
+
+    try:
+        return load_trained(model_dir)
+    except Exception as exc:  # Keras raises many kinds for a damaged file
+        raise ModelFolderError(model_files(model_dir)["model"], f"the network cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def main(argv=None) -> int:
@@ -220,13 +288,28 @@ def main(argv=None) -> int:
     parser.add_argument("--dicom-study", metavar="FOLDER", help="DICOM study folder: series are assigned to sequences by description")
     parser.add_argument("--series-patterns", metavar="JSON", help='JSON object of SeriesDescription regular expressions, e.g. {"BRAVO": "bravo"}')
     parser.add_argument("--deidentify", metavar="SALT", help="pseudonymous patient name/id in the DICOM outputs (keep the salt secret)")
+    parser.add_argument("--overwrite", action="store_true", help="empty an output folder that holds earlier outputs, then write this patient's")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.id.isalnum():
-        parser.error(f"--id {args.id!r}: use letters and digits only")
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG, handlers=[console], force=True)
+    for noisy in ("matplotlib", "PIL", "h5py", "tensorflow", "absl"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not PATIENT_ID.match(args.id):
+        log.error("patient %r, file --id: a patient id is ASCII letters and digits only", args.id)
+        return 1
     images = {seq: getattr(args, seq.lower()) for seq in SEQUENCES if getattr(args, seq.lower())}
+    # The whole log (tracebacks included) goes to a file; the console gets one line per failure.
+    log_file = Path(tempfile.gettempdir()) / f"brainmets-predict-sub-{args.id}-{os.getpid()}.log"
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(file_handler)
     try:
-        patterns = json.loads(args.series_patterns) if args.series_patterns else None
+        try:
+            patterns = json.loads(args.series_patterns) if args.series_patterns else None
+        except json.JSONDecodeError as exc:
+            raise InputError(args.id, "--series-patterns", f"not valid JSON ({exc.msg})") from None
         pseudonym_name = None
         if args.deidentify:
             from .dicom.export import pseudonym
@@ -234,14 +317,32 @@ def main(argv=None) -> int:
             pseudonym_name = pseudonym(args.id, args.deidentify)
         report = predict_patient_files(
             args.id, images, args.model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name,
-            None if args.window_margin < 0 else args.window_margin,
+            None if args.window_margin < 0 else args.window_margin, args.overwrite,
         )
-    except (ValueError, FileNotFoundError) as exc:
-        log.error("%s", exc)
+    except Exception as exc:  # noqa: BLE001 (any failure: one line on the console)
+        log.debug("traceback", exc_info=True)
+        log.error("%s (log: %s)", one_line(args.id, exc), log_file)
         return 1
+    finally:
+        file_handler.close()
+        logging.getLogger().removeHandler(file_handler)
+    kept = Path(args.out) / f"sub-{args.id}_desc-predict.log"
+    shutil.move(log_file, kept)
     log.info("patient %s: %d lesions, %.0f mm^3, written to %s", args.id, report["lesions"], report["lesion_volume_mm3"], args.out)
     return 0
 
+
+def one_line(pid: str, exc: BaseException) -> str:
+    """A failure as one line naming the patient, the file and the problem."""
+    if isinstance(exc, (InputError, OutputFolderError)) or str(exc).startswith(f"patient '{pid}'"):
+        text = str(exc)
+    elif isinstance(exc, ModelFolderError):
+        text = f"patient '{pid}', {exc}"
+    elif isinstance(exc, OSError) and exc.filename:
+        text = f"patient '{pid}', file {exc.filename}: {exc.strerror or exc}"
+    else:
+        text = f"patient '{pid}': {type(exc).__name__}: {exc}"
+    return " ".join(text.split())
 
 if __name__ == "__main__":
     sys.exit(main())

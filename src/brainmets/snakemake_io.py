@@ -1,8 +1,9 @@
 """Glue between Snakemake ``script:`` files and the package.
 
 Each script calls :func:`logged` so that its messages go to the rule's log
-file, and a failure ends the job with a one-line reason on the console as
-well as a traceback in the log.
+file, and any failure ends the job with one line on the console naming the
+patient (where the job has one), the file and the problem; the traceback
+goes to the log only.
 """
 
 from __future__ import annotations
@@ -29,11 +30,29 @@ def logged(smk):
     try:
         yield log
     except Exception as exc:
-        log.error("%s", exc)
-        log.debug("traceback", exc_info=True)
+        log.error("%s%s", failure_line(smk, exc), f" (log: {log_path})" if log_path else "")
+        # The traceback to the log file only; the console has the one line.
         if log_path:
             import traceback
 
+            for handler in logging.getLogger().handlers:
+                handler.flush()
             with open(log_path, "a") as fh:
                 traceback.print_exc(file=fh)
-        raise SystemExit(1) from exc
+        raise SystemExit(1) from None
+
+
+def failure_line(smk, exc: BaseException) -> str:
+    """One line naming the job's patient (if any), the file and the problem."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    pid = dict(getattr(smk, "wildcards", {}) or {}).get("pid")
+    if text.startswith(("patient ", "invalid cohort", "cohort sheet", "model file")):
+        return text
+    where = f"patient '{pid}', " if pid else ""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{where}file {exc.filename}: {exc.strerror or text}"
+    inputs = [str(f) for f in getattr(smk, "input", [])]
+    named = next((f for f in inputs if f in text), None)
+    if named is None and inputs:
+        named = inputs[0] if len(inputs) == 1 else f"{inputs[0]} (and {len(inputs) - 1} more inputs)"
+    return f"{where}file {named}: {type(exc).__name__}: {text}" if named else f"{where}{type(exc).__name__}: {text}"

@@ -75,9 +75,10 @@ def test_ingest_converts_mask_and_counts_lesions(release, tmp_path):
 def test_nifti_mirror(tmp_path):
     case = tmp_path / "mirror" / "Mets_042"
     case.mkdir(parents=True)
-    affine = np.diag([0.94, 0.94, 1.0, 1])
+    affine = np.diag([15.04, 15.04, 16.0, 1])  # a head-sized field of view in 8x8x4 voxels
     for stem in ("bravo", "t1_pre", "t1_gd", "flair"):
-        nib.save(nib.Nifti1Image(np.ones((8, 8, 4), np.float32), affine), str(case / f"{stem}.nii"))
+        image = np.random.default_rng(len(stem)).random((8, 8, 4)).astype(np.float32)
+        nib.save(nib.Nifti1Image(image, affine), str(case / f"{stem}.nii"))
     seg = np.zeros((8, 8, 4), np.uint8)
     seg[2:4, 2:4, 1:3] = 255
     nib.save(nib.Nifti1Image(seg, affine), str(case / "seg.nii"))

@@ -12,14 +12,19 @@ import yaml
 
 from brainmets.cohort import brats
 from brainmets.cohort.ingest import cohort_paths, ingest_patient
+from brainmets.cohort.header import canonical
 from brainmets.cohort.validate import InputError
+from brainmets.geometry import rotation_matrix
 from brainmets.workflow import cohort_records
 
 from ..conftest import require_realdata
 
 SHAPE = (10, 8, 6)
 # Oblique, anisotropic, off-centre: a grid a reader could not guess.
-AFFINE = np.array([[0.0, 0, 1.2, -30], [-1.0, 0, 0, 40], [0, 1.1, 0.1, -20], [0, 0, 0, 1]])
+# Voxels of 15-18 mm give a head-sized field of view in a few voxels.
+AFFINE = np.eye(4)
+AFFINE[:3, :3] = rotation_matrix((0, 0, 8)) @ np.array([[0.0, 0, 18], [-15, 0, 0], [0, 16.5, 0]])
+AFFINE[:3, 3] = (-30, 40, -20)
 CASE = "brats_layout/BraTS-GLI-00001-000/BraTS-GLI-00001-000"
 
 
@@ -134,15 +139,17 @@ def test_ingest_writes_three_sequences_and_tumour_core_mask(release, tmp_path):
     out = tmp_path / "cohort"
     patient = ingest_patient(records["BraTSMET00001000"], out)
     paths = cohort_paths(out, "BraTSMET00001000")
+    # Stored in canonical voxel order: the same voxels in the world.
+    seg = _seg()
+    core, core_affine = canonical(((seg == 1) | (seg == 3)).astype(np.uint8), AFFINE)
     for seq in ("T1pre", "T1gd", "FLAIR"):
         img = nib.load(str(paths[seq]))
-        assert img.shape == SHAPE
-        np.testing.assert_allclose(img.affine, AFFINE, atol=1e-5)
+        assert img.shape == core.shape
+        np.testing.assert_allclose(img.affine, core_affine, atol=1e-5)
     assert not paths["BRAVO"].exists()
     mask_img = nib.load(str(paths["lesions"]))
-    np.testing.assert_allclose(mask_img.affine, AFFINE, atol=1e-5)
-    seg = _seg()
-    np.testing.assert_array_equal(np.asarray(mask_img.dataobj), ((seg == 1) | (seg == 3)).astype(np.uint8))
+    np.testing.assert_allclose(mask_img.affine, core_affine, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(mask_img.dataobj), core)
     # Core and enhancing part are split by oedema: with the spot, three lesions.
     assert patient["labelled"] and patient["n_lesions"] == 3 and patient["subgroup"] == "1-3"
     assert patient["source"] == "brats" and patient["metadata"]["preprocessed"] is True
@@ -161,7 +168,7 @@ def test_label_set_setting(release, tmp_path):
         out = tmp_path / "-".join(map(str, labels))
         ingest_patient(records["BraTSMET00001000"], out)
         mask = np.asarray(nib.load(str(cohort_paths(out, "BraTSMET00001000")["lesions"])).dataobj)
-        np.testing.assert_array_equal(mask, expected.astype(np.uint8))
+        np.testing.assert_array_equal(mask, canonical(expected.astype(np.uint8), AFFINE)[0])
     for bad in ((), (0, 1), (4,)):
         with pytest.raises(ValueError, match="subset of 1, 2, 3"):
             brats.discover(release, bad)
@@ -245,8 +252,9 @@ def test_real_case(tmp_path):
     for seq in ("T1pre", "T1gd", "FLAIR"):
         info = patient["images"][seq]
         assert info["shape"] == [240, 240, 155] and info["spacing_mm"] == [1.0, 1.0, 1.0]
-        assert info["orientation"] == "LPS"
+        assert info["orientation"] == "RAS"  # LPS as shipped, stored in canonical order
     t1gd = nib.load(str(cohort_paths(tmp_path / "cohort", "BraTSGLI00001000")["T1gd"]))
     original = nib.load(str(record.images["T1gd"]))
-    np.testing.assert_array_equal(np.asarray(t1gd.dataobj), np.asarray(original.dataobj))
-    np.testing.assert_allclose(t1gd.affine, original.affine)
+    data, affine = canonical(np.asarray(original.dataobj), original.affine)
+    np.testing.assert_array_equal(np.asarray(t1gd.dataobj), data)
+    np.testing.assert_allclose(t1gd.affine, affine)

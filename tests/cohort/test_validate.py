@@ -6,12 +6,15 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from brainmets.cohort.header import canonical
 from brainmets.cohort.ingest import cohort_paths, ingest_patient
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError, check_patient_ids
 from brainmets.sequences import SEQUENCES
 
-AFFINE = np.array([[0, 0, 1.2, -30], [-1.0, 0, 0, 40], [0, 1.1, 0, -20], [0, 0, 0, 1]])
+# Voxels of 10-12 mm: a head-sized field of view (the inputs' gate) in a few voxels.
+AFFINE = np.array([[0, 0, 12.0, -30], [-10.0, 0, 0, 40], [0, 11.0, 0, -20], [0, 0, 0, 1]])
+OTHER_GRID = AFFINE + np.array([[0, 0, 0, 5.0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])  # 5 mm off
 
 
 def _write(path, data, affine=AFFINE):
@@ -44,7 +47,7 @@ def test_good_patient_is_ingested_unmodified(good_record, tmp_path):
     assert patient["n_lesions"] == 1 and patient["subgroup"] == "1-3"
     paths = cohort_paths(tmp_path / "cohort", "p01")
     assert all(paths[k].exists() for k in (*SEQUENCES, "lesions", "lesion_table", "patient"))
-    np.testing.assert_allclose(nib.load(str(paths["FLAIR"])).affine, AFFINE)
+    np.testing.assert_allclose(nib.load(str(paths["FLAIR"])).affine, canonical(np.zeros((12, 10, 8)), AFFINE)[1])
     assert {p: p.read_bytes() for p in good_record.input_paths()} == before
 
 
@@ -80,11 +83,12 @@ def test_4d_image(good_record, tmp_path):
 
 
 def test_4d_with_single_volume_is_accepted(good_record, tmp_path):
-    good_record.images["T1pre"] = _write(tmp_path / "one.nii.gz", np.ones((12, 10, 8, 1), np.float32))
+    volume = np.random.default_rng(1).random((12, 10, 8, 1)).astype(np.float32)
+    good_record.images["T1pre"] = _write(tmp_path / "one.nii.gz", volume)
     ingest_patient(good_record, tmp_path / "cohort")
     written = nib.load(str(cohort_paths(tmp_path / "cohort", "p01")["T1pre"]))
-    assert written.shape == (12, 10, 8)  # the single volume, as 3D
-    np.testing.assert_array_equal(np.asarray(written.dataobj), 1.0)
+    # The single volume, as 3D (in canonical voxel order).
+    np.testing.assert_array_equal(np.asarray(written.dataobj), canonical(volume[..., 0], AFFINE)[0])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -98,7 +102,7 @@ def test_non_finite_voxels(good_record, tmp_path, bad):
 def test_mask_on_other_grid(good_record, tmp_path):
     good_record.lesions = _write(tmp_path / "m.nii.gz", np.zeros((12, 10, 9), np.uint8))
     _fails(good_record, tmp_path, "mask shape")
-    good_record.lesions = _write(tmp_path / "m2.nii.gz", np.zeros((12, 10, 8), np.uint8), np.eye(4))
+    good_record.lesions = _write(tmp_path / "m2.nii.gz", np.zeros((12, 10, 8), np.uint8), OTHER_GRID)
     _fails(good_record, tmp_path, "mask affine differs")
 
 

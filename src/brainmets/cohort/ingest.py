@@ -24,7 +24,7 @@ from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..sequences import SEQUENCES, choose_reference, subgroup_of
 from . import brainmetshare, brats
 from .sheet import PatientRecord
-from .validate import InputError, check_finite, check_mask, load_image
+from .validate import InputError, check_content, check_finite, check_mask, check_overlap, load_image
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
     for seq in sequences:
         log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])
         images[seq] = _read(record, Path(record.images[seq]), sidecars, seq)
+        check_content(pid, record.images[seq], images[seq][0])
+    check_overlap(pid, {seq: (record.images[seq], data.shape, affine) for seq, (data, affine) in images.items()}, reference)
     ref_data, ref_affine = images[reference]
     mask = None
     if record.lesions is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,8 +43,21 @@ def read_sheet(path) -> list[PatientRecord]:
     """Read and validate a cohort sheet; relative paths are taken from the
     sheet's folder."""
     path = Path(path)
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(f"cohort sheet {path}, line {line}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if not text.strip():
+        raise ValueError(f"cohort sheet {path}: the file is empty; expected a header line (patient_id and sequence columns) and one line per patient")
+    try:
+        table = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"cohort sheet {path}: not a tab-separated table ({' '.join(str(exc).split())})") from None
     table.columns = [c.strip() for c in table.columns]
+    if table.empty:
+        raise ValueError(f"cohort sheet {path}: no patients (only a header line); add one line per patient")
     records = []
     for line, row in enumerate(table.to_dict("records"), start=2):
         row = {k: v.strip() for k, v in row.items() if v is not None and v.strip() != ""}

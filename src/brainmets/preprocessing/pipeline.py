@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
 from ..niio import atomic_write_text, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
@@ -88,11 +89,17 @@ def coregistration_step(pid, seq, reference_path, moving_path, patient_json, pat
     the workflow), with its QC."""
     patient = _patient(patient_json)
     xfm = paths[f"xfm_{seq}"]
+    gate = {**registration.GATE_SETTINGS, **{k: v for k, v in settings.items() if k in registration.GATE_SETTINGS}}
+    rigid = {k: v for k, v in settings.items() if k not in registration.GATE_SETTINGS}
     if patient["metadata"].get("preprocessed"):
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
+        problem = None
     else:
-        report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**settings))
+        report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**rigid))
+        problem = registration.implausible(report, gate["min_mutual_information"])
+    report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
+    report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
     ref, ref_affine = _load(reference_path)
     moving, moving_affine = _load(moving_path)
@@ -103,13 +110,15 @@ def coregistration_step(pid, seq, reference_path, moving_path, patient_json, pat
         points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
         error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
         report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
-    if report["worse_than_start"]:
-        log.warning("patient %s: %s registration ended with lower mutual information than it started", pid, seq)
     log.info("patient %s: %s -> %s %s", pid, seq, reference, {k: v for k, v in report.items() if v is not None})
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
-    flag = "  FLAGGED: mutual information decreased" if report["worse_than_start"] else ""
+    flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
     atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({"patient_id": pid, "sequence": seq, **report}, indent=2))
+    if problem and gate["implausible"] == "fail":
+        raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
+    if problem:
+        log.warning("patient %s: %s registration onto the %s is implausible: %s", pid, seq, reference, problem)
     return report
 
 
@@ -143,7 +152,9 @@ def normalization_step(
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm, "reference": reference}
     truth = _truth(patient)
     if truth is not None:
-        true_mask, _ = _load(truth["brain_mask"])
+        # The truth lies on the phantom's file grid; the cohort's copy is in canonical voxel order.
+        true_mask, true_affine = _load(truth["brain_mask"])
+        true_mask = resample_to_grid(true_mask, true_affine, ref.shape, ref_affine, order=0)
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
@@ -196,6 +207,7 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=()) -> pd
         row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
         row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
         row[f"{seq}_flagged"] = r["worse_than_start"]
+        row[f"{seq}_registration"] = r.get("registration", "passed")
     for pid, lesions_path, mask_path in lesion_masks:
         outside, total = lesion_voxels_outside(lesions_path, mask_path)
         rows[pid].update(lesion_voxels=total, lesion_voxels_outside_mask=outside)

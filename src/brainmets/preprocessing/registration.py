@@ -95,6 +95,25 @@ def register_rigid(fixed_path, moving_path, transform_path, settings: RigidSetti
     return {"mi_before": mi_before, "mi_after": mi_after, "worse_than_start": bool(mi_after < mi_before)}
 
 
+# Settings of the plausibility check, not of antsRegistration.
+GATE_SETTINGS = {"min_mutual_information": 0.4, "implausible": "fail"}
+
+
+def implausible(report: dict, floor: float) -> str | None:
+    """Why a registration's result cannot be trusted, or None.
+
+    Mutual information that fell during registration means the optimiser
+    went astray; a final value below ``floor`` means the images share too
+    little structure to be one head aligned (another patient's image, a
+    blank or wrong field of view)."""
+    before, after = report["mi_before"], report["mi_after"]
+    if after < before:
+        return f"mutual information fell from {before:.3f} to {after:.3f} during registration"
+    if after < floor:
+        return f"mutual information {after:.3f} after registration is below the floor {floor:g} (preprocessing.registration.min_mutual_information): is it another patient's image?"
+    return None
+
+
 def write_identity_transform(transform_path) -> None:
     """For inputs that are already co-registered (e.g. BrainMetShare)."""
     tx = ants.create_ants_transform(transform_type="AffineTransform", dimension=3)
