@@ -126,9 +126,22 @@ def inference_inputs(wildcards):
 
 def threshold_inputs(wildcards):
     dev = members(wildcards.model, "dev")
-    return {
+    inputs = {
         "lesions": per_patient(rules.resample_lesions.output.lesions, dev),
         "brain_mask": per_patient(rules.normalize.output.brain_mask, dev),
+    }
+    if config["training"]["sequence_dropout"] > 0:
+        inputs["input_sets"] = expand(
+            rules.input_set_operating_points.output[0], model=wildcards.model
+        )
+    return inputs
+
+
+def dev_network_inputs(wildcards):
+    dev = members(wildcards.model, "dev")
+    return {
+        **network_inputs(dev),
+        "lesions": per_patient(rules.resample_lesions.output.lesions, dev),
     }
 
 

@@ -159,6 +159,12 @@ rule ablation:
     output:
         csv=f"{RUN}/tables/ablation.csv",
         md=f"{RUN}/tables/ablation.md",
+        png=report(
+            f"{RUN}/figures/ablation.png",
+            caption="../report/ablation.rst",
+            category="Figures",
+        ),
+        pdf=f"{RUN}/figures/ablation.pdf",
     log:
         f"{RUN}/logs/tables/ablation.log",
     conda:

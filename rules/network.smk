@@ -97,6 +97,40 @@ rule infer:
         "../workflow_scripts/infer.py"
 
 
+# A model trained with sequence dropout: an operating point for each input
+# set (a sequence left out), on its development patients given that set.
+rule input_set_operating_points:
+    input:
+        unpack(dev_network_inputs),
+        model=rules.train.output.model,
+        card=rules.train.output.card,
+    output:
+        f"{RUN}/models/{{model}}/input_set_operating_points.json",
+    log:
+        f"{RUN}/logs/models/{{model}}_input_set_operating_points.log",
+    benchmark:
+        f"{RUN}/benchmarks/models/{{model}}_input_set_operating_points.tsv"
+    conda:
+        "../envs/network.yaml"
+    threads: 2
+    resources:
+        gpu=config["inference"]["gpus"],
+        mem_mb=6000,
+        runtime=60,
+    params:
+        patients=lambda w: members(w.model, "dev"),
+        sequences=USED,
+        operating_point=config["evaluation"]["operating_point"],
+        froc_max_fp=config["evaluation"]["froc_max_false_positives"],
+        connectivity=config["cohort"]["lesion_connectivity"],
+        batch_size=config["inference"]["batch_size"],
+        window_margin=config["inference"]["window_margin"],
+        gpus=config["inference"]["gpus"],
+        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+    script:
+        "../workflow_scripts/input_set_operating_points.py"
+
+
 rule operating_threshold:
     input:
         unpack(threshold_inputs),

@@ -246,6 +246,14 @@ def test_sequence_ablation_target(tiny_run):
     assert rows.auc.between(0, 1).all()
     table = (tiny_run / "tables" / "ablation.md").read_text()
     assert "| without BRAVO and T1gd |" in table and "0.795" in table  # the 2021 paper's Dice without BRAVO
+    # Each input set at the operating point chosen for it on the dev patients.
+    thresholds = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
+    assert set(thresholds["input_sets"]) == set(rows.input_set) - {"all given"}
+    used = rows.groupby("input_set").threshold.first()
+    assert used["all given"] == pytest.approx(thresholds["operating_threshold"])
+    for label, point in thresholds["input_sets"].items():
+        assert used[label] == pytest.approx(point["operating_threshold"]) and point["operating_point"] == "froc"
+    assert (tiny_run / "figures" / "ablation.png").stat().st_size > 10_000
 
 
 def test_predict_without_bravo_on_the_post_contrast_grid(tiny_run, tmp_path):
@@ -259,6 +267,10 @@ def test_predict_without_bravo_on_the_post_contrast_grid(tiny_run, tmp_path):
     assert prob.shape == t1gd.shape and np.allclose(prob.affine, t1gd.affine, atol=1e-5)
     report = json.loads((tmp_path / "sub-nobravo_desc-predict.json").read_text())
     assert report["reference"] == "T1gd" and report["missing_sequences"] == ["BRAVO"]
+    # Cut at the operating point chosen without BRAVO, and named.
+    thresholds = json.loads((model / "threshold.json").read_text())
+    assert report["threshold"] == pytest.approx(thresholds["input_sets"]["without BRAVO"]["operating_threshold"])
+    assert report["threshold_chosen_as"] == "operating point of the input set 'without BRAVO'"
 
 
 def test_split_written_once(tiny_run):

@@ -7,7 +7,9 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 import pandas as pd
 
-from brainmets.evaluation.ablation import ablation_markdown, ablation_table
+from brainmets.evaluation.ablation import PAPER_2021, ablation_markdown, ablation_table
+from brainmets.evaluation.figures import ablation_figure
+from brainmets.evaluation.input_sets import INPUT_SETS
 from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged
 
@@ -16,4 +18,5 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     table = ablation_table(rows)
     atomic_write_text(snakemake.output.csv, table.to_csv(index=False))
     atomic_write_text(snakemake.output.md, ablation_markdown(table, snakemake.params.min_fp_volume_mm3))
+    ablation_figure(rows, {"png": snakemake.output.png, "pdf": snakemake.output.pdf}, list(INPUT_SETS), PAPER_2021, snakemake.params.min_fp_volume_mm3)
     log.info("ablation table: %d input sets, %d patients", len(table), rows.patient_id.nunique())

@@ -7,6 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 import json
 import re
+from pathlib import Path
 
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.evaluation.threshold import operating_threshold
@@ -21,5 +22,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     }
     settings = EvaluationSettings(connectivity=params.connectivity)
     result = operating_threshold(patients, params.operating_point, params.froc_max_fp, settings)
+    if "input_sets" in ins.keys():  # a sequence-dropout model: one per input set too
+        result["input_sets"] = json.loads(Path(ins.input_sets[0]).read_text())
     log.info("model %s: operating threshold %.4f (%s)", snakemake.wildcards.model, result["operating_threshold"], result["method"])
     atomic_write_text(snakemake.output[0], json.dumps(result, indent=2))

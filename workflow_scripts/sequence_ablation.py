@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from brainmets.evaluation.ablation import ablation_rows, check_ablation_model
+from brainmets.evaluation.input_sets import COMPLETE, thresholds_by_input_set
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained
@@ -25,9 +26,9 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
         for i, pid in enumerate(params.patients)
     }
-    threshold = json.loads(Path(ins.threshold).read_text())["operating_threshold"]
-    settings = EvaluationSettings(threshold=threshold, **params.settings)
-    rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin)
+    thresholds = thresholds_by_input_set(json.loads(Path(ins.threshold).read_text()))
+    settings = EvaluationSettings(threshold=thresholds[COMPLETE], **params.settings)
+    rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin, thresholds)
     rows.insert(1, "model", snakemake.wildcards.model)
     atomic_write_text(snakemake.output[0], rows.to_csv(sep="\t", index=False))
     log.info("model %s: %d patients x %d input sets", snakemake.wildcards.model, len(patients), rows.input_set.nunique())

@@ -55,7 +55,7 @@ import nibabel as nib
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .lesions import lesion_table_from_mask
-from .network.modelfolder import ModelFolderError, check_model_folder
+from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import OutputFolderError, check_output_folder, stage_outputs
@@ -77,6 +77,24 @@ def output_paths(out_dir, pid: str, reference: str = REFERENCE) -> dict[str, Pat
 
 def read_threshold(model_dir, override: float | None) -> float:
     return override if override is not None else read_model_threshold(model_dir)
+
+
+def input_set_threshold(model_dir, complete: float, override: float | None, missing) -> tuple[float, str]:
+    """The threshold for what was given, and what it is: ``--threshold``, or
+    the operating point chosen for the input set without ``missing``
+    (``threshold.json``'s ``input_sets``), else that of complete inputs."""
+    if override is not None:
+        return override, "value given with --threshold"
+    if not missing:
+        return complete, "operating point of complete inputs"
+    from .evaluation.input_sets import threshold_for
+    from .network.paths import model_files
+
+    path = model_files(model_dir)["threshold"]
+    cut, cut_for = threshold_for(read_json(path), missing)
+    if not 0 <= cut <= 1:
+        raise ModelFolderError(path, f"the {cut_for} is {cut}, not a number from 0 to 1")
+    return cut, cut_for
 
 
 def reference_preference(card: dict) -> tuple[str, ...]:
@@ -202,7 +220,9 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         reference = choose_reference(images, preference)
     except ValueError as exc:
         raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
+    cut, cut_for = input_set_threshold(model_dir, cut, threshold, missing)
     bet_on = brain_extraction_source(images, reference)
+    log.info("patient %s: threshold %.4f, the %s", pid, cut, cut_for)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
     try:
@@ -248,6 +268,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "model_fingerprint": card["fingerprint"],
         "model_training_cohort": card.get("training_cohort"),
         "threshold": cut,
+        "threshold_chosen_as": cut_for,
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),

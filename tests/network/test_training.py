@@ -155,7 +155,8 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
 
 
 def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
-    from brainmets.evaluation.ablation import INPUT_SETS, ablation_markdown, input_sets, ablation_rows, ablation_table, check_ablation_model
+    from brainmets.evaluation.ablation import ablation_markdown, ablation_rows, ablation_table, check_ablation_model
+    from brainmets.evaluation.input_sets import INPUT_SETS, input_sets
     from brainmets.evaluation.metrics import EvaluationSettings
 
     model, card = load_trained(trained / "a")  # trained with sequence dropout
@@ -164,13 +165,16 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
         f"p{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"], "lesions": files["lesions"]}
         for i, (files, _) in enumerate(records[:2])
     }
-    rows = ablation_rows(model, card, patients, EvaluationSettings(threshold=0.5), batch_size=4, margin=8)
+    thresholds = {"without BRAVO": 0.3, "without FLAIR": 0.7}  # the others: settings.threshold
+    rows = ablation_rows(model, card, patients, EvaluationSettings(threshold=0.5), batch_size=4, margin=8, thresholds=thresholds)
     assert len(rows) == 2 * len(INPUT_SETS) and set(rows.input_set) == set(INPUT_SETS)
+    assert rows.groupby("input_set").threshold.first().to_dict() == {label: thresholds.get(label, 0.5) for label in INPUT_SETS}
     # Leaving sequences out changes what the network sees.
     p0 = rows[rows.patient_id == "p0"].set_index("input_set")
     assert p0.loc["all given", "auc"] != p0.loc["without BRAVO and T1gd", "auc"]
     table = ablation_table(rows)
     assert list(table["input set"]) == list(INPUT_SETS) and (table.patients == 2).all()
+    assert table.set_index("input set").loc["without BRAVO", "threshold"] == "0.300"
     assert "0.795" in ablation_markdown(table, 10.0)
     with pytest.raises(ValueError, match="model plain: the ablation leaves out T1pre, but the model was trained without sequence dropout"):
         check_ablation_model({**card, "sequence_dropout": 0.0}, "plain")
@@ -178,3 +182,22 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
     sets = input_sets(["T1pre", "T1gd", "FLAIR"])
     assert "without BRAVO" not in sets and "without BRAVO and T1gd" not in sets and "without T1gd" in sets
     assert list(input_sets(["T1gd"])) == ["all given"]
+
+
+def test_operating_points_per_input_set_on_the_dev_patients(trained, records):
+    from brainmets.evaluation.input_sets import INPUT_SETS, dev_input_set_points
+    from brainmets.evaluation.metrics import EvaluationSettings
+
+    model, card = load_trained(trained / "a")
+    dev = {
+        f"d{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"], "lesions": files["lesions"]}
+        for i, (files, _) in enumerate(records[:2])
+    }
+    points = dev_input_set_points(model, card, dev, "dice", 8.3, EvaluationSettings(), batch_size=4, margin=8)
+    assert set(points) == set(INPUT_SETS) - {"all given"}
+    for label, point in points.items():
+        assert point["left_out"] == list(INPUT_SETS[label]) and 0 <= point["operating_threshold"] <= 1
+        assert point["operating_point"] == "dice" and set(point["dev_patients"]) == {"d0", "d1"}
+    # Each set's curve is its own: the network saw other inputs.
+    curves = {label: [row["dice"] for row in point["dev_curve"]] for label, point in points.items()}
+    assert curves["without BRAVO"] != curves["without BRAVO and T1gd"]

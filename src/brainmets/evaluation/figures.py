@@ -177,6 +177,36 @@ def training_curves(histories: dict[str, pd.DataFrame], paths) -> None:
     save(fig, paths)
 
 
+def ablation_figure(rows: pd.DataFrame, paths, order, paper: dict | None = None, min_fp_volume_mm3: float = 10.0) -> None:
+    """Dice and false positives per patient (all, and of at least the
+    size the table counts) of each input set over the test patients: mean
+    and SD, with the 2021 paper's values where it gives them."""
+    labels = [label for label in order if label in set(rows.input_set)]
+    groups = [rows[rows.input_set == label] for label in labels]
+    y = np.arange(len(labels))[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.55 * len(labels) + 1.5), sharey=True)
+    dice = [g.dice.astype(float) for g in groups]
+    left.barh(y, [d.mean() for d in dice], xerr=[d.std() for d in dice], color="tab:blue", alpha=0.8)
+    left.set_xlim(0, 1)
+    left.set_xlabel("voxel Dice (mean, SD)")
+    left.set_yticks(y, labels)
+    fp = [g.fp_components.astype(float) for g in groups]
+    fp_min = [g.fp_components_min_volume.astype(float) for g in groups]
+    right.barh(y + 0.2, [f.mean() for f in fp], height=0.4, color="tab:red", alpha=0.6, label="all")
+    right.barh(y - 0.2, [f.mean() for f in fp_min], height=0.4, color="tab:red", label=f"at least {min_fp_volume_mm3:g} mm$^3$")
+    right.set_xlabel("false positives per patient (mean)")
+    for i, label in enumerate(labels):
+        for ax, key in ((left, "dice"), (right, "fp_components_min_volume")):
+            value = (paper or {}).get(label, {}).get(key)
+            if value is not None:
+                ax.plot(value, y[i] - (0.2 if ax is right else 0), "k*", markersize=10, label="2021 paper" if key == "dice" else None)
+    right.legend(loc="lower right", fontsize=8)
+    if any((paper or {}).get(label) for label in labels):
+        left.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"Sequence ablation: {rows.patient_id.nunique()} test patients, each input set at its own operating point")
+    save(fig, paths)
+
+
 def all_figures(
     per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = "BRAVO"
 ) -> None:

@@ -38,13 +38,22 @@ def _finite(value) -> float | None:
 def dev_curve(dev_patients: dict[str, dict], settings: EvaluationSettings, thresholds=THRESHOLD_GRID) -> tuple[list[dict], dict]:
     """Mean voxel Dice, lesion sensitivity and false positives per patient
     of the development patients at each threshold; and per patient its
-    Youden threshold."""
+    Youden threshold. ``dev_patients``: id -> {"probability", "lesions",
+    "brain_mask"} paths."""
+
+    def volumes():
+        for pid, files in sorted(dev_patients.items()):
+            prob, affine = load_nifti(files["probability"])
+            yield pid, prob, load_nifti(files["lesions"], np.uint8)[0] > 0, load_nifti(files["brain_mask"], np.uint8)[0] > 0, affine
+
+    return curve_of(volumes(), settings, thresholds)
+
+
+def curve_of(volumes, settings: EvaluationSettings, thresholds=THRESHOLD_GRID) -> tuple[list[dict], dict]:
+    """``dev_curve`` of (id, probability, truth, brain, affine) volumes."""
     per_threshold = {float(t): {"dice": [], "detected": 0, "lesions": 0, "fp": [], "sensitivity": []} for t in thresholds}
     youden = {}
-    for pid, files in sorted(dev_patients.items()):
-        prob, affine = load_nifti(files["probability"])
-        truth = load_nifti(files["lesions"], np.uint8)[0] > 0
-        brain = load_nifti(files["brain_mask"], np.uint8)[0] > 0
+    for pid, prob, truth, brain, affine in volumes:
         y = brain_roc(truth, prob, brain).youden()
         youden[pid] = {k: _finite(v) for k, v in y.items()}
         log.info("dev patient %s: Youden threshold %.4f (sensitivity %.3f, specificity %.4f)", pid, y["threshold"], y["sensitivity"], y["specificity"])
@@ -95,21 +104,28 @@ def operating_threshold(dev_patients: dict[str, dict], choice: str = "youden", f
     """``dev_patients``: id -> {"probability", "lesions", "brain_mask"} paths.
     The chosen threshold, every candidate, the FROC curve and the Youden
     threshold of each development patient."""
-    if choice not in OPERATING_POINTS:
-        raise ValueError(f"operating point must be one of {', '.join(OPERATING_POINTS)}, not {choice!r}")
     settings = settings or EvaluationSettings()
     rows, youden = dev_curve(dev_patients, settings)
+    return choose_operating_point(rows, youden, choice, froc_max_fp)
+
+
+def choose_operating_point(rows: list[dict], youden: dict, choice: str, froc_max_fp: float, what: str = "") -> dict:
+    """threshold.json's content from a development curve: the ``choice``
+    rule's threshold, every candidate, the curve. ``what``: the input set,
+    for the log."""
+    if choice not in OPERATING_POINTS:
+        raise ValueError(f"operating point must be one of {', '.join(OPERATING_POINTS)}, not {choice!r}")
     points = operating_points(rows, youden, froc_max_fp)
     for name, point in points.items():
         log.info(
-            "operating point %s: threshold %.4f, dev Dice %.3f, lesion sensitivity %.3f, %.1f false positives per patient",
-            name, point["threshold"], point["dice"], point["lesion_sensitivity"], point["fp_per_patient"],
+            "%soperating point %s: threshold %.4f, dev Dice %.3f, lesion sensitivity %.3f, %.1f false positives per patient",
+            f"{what}: " if what else "", name, point["threshold"], point["dice"], point["lesion_sensitivity"], point["fp_per_patient"],
         )
     if choice in points:
         threshold, method = points[choice]["threshold"], points[choice]["rule"]
     else:
         threshold, method = FALLBACK, f"no development patient defines the {choice} operating point: fixed {FALLBACK}"
-        log.warning("no development patient defines the %s operating point; threshold set to %s", choice, FALLBACK)
+        log.warning("%sno development patient defines the %s operating point; threshold set to %s", f"{what}: " if what else "", choice, FALLBACK)
     return {
         "operating_threshold": threshold,
         "operating_point": choice,

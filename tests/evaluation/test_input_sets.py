@@ -1,0 +1,35 @@
+"""Which operating point goes with which inputs."""
+
+import logging
+
+import pytest
+
+from brainmets.evaluation.input_sets import COMPLETE, input_sets, label_of, threshold_for, thresholds_by_input_set
+
+THRESHOLDS = {"operating_threshold": 0.88, "input_sets": {"without BRAVO": {"operating_threshold": 0.41}, "without BRAVO and T1gd": {"operating_threshold": 0.2}}}
+
+
+def test_labels_of_missing_sets_in_any_order():
+    assert label_of([]) == COMPLETE and label_of(["BRAVO"]) == "without BRAVO"
+    assert label_of(["T1gd", "BRAVO"]) == label_of(["BRAVO", "T1gd"]) == "without BRAVO and T1gd"
+    assert label_of(["T1pre", "FLAIR"]) is None
+
+
+def test_each_input_set_gets_its_own_threshold():
+    assert thresholds_by_input_set(THRESHOLDS) == {COMPLETE: 0.88, "without BRAVO": 0.41, "without BRAVO and T1gd": 0.2}
+    assert threshold_for(THRESHOLDS, ["BRAVO"]) == (0.41, "operating point of the input set 'without BRAVO'")
+    assert threshold_for(THRESHOLDS, ["T1gd", "BRAVO"])[0] == 0.2
+    # A model without sequence dropout has only the complete set's.
+    assert thresholds_by_input_set({"operating_threshold": 0.5}) == {COMPLETE: 0.5}
+
+
+def test_a_set_without_its_own_point_says_so(caplog):
+    caplog.set_level(logging.WARNING)
+    cut, what = threshold_for(THRESHOLDS, ["FLAIR"])
+    assert cut == 0.88 and "complete inputs (none was chosen without FLAIR)" in what
+    assert "may find too little" in caplog.text
+
+
+@pytest.mark.parametrize("sequences, expected", [(["T1pre", "T1gd", "FLAIR"], 4), (["T1pre", "T1gd", "BRAVO", "FLAIR"], 6), (["T1gd"], 1)])
+def test_input_sets_of_a_model(sequences, expected):
+    assert len(input_sets(sequences)) == expected

@@ -1,0 +1,34 @@
+"""Operating points of a sequence-dropout model for each input set, on its
+development patients (rule input_set_operating_points)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+import json
+from pathlib import Path
+
+from brainmets.evaluation.input_sets import dev_input_set_points
+from brainmets.evaluation.metrics import EvaluationSettings
+from brainmets.network.devices import configure_gpus, limit_cpu_threads
+from brainmets.network.train import load_trained
+from brainmets.niio import atomic_write_text
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    ins, params = snakemake.input, snakemake.params
+    configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
+    limit_cpu_threads(snakemake.threads)
+    model, card = load_trained(Path(ins.model).parent)
+    patients = {
+        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
+        for i, pid in enumerate(params.patients)
+    }
+    settings = EvaluationSettings(connectivity=params.connectivity)
+    points = dev_input_set_points(
+        model, card, patients, params.operating_point, params.froc_max_fp, settings, params.batch_size, params.window_margin
+    )
+    atomic_write_text(snakemake.output[0], json.dumps(points, indent=2))
+    for label, point in points.items():
+        log.info("model %s, %s: operating threshold %.4f (%s)", snakemake.wildcards.model, label, point["operating_threshold"], point["method"])
