@@ -29,8 +29,10 @@ rule brain_extraction:
         "../workflow_scripts/brain_extraction.py"
 
 
-# Every other sequence onto the reference, one job per patient (ANTs is imported once).
-rule coregister:
+# Every other sequence onto the reference, one job per patient (ANTs is imported
+# once). It always ends with the patient's verdict, failed included, so that the
+# QC table lists every patient; a checkpoint, as that table's inputs depend on it.
+checkpoint coregister:
     input:
         reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
@@ -53,6 +55,7 @@ rule coregister:
             category="Quality control",
             subcategory="sub-{pid}",
         ),
+        verdict=f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registration.json",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_coregister.log",
     benchmark:
@@ -73,12 +76,34 @@ rule coregister:
         "../workflow_scripts/coregister.py"
 
 
+# A failed verdict stops the patient here: with --keep-going every step that
+# does not need this patient goes on.
+rule registration_gate:
+    input:
+        verdict=rules.coregister.output.verdict,
+    output:
+        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
+    log:
+        f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
+    group:
+        "preprocessing"
+    conda:
+        "../envs/preprocessing.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../workflow_scripts/registration_gate.py"
+
+
 rule normalize:
     input:
         **{seq: rules.ingest_labelled_patient.output[seq] for seq in USED},
         patient=rules.ingest_labelled_patient.output.patient,
         bet_mask=rules.brain_extraction.output.bet_mask,
         xfm=rules.coregister.output.xfm,
+        registration=rules.registration_gate.output[0],
     output:
         **{
             seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-preproc_{seq}.nii.gz"
@@ -131,13 +156,13 @@ rule resample_lesions:
         "../workflow_scripts/resample_lesions.py"
 
 
+# Every patient, a failed one too (from its registration verdict).
 rule preprocessing_qc_table:
     input:
+        unpack(qc_table_later_inputs),
         bet=per_patient(rules.brain_extraction.output.bet_report),
-        normalize=per_patient(rules.normalize.output.normalize_report),
+        verdicts=per_patient(rules.coregister.output.verdict),
         xfm=per_patient(rules.coregister.output.xfm_report),
-        lesions=per_patient(rules.resample_lesions.output.lesions, LABELLED),
-        lesion_brain_masks=per_patient(rules.normalize.output.brain_mask, LABELLED),
     output:
         report(
             f"{RUN}/qc/preprocessing.tsv",
