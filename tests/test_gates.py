@@ -321,7 +321,7 @@ def _coregister(tmp_path, fixed, moving, settings, **kwargs):
 
 
 def test_registration_gate(two_phantoms, tmp_path):
-    """The patient's own T1gd passes the demo's floor; another patient's fails
+    """The patient's own T1gd passes a floor of 0.67 (4 mm phantoms); another patient's fails
     it, or is only flagged when the config says warn."""
     own, other = two_phantoms["001"], two_phantoms["002"]
     gate = {"min_mutual_information": 0.67}

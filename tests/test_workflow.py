@@ -368,8 +368,8 @@ def test_bad_patient_fails_alone_with_keep_going(tiny_patients, tmp_path):
 
 
 def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients, tmp_path):
-    """p001's T1gd taken from p002: its co-registration ends below the
-    demo's floor (0.62 against 0.67). The QC table lists p001 as failed with
+    """p001's T1gd taken from p002: its co-registration ends below a floor
+    of 0.67 (at 0.62). The QC table lists p001 as failed with
     the reason, the other patients are preprocessed, and the run ends
     non-zero with one line naming patient, file and mutual information.
     Not every swap does this on 4 mm phantoms: p003's T1gd onto p002's BRAVO
@@ -382,7 +382,8 @@ def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients,
     sheet = tmp_path / "cohort.tsv"
     pd.DataFrame(rows).to_csv(sheet, sep="\t", index=False)
     config = tmp_path / "config.yaml"
-    # The demo's floor (a bare config takes the schema's 0.4, for real heads).
+    # The floor of the 4 mm phantoms: their own sequences end above it, most
+    # swapped ones below (a bare config takes the schema's 0.4, for real heads).
     floor = "preprocessing:\n  registration:\n    min_mutual_information: 0.67\n"
     config.write_text(f"run_name: sheet\ncohort:\n  source: sheet\n  sheet: {sheet}\n{floor}")
     run = tmp_path / "results" / "sheet"
