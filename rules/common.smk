@@ -90,8 +90,10 @@ def per_patient(pattern, pids=None, **wildcards):
 
 def registration_let_through(pids):
     """Those of ``pids`` whose co-registration verdict lets them go on
-    (known once each patient's coregister checkpoint has run)."""
-    verdicts = {pid: checkpoints.coregister.get(pid=pid).output.verdict for pid in pids}
+    (known once each patient's registration_verdict checkpoint has run)."""
+    verdicts = {
+        pid: checkpoints.registration_verdict.get(pid=pid).output[0] for pid in pids
+    }
     return [pid for pid in pids if lets_through(read_verdict(verdicts[pid]))]
 
 

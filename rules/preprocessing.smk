@@ -30,9 +30,8 @@ rule brain_extraction:
 
 
 # Every other sequence onto the reference, one job per patient (ANTs is imported
-# once). It always ends with the patient's verdict, failed included, so that the
-# QC table lists every patient; a checkpoint, as that table's inputs depend on it.
-checkpoint coregister:
+# once). A failed registration still writes its outputs and report.
+rule coregister:
     input:
         reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
@@ -55,7 +54,6 @@ checkpoint coregister:
             category="Quality control",
             subcategory="sub-{pid}",
         ),
-        verdict=f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registration.json",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_coregister.log",
     benchmark:
@@ -76,11 +74,11 @@ checkpoint coregister:
         "../workflow_scripts/coregister.py"
 
 
-# A failed verdict stops the patient here: with --keep-going every step that
-# does not need this patient goes on.
+# A failed registration stops the patient here: with --keep-going every step
+# that does not need this patient goes on.
 rule registration_gate:
     input:
-        verdict=rules.coregister.output.verdict,
+        reports=rules.coregister.output.xfm_report,
     output:
         f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
     log:
@@ -88,13 +86,38 @@ rule registration_gate:
     group:
         "preprocessing"
     conda:
-        "../envs/preprocessing.yaml"
+        "../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        reference=REF,
     script:
         "../workflow_scripts/registration_gate.py"
+
+
+# The patient's verdict, failed included, for the QC table, whose inputs
+# depend on it (a checkpoint; outside the preprocessing group, as Snakemake
+# mishandles checkpoints inside cluster groups).
+checkpoint registration_verdict:
+    input:
+        reports=rules.coregister.output.xfm_report,
+    output:
+        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registration.json",
+    log:
+        f"{RUN}/logs/preproc/sub-{{pid}}_registration_verdict.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        reference=REF,
+    script:
+        "../workflow_scripts/registration_verdict.py"
 
 
 rule normalize:
@@ -161,7 +184,7 @@ rule preprocessing_qc_table:
     input:
         unpack(qc_table_later_inputs),
         bet=per_patient(rules.brain_extraction.output.bet_report),
-        verdicts=per_patient(rules.coregister.output.verdict),
+        verdicts=per_patient(rules.registration_verdict.output[0]),
         xfm=per_patient(rules.coregister.output.xfm_report),
     output:
         report(

@@ -408,7 +408,7 @@ def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients,
     assert len(lines) == 1, result.stderr[-3000:]
     assert f"{mi['mi_before']:.3f} before" in lines[0]
     assert "Traceback" in (run / "logs" / "preproc" / "sub-p001_registration_gate.log").read_text()
-    assert "registration failed" in (run / "logs" / "preproc" / "sub-p001_coregister.log").read_text()
+    assert "T1gd registration onto the BRAVO is implausible (failed)" in (run / "logs" / "preproc" / "sub-p001_coregister.log").read_text()
     # The report of what could run carries the same table.
     snakemake(tmp_path, "--configfile", str(config), "--report", "report.html", targets[0])
     html = (tmp_path / "report.html").read_text()

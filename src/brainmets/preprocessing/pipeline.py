@@ -118,7 +118,8 @@ def coregistration_step(
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
-    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({"patient_id": pid, "sequence": seq, **report}, indent=2))
+    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": registration_gate.user_file(patient, seq, moving_path)}
+    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
     if problem and gate["implausible"] == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
     if problem:

@@ -1,10 +1,11 @@
 """The registration gate's verdict on one patient, and the step that acts on it.
 
-In the workflow, co-registration always writes a verdict (passed, flagged or
-failed, with the problem and the mutual information of each sequence), so
-that the QC table lists a failed patient too; a separate step then stops
-that patient's chain on the verdict. ``brainmets-predict`` has one patient
-and stops at once (``pipeline.coregistration_step``).
+In the workflow, co-registration always ends with a report per sequence
+(passed, flagged or failed, with the problem, the mutual information and
+the user's file), so that the QC table lists a failed patient too; the
+patient's verdict is the worst of them, and a separate step stops that
+patient's chain on it. ``brainmets-predict`` has one patient and stops at
+once (``pipeline.coregistration_step``).
 
 Imports no ANTs: the workflow reads verdicts while it builds the job graph.
 """
@@ -24,29 +25,32 @@ log = logging.getLogger(__name__)
 STATES = ("passed", "flagged", "failed")
 
 
-def verdict(pid: str, reference: str, reports: dict, moving_paths: dict) -> dict:
-    """The patient's verdict from each sequence's registration report
-    (``pipeline.coregistration_step``) and the file that was registered."""
+def user_file(patient: dict, seq: str, registered) -> str:
+    """The file the user gave for ``seq``, as the patient record keeps it
+    (the cohort holds a copy in canonical voxel order); else ``registered``."""
+    return patient.get("images", {}).get(seq, {}).get("source") or str(registered)
+
+
+def verdict(pid: str, reference: str, reports) -> dict:
+    """The patient's verdict from the registration reports of its sequences
+    (``pipeline.coregistration_step``'s); none registered: passed."""
     sequences = {
-        seq: {
-            "file": str(moving_paths[seq]),
-            "registration": report["registration"],
-            "problem": report.get("problem"),
-            "mi_before": report.get("mi_before"),
-            "mi_after": report.get("mi_after"),
-        }
-        for seq, report in reports.items()
+        r["sequence"]: {k: r.get(k) for k in ("file", "registration", "problem", "mi_before", "mi_after")}
+        for r in reports
     }
     status = max((s["registration"] for s in sequences.values()), key=STATES.index, default="passed")
     problems = [f"{seq}: {s['problem']}" for seq, s in sequences.items() if s["problem"]]
-    return {"patient_id": pid, "reference": reference, "registration": status, "problem": "; ".join(problems) or None, "sequences": sequences}
+    return {
+        "patient_id": pid,
+        "reference": reference,
+        "registration": status,
+        "problem": "; ".join(problems) or None,
+        "sequences": sequences,
+    }
 
 
-def user_files(patient_json, moving_paths: dict) -> dict:
-    """The file the user gave for each sequence, as the patient record keeps
-    it (the cohort holds a copy in canonical voxel order); else the copy."""
-    images = json.loads(Path(patient_json).read_text()).get("images", {})
-    return {seq: images.get(seq, {}).get("source") or str(path) for seq, path in moving_paths.items()}
+def read_reports(paths) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in paths]
 
 
 def write_verdict(path, record: dict) -> None:
@@ -76,10 +80,17 @@ def failure(record: dict) -> InputError | None:
     return InputError(record["patient_id"], first["file"], f"{seq} registration onto the {record['reference']} is implausible: {first['problem']}{also}")
 
 
-def registration_gate_step(verdict_path, accepted_path) -> dict:
-    """Stop the patient on a failed verdict; otherwise write it on as the
-    token its downstream steps wait for (flagged: with a warning)."""
-    record = read_verdict(verdict_path)
+def verdict_step(pid: str, reference: str, report_paths, verdict_path) -> dict:
+    """Write the patient's verdict, failed included (for the QC table)."""
+    record = verdict(pid, reference, read_reports(report_paths))
+    write_verdict(verdict_path, record)
+    return record
+
+
+def registration_gate_step(pid: str, reference: str, report_paths, accepted_path) -> dict:
+    """Stop the patient on a failed verdict; otherwise write it as the token
+    its downstream steps wait for (flagged: with a warning)."""
+    record = verdict(pid, reference, read_reports(report_paths))
     error = failure(record)
     if error is not None:
         raise error
