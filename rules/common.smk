@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from brainmets.layout import FIGURES
 from brainmets.phantom.generate import patient_ids, plan_subgroups
+from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import SEQUENCES, brain_extraction_source, choose_reference
 from brainmets.workflow import cohort_records, cohort_sequences
 
@@ -85,6 +86,28 @@ def ingest_record(wildcards):
 def per_patient(pattern, pids=None, **wildcards):
     """``pattern`` (a rule's output, with {pid}) for each patient."""
     return expand(pattern, pid=PATIENTS if pids is None else pids, **wildcards)
+
+
+def registration_let_through(pids):
+    """Those of ``pids`` whose co-registration verdict lets them go on
+    (known once each patient's registration_verdict checkpoint has run)."""
+    verdicts = {
+        pid: checkpoints.registration_verdict.get(pid=pid).output[0] for pid in pids
+    }
+    return [pid for pid in pids if lets_through(read_verdict(verdicts[pid]))]
+
+
+def qc_table_later_inputs(wildcards):
+    """The reports after co-registration, of the patients the registration
+    gate let through (the rule's own inputs hold every verdict, so that all
+    patients are registered before this is asked)."""
+    through = registration_let_through(PATIENTS)
+    labelled = [pid for pid in LABELLED if pid in through]
+    return {
+        "normalize": per_patient(rules.normalize.output.normalize_report, through),
+        "lesions": per_patient(rules.resample_lesions.output.lesions, labelled),
+        "lesion_brain_masks": per_patient(rules.normalize.output.brain_mask, labelled),
+    }
 
 
 def split_models():

@@ -29,7 +29,8 @@ rule brain_extraction:
         "../workflow_scripts/brain_extraction.py"
 
 
-# Every other sequence onto the reference, one job per patient (ANTs is imported once).
+# Every other sequence onto the reference, one job per patient (ANTs is imported
+# once). A failed registration still writes its outputs and report.
 rule coregister:
     input:
         reference=rules.ingest_labelled_patient.output[REF],
@@ -73,12 +74,59 @@ rule coregister:
         "../workflow_scripts/coregister.py"
 
 
+# A failed registration stops the patient here: with --keep-going every step
+# that does not need this patient goes on.
+rule registration_gate:
+    input:
+        reports=rules.coregister.output.xfm_report,
+    output:
+        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
+    log:
+        f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
+    group:
+        "preprocessing"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        reference=REF,
+    script:
+        "../workflow_scripts/registration_gate.py"
+
+
+# The patient's verdict, failed included, for the QC table, whose inputs
+# depend on it (a checkpoint; outside the preprocessing group, as Snakemake
+# mishandles checkpoints inside cluster groups).
+checkpoint registration_verdict:
+    input:
+        reports=rules.coregister.output.xfm_report,
+    output:
+        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registration.json",
+    log:
+        f"{RUN}/logs/preproc/sub-{{pid}}_registration_verdict.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        reference=REF,
+    script:
+        "../workflow_scripts/registration_verdict.py"
+
+
 rule normalize:
     input:
         **{seq: rules.ingest_labelled_patient.output[seq] for seq in USED},
         patient=rules.ingest_labelled_patient.output.patient,
         bet_mask=rules.brain_extraction.output.bet_mask,
         xfm=rules.coregister.output.xfm,
+        registration=rules.registration_gate.output[0],
     output:
         **{
             seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-preproc_{seq}.nii.gz"
@@ -131,13 +179,13 @@ rule resample_lesions:
         "../workflow_scripts/resample_lesions.py"
 
 
+# Every patient, a failed one too (from its registration verdict).
 rule preprocessing_qc_table:
     input:
+        unpack(qc_table_later_inputs),
         bet=per_patient(rules.brain_extraction.output.bet_report),
-        normalize=per_patient(rules.normalize.output.normalize_report),
+        verdicts=per_patient(rules.registration_verdict.output[0]),
         xfm=per_patient(rules.coregister.output.xfm_report),
-        lesions=per_patient(rules.resample_lesions.output.lesions, LABELLED),
-        lesion_brain_masks=per_patient(rules.normalize.output.brain_mask, LABELLED),
     output:
         report(
             f"{RUN}/qc/preprocessing.tsv",

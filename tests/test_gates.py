@@ -312,16 +312,16 @@ def two_phantoms(tmp_path_factory):
     return {pid: phantom_paths(root / f"sub-{pid}", pid) for pid in ("001", "002")}
 
 
-def _coregister(tmp_path, fixed, moving, settings):
+def _coregister(tmp_path, fixed, moving, settings, **kwargs):
     patient_json = tmp_path / "patient.json"
     patient_json.write_text(json.dumps({"patient_id": "001", "metadata": {}}))
     paths = {"xfm_T1gd": tmp_path / "x.mat", "xfm_report_T1gd": tmp_path / "x.json", "coreg_qc_T1gd": tmp_path / "x.png"}
     base = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
-    return coregistration_step("001", "T1gd", fixed, moving, patient_json, paths, {**base, **settings}), paths
+    return coregistration_step("001", "T1gd", fixed, moving, patient_json, paths, {**base, **settings}, **kwargs), paths
 
 
 def test_registration_gate(two_phantoms, tmp_path):
-    """The patient's own T1gd passes the demo's floor; another patient's fails
+    """The patient's own T1gd passes a floor of 0.67 (4 mm phantoms); another patient's fails
     it, or is only flagged when the config says warn."""
     own, other = two_phantoms["001"], two_phantoms["002"]
     gate = {"min_mutual_information": 0.67}
@@ -332,3 +332,7 @@ def test_registration_gate(two_phantoms, tmp_path):
     report, paths = _coregister(tmp_path, own["BRAVO"], other["T1gd"], {**gate, "implausible": "warn"})
     assert report["registration"] == "flagged"
     assert json.loads(paths["xfm_report_T1gd"].read_text())["registration"] == "flagged"
+    # The workflow's way: the verdict is written, a later step acts on it.
+    report, paths = _coregister(tmp_path, own["BRAVO"], other["T1gd"], gate, enforce=False)
+    assert report["registration"] == "failed" and report["mi_after"] < 0.67
+    assert json.loads(paths["xfm_report_T1gd"].read_text())["problem"] == report["problem"]

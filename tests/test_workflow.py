@@ -1,6 +1,8 @@
 """The Snakemake workflow end to end on a tiny cohort, and its hygiene."""
 
+import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -378,9 +380,12 @@ def test_bad_patient_fails_alone_with_keep_going(tiny_patients, tmp_path):
 
 
 def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients, tmp_path):
-    """p001's T1gd taken from p002: its co-registration ends below the
-    demo's floor (0.62 against 0.67) and fails that patient only, with one
-    line. Not every swap does: p003's T1gd onto p002's BRAVO ends at 0.70."""
+    """p001's T1gd taken from p002: its co-registration ends below a floor
+    of 0.67 (at 0.62). The QC table lists p001 as failed with
+    the reason, the other patients are preprocessed, and the run ends
+    non-zero with one line naming patient, file and mutual information.
+    Not every swap does this on 4 mm phantoms: p003's T1gd onto p002's BRAVO
+    ends at 0.70."""
     rows = []
     for pid, (_, out) in tiny_patients.items():
         paths = phantom_paths(out, pid)
@@ -389,19 +394,38 @@ def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients,
     sheet = tmp_path / "cohort.tsv"
     pd.DataFrame(rows).to_csv(sheet, sep="\t", index=False)
     config = tmp_path / "config.yaml"
-    # The demo's floor (a bare config takes the schema's 0.4, for real heads).
+    # The floor of the 4 mm phantoms: their own sequences end above it, most
+    # swapped ones below (a bare config takes the schema's 0.4, for real heads).
     floor = "preprocessing:\n  registration:\n    min_mutual_information: 0.67\n"
     config.write_text(f"run_name: sheet\ncohort:\n  source: sheet\n  sheet: {sheet}\n{floor}")
-    xfm = "results/sheet/preproc/sub-p{0}/xfm/sub-p{0}_from-T1gd_to-BRAVO_desc-metrics.json"
-    targets = [xfm.format(pid) for pid in ("001", "002", "003")]
+    run = tmp_path / "results" / "sheet"
+    preprocessed = "preproc/sub-p{0}/anat/sub-p{0}_space-BRAVO_desc-preproc_T1gd.nii.gz"
+    targets = ["results/sheet/qc/preprocessing.tsv", *(f"results/sheet/{preprocessed.format(p)}" for p in ("001", "002", "003"))]
     result = snakemake(tmp_path, "--configfile", str(config), "--keep-going", *targets, check=False)
     assert result.returncode != 0
-    assert (tmp_path / xfm.format("002")).exists() and (tmp_path / xfm.format("003")).exists()
-    assert not (tmp_path / xfm.format("001")).exists()
-    message = "patient 'p001', file "
-    lines = [line for line in result.stderr.splitlines() if message in line and "T1gd registration onto the BRAVO is implausible" in line]
+    assert (run / preprocessed.format("002")).exists() and (run / preprocessed.format("003")).exists()
+    assert not (run / preprocessed.format("001")).exists()
+    qc = pd.read_csv(run / "qc" / "preprocessing.tsv", sep="\t").set_index("patient_id")
+    assert qc.status.to_dict() == {"p001": "failed", "p002": "passed", "p003": "passed"}
+    assert qc.T1gd_registration.to_dict() == {"p001": "failed", "p002": "passed", "p003": "passed"}
+    assert qc.loc["p001", "problem"].startswith("registration: T1gd: mutual information 0.6")
+    assert "below the floor 0.67" in qc.loc["p001", "problem"] and qc.problem.isna()[["p002", "p003"]].all()
+    # The failed patient's row keeps what was measured before the gate.
+    assert (qc.mask_volume_ml > 800).all() and (qc.T1gd_mi_gain > 0).all()
+    verdict = json.loads((run / "preproc" / "sub-p001" / "xfm" / "sub-p001_desc-registration.json").read_text())
+    mi = verdict["sequences"]["T1gd"]
+    assert verdict["registration"] == "failed" and mi["mi_after"] < 0.67 and mi["file"] == rows[1]["T1gd"]
+    message = f"patient 'p001', file {rows[1]['T1gd']}: T1gd registration onto the BRAVO is implausible: mutual information {mi['mi_after']:.3f} after registration is below the floor 0.67"
+    lines = [line for line in result.stderr.splitlines() if message in line]
     assert len(lines) == 1, result.stderr[-3000:]
-    assert "Traceback" in (tmp_path / "results" / "sheet" / "logs" / "preproc" / "sub-p001_coregister.log").read_text()
+    assert f"{mi['mi_before']:.3f} before" in lines[0]
+    assert "Traceback" in (run / "logs" / "preproc" / "sub-p001_registration_gate.log").read_text()
+    assert "T1gd registration onto the BRAVO is implausible (failed)" in (run / "logs" / "preproc" / "sub-p001_coregister.log").read_text()
+    # The report of what could run carries the same table.
+    snakemake(tmp_path, "--configfile", str(config), "--report", "report.html", targets[0])
+    html = (tmp_path / "report.html").read_text()
+    embedded = re.findall(r"data:text/tab-separated-values[^,]*base64,([A-Za-z0-9+/=]+)", html)
+    assert any("p001\tfailed\tregistration: T1gd: mutual information" in base64.b64decode(t).decode() for t in embedded)
 
 
 def test_predict_from_a_dicom_study_writes_seg_and_rtstruct(tiny_run, tmp_path):

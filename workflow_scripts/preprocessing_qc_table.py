@@ -7,13 +7,19 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.niio import atomic_write_text
 from brainmets.preprocessing.pipeline import qc_table
+from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    lesion_masks = zip(snakemake.params.labelled, snakemake.input.lesions, snakemake.input.lesion_brain_masks)
-    table = qc_table(snakemake.input.bet, snakemake.input.xfm, snakemake.input.normalize, lesion_masks)
+    inputs = snakemake.input
+    # Lesion masks exist for the labelled patients the registration gate let through.
+    through = {v["patient_id"] for v in map(read_verdict, inputs.verdicts) if lets_through(v)}
+    labelled = [pid for pid in snakemake.params.labelled if pid in through]
+    table = qc_table(inputs.bet, inputs.xfm, inputs.normalize, zip(labelled, inputs.lesions, inputs.lesion_brain_masks), inputs.verdicts)
     atomic_write_text(snakemake.output[0], table.to_csv(sep="\t", index=False, float_format="%.4f"))
     log.info("preprocessing QC of %d patients", len(table))
+    for row in table[table.status != "passed"].itertuples():
+        log.warning("patient %s: %s, %s", row.patient_id, row.status, row.problem)
     if "lesion_voxels_outside_mask" in table:
         cut = table[table.lesion_voxels_outside_mask > 0]
         for row in cut.itertuples():

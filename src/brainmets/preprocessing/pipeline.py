@@ -21,7 +21,7 @@ from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE, SEQUENCES, brain_extraction_source, choose_reference
-from . import brain_extraction, normalize, registration
+from . import brain_extraction, normalize, registration, registration_gate
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,13 @@ def _truth(patient: dict) -> dict[str, Path] | None:
     return phantom_paths(Path(truth).parent, patient["patient_id"])
 
 
-def coregistration_step(pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE) -> dict:
+def coregistration_step(
+    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE, enforce: bool = True
+) -> dict:
     """Rigid registration of one sequence onto the reference (the BRAVO in
-    the workflow), with its QC."""
+    the workflow), with its QC. An implausible result raises (``enforce``,
+    and ``implausible: fail``); the workflow passes ``enforce=False`` and
+    leaves the verdict to its own step (``registration_gate``)."""
     patient = _patient(patient_json)
     xfm = paths[f"xfm_{seq}"]
     gate = {**registration.GATE_SETTINGS, **{k: v for k, v in settings.items() if k in registration.GATE_SETTINGS}}
@@ -114,11 +118,12 @@ def coregistration_step(pid, seq, reference_path, moving_path, patient_json, pat
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
-    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({"patient_id": pid, "sequence": seq, **report}, indent=2))
-    if problem and gate["implausible"] == "fail":
+    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": registration_gate.user_file(patient, seq, moving_path)}
+    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
+    if problem and gate["implausible"] == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
     if problem:
-        log.warning("patient %s: %s registration onto the %s is implausible: %s", pid, seq, reference, problem)
+        log.warning("patient %s: %s registration onto the %s is implausible (%s): %s", pid, seq, reference, report["registration"], problem)
     return report
 
 
@@ -188,14 +193,20 @@ def lesion_voxels_outside(lesions_path, mask_path) -> tuple[int, int]:
     return int((lesions & ~mask).sum()), int(lesions.sum())
 
 
-def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=()) -> pd.DataFrame:
-    """One row per patient: engine, mask volume, mask Dice, registration
-    error, and (labelled patients) lesion voxels outside the network's mask.
-    ``lesion_masks``: (patient id, lesions on the network grid, its mask)."""
+def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdicts=()) -> pd.DataFrame:
+    """One row per patient: its status (passed, flagged or failed by the
+    registration gate, with the problem), engine, mask volume, mask Dice,
+    registration error, and (labelled patients) lesion voxels outside the
+    network's mask. A failed patient has no normalisation or lesion columns.
+    ``lesion_masks``: (patient id, lesions on the network grid, its mask);
+    ``verdicts``: the registration gate's, one per patient."""
     rows = {}
     for f in bet_reports:
         r = json.loads(Path(f).read_text())
-        rows[r["patient_id"]] = {"patient_id": r["patient_id"], "engine": r["engine"], "mask_volume_ml": r["mask_volume_ml"]}
+        rows[r["patient_id"]] = {"patient_id": r["patient_id"], "status": "passed", "problem": None, "engine": r["engine"], "mask_volume_ml": r["mask_volume_ml"]}
+    for f in verdicts:
+        r = registration_gate.read_verdict(f)
+        rows[r["patient_id"]].update(status=r["registration"], problem=r["problem"] and f"registration: {r['problem']}")
     for f in normalize_reports:
         r = json.loads(Path(f).read_text())
         rows[r["patient_id"]]["mask_dice"] = r.get("mask_dice")

@@ -110,7 +110,10 @@ def implausible(report: dict, floor: float) -> str | None:
     if after < before:
         return f"mutual information fell from {before:.3f} to {after:.3f} during registration"
     if after < floor:
-        return f"mutual information {after:.3f} after registration is below the floor {floor:g} (preprocessing.registration.min_mutual_information): is it another patient's image?"
+        return (
+            f"mutual information {after:.3f} after registration is below the floor {floor:g} "
+            f"(preprocessing.registration.min_mutual_information; {before:.3f} before): is it another patient's image?"
+        )
     return None
 
 

@@ -1,0 +1,82 @@
+"""The registration gate's verdict per patient and the step that acts on it."""
+
+import json
+
+import pytest
+
+from brainmets.preprocessing.pipeline import qc_table
+from brainmets.preprocessing.registration_gate import (
+    failure,
+    lets_through,
+    read_verdict,
+    registration_gate_step,
+    user_file,
+    verdict,
+    verdict_step,
+)
+
+
+def _report(seq, state, before=0.40, after=0.85, pid="001", reference="BRAVO"):
+    """A sequence's registration report as coregistration_step writes it."""
+    problem = None if state == "passed" else f"mutual information {after:.3f} after registration is below the floor 0.67 ({before:.3f} before)"
+    return {"patient_id": pid, "sequence": seq, "reference": reference, "file": f"/scans/{seq}.nii.gz", "mi_before": before, "mi_after": after, "worse_than_start": False, "registration": state, "problem": problem}
+
+
+def _write(tmp_path, reports):
+    paths = []
+    for r in reports:
+        paths.append(tmp_path / f"{r['patient_id']}_{r['sequence']}.json")
+        paths[-1].write_text(json.dumps(r))
+    return paths
+
+
+def test_verdict_is_the_worst_sequence():
+    record = verdict("001", "BRAVO", [_report("T1pre", "passed"), _report("T1gd", "flagged", after=0.62), _report("FLAIR", "passed")])
+    assert record["registration"] == "flagged" and lets_through(record)
+    assert record["problem"].startswith("T1gd: mutual information 0.620") and failure(record) is None
+    record = verdict("001", "BRAVO", [_report("T1pre", "failed", after=0.60), _report("T1gd", "flagged"), _report("FLAIR", "failed", after=0.55)])
+    assert record["registration"] == "failed" and not lets_through(record)
+    error = str(failure(record))
+    assert error.startswith("patient '001', file /scans/T1pre.nii.gz: T1pre registration onto the BRAVO is implausible: mutual information 0.600")
+    assert "also FLAIR (/scans/FLAIR.nii.gz): mutual information 0.550" in error and "\n" not in error
+    assert verdict("001", "BRAVO", [])["registration"] == "passed"  # nothing to register
+
+
+def test_gate_step_stops_a_failed_patient_and_passes_the_rest(tmp_path):
+    accepted, verdict_path = tmp_path / "accepted.json", tmp_path / "verdict.json"
+    failed = _write(tmp_path, [_report("FLAIR", "failed", before=0.31, after=0.58, pid="007", reference="T1gd")])
+    with pytest.raises(ValueError, match=r"^patient '007', file /scans/FLAIR.nii.gz: FLAIR registration onto the T1gd is implausible: mutual information 0.580 .*\(0.310 before\)$"):
+        registration_gate_step("007", "T1gd", failed, accepted)
+    assert not accepted.exists()
+    # The verdict itself is written all the same, for the QC table.
+    assert verdict_step("007", "T1gd", failed, verdict_path)["registration"] == "failed"
+    assert read_verdict(verdict_path)["sequences"]["FLAIR"]["mi_after"] == 0.58
+    flagged = _write(tmp_path, [_report("FLAIR", "flagged", pid="007", reference="T1gd")])
+    assert registration_gate_step("007", "T1gd", flagged, accepted)["registration"] == "flagged"
+    assert read_verdict(accepted)["patient_id"] == "007"
+    verdict_path.write_text(json.dumps({"patient_id": "007", "registration": "maybe"}))
+    with pytest.raises(ValueError, match="verdict 'maybe' is none of passed, flagged, failed"):
+        read_verdict(verdict_path)
+
+
+def test_failures_name_the_users_file():
+    patient = {"patient_id": "001", "images": {"T1gd": {"source": "/scans/other_T1gd.nii"}}}
+    assert user_file(patient, "T1gd", "cohort/sub-001_T1gd.nii.gz") == "/scans/other_T1gd.nii"
+    assert user_file(patient, "FLAIR", "cohort/sub-001_FLAIR.nii.gz") == "cohort/sub-001_FLAIR.nii.gz"
+
+
+def test_qc_table_lists_a_failed_patient_with_its_reason(tmp_path):
+    """The failed patient has no normalisation report; its row still stands."""
+    bet, xfm, verdicts = [], [], []
+    for pid, state in (("001", "failed"), ("002", "passed")):
+        bet.append(tmp_path / f"{pid}_bet.json")
+        bet[-1].write_text(json.dumps({"patient_id": pid, "engine": "python", "mask_volume_ml": 1400.0}))
+        xfm += _write(tmp_path, [_report("T1gd", state, after=0.6 if state == "failed" else 0.85, pid=pid)])
+        verdicts.append(tmp_path / f"{pid}_verdict.json")
+        verdict_step(pid, "BRAVO", xfm[-1:], verdicts[-1])
+    normalize = tmp_path / "002_normalize.json"
+    normalize.write_text(json.dumps({"patient_id": "002", "mask_dice": 0.93}))
+    table = qc_table(bet, xfm, [normalize], verdicts=verdicts).set_index("patient_id")
+    assert table.status.to_dict() == {"001": "failed", "002": "passed"}
+    assert table.loc["001", "problem"].startswith("registration: T1gd: mutual information 0.600") and table.loc["002", "problem"] is None
+    assert table.loc["001", "T1gd_registration"] == "failed" and table.loc["002", "mask_dice"] == 0.93

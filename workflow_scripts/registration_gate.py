@@ -1,0 +1,13 @@
+"""Stop a patient whose co-registration failed the gate (rule registration_gate)."""
+
+import sys
+
+# Jobs in their own conda environment import the package from the source tree.
+sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
+
+from brainmets.preprocessing.registration_gate import registration_gate_step
+from brainmets.snakemake_io import logged
+
+with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
+    record = registration_gate_step(snakemake.wildcards.pid, snakemake.params.reference, snakemake.input.reports, snakemake.output[0])
+    log.info("patient %s: registration %s, preprocessing goes on", record["patient_id"], record["registration"])
