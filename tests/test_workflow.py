@@ -162,6 +162,8 @@ def test_figures_and_tables_regenerate_alone(tiny_run):
     assert "make_figures" in jobs and "make_tables" in jobs
     assert "rule train" not in jobs and "rule infer" not in jobs and "rule evaluate_patient" not in jobs
     assert (tiny_run / "figures" / "figure3.png").exists() and (tiny_run / "tables" / "table3a.md").exists()
+    # The dropout model's ablation figure too, from its saved rows alone.
+    assert (tiny_run / "figures" / "ablation.png").exists() and "rule sequence_ablation" not in jobs
     assert prediction.stat().st_mtime_ns == before
 
 
