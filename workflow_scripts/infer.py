@@ -11,7 +11,7 @@ from pathlib import Path
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.inference import predict_patients
 from brainmets.network.train import load_trained
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import logged, network_patients
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     params = snakemake.params
@@ -19,9 +19,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     limit_cpu_threads(snakemake.threads)
     model, card = load_trained(Path(snakemake.input.model).parent)
     ins = snakemake.input
-    patients = {
-        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i]}
-        for i, pid in enumerate(params.patients)
-    }
+    patients = network_patients(ins, params.patients, params.sequences)
     log.info("model %s: %d patients, window margin %s", snakemake.wildcards.model, len(patients), params.window_margin)
     predict_patients(model, card, patients, snakemake.output[0], params.batch_size, params.window_margin, params.reference)

@@ -14,17 +14,14 @@ from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained
 from brainmets.niio import atomic_write_text
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import logged, network_patients
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params
     configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
     limit_cpu_threads(snakemake.threads)
     model, card = load_trained(Path(ins.model).parent)
-    patients = {
-        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
-        for i, pid in enumerate(params.patients)
-    }
+    patients = network_patients(ins, params.patients, params.sequences, labelled=True)
     settings = EvaluationSettings(connectivity=params.connectivity)
     points = dev_input_set_points(
         model, card, patients, params.operating_point, params.froc_max_fp, settings, params.batch_size, params.window_margin

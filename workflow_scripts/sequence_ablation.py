@@ -14,7 +14,7 @@ from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained
 from brainmets.niio import atomic_write_text
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import logged, network_patients
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params
@@ -22,10 +22,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     limit_cpu_threads(snakemake.threads)
     model, card = load_trained(Path(ins.model).parent)
     check_ablation_model(card, snakemake.wildcards.model)
-    patients = {
-        pid: {"images": {seq: ins[seq][i] for seq in params.sequences}, "brain_mask": ins.brain_mask[i], "lesions": ins.lesions[i]}
-        for i, pid in enumerate(params.patients)
-    }
+    patients = network_patients(ins, params.patients, params.sequences, labelled=True)
     thresholds = thresholds_by_input_set(json.loads(Path(ins.threshold).read_text()))
     settings = EvaluationSettings(threshold=thresholds[COMPLETE], **params.settings)
     rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin, thresholds)

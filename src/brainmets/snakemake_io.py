@@ -42,6 +42,18 @@ def logged(smk):
         raise SystemExit(1) from None
 
 
+def network_patients(ins, pids, sequences, labelled: bool = False) -> dict[str, dict]:
+    """Patient id -> {"images": by sequence, "brain_mask"[, "lesions"]} from
+    a rule's per-patient input lists (``network_inputs`` in
+    ``rules/common.smk``), which follow the order of ``pids``."""
+    patients = {}
+    for i, pid in enumerate(pids):
+        patients[pid] = {"images": {seq: ins[seq][i] for seq in sequences}, "brain_mask": ins.brain_mask[i]}
+        if labelled:
+            patients[pid]["lesions"] = ins.lesions[i]
+    return patients
+
+
 def failure_line(smk, exc: BaseException) -> str:
     """One line naming the job's patient (if any), the file and the problem."""
     text = " ".join(str(exc).split()) or type(exc).__name__

@@ -20,7 +20,7 @@ from ..network.inference import load_preprocessed, predict_volume
 from ..network.stacking import from_slices_last
 from ..niio import load_nifti
 from .metrics import EvaluationSettings
-from .threshold import choose_operating_point, curve_of
+from .threshold import DevCurve, choose_operating_point
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +57,20 @@ def dev_input_set_points(
     """Every input set but the complete one: its operating point on the
     development patients predicted with its sequences left out.
     ``dev_patients``: id -> {"images": by sequence, "brain_mask", "lesions"}."""
-    result = {}
-    for label, missing in input_sets(card["sequences"]).items():
-        if not missing:
-            continue
-
-        def volumes(missing=missing):
-            for pid, files in sorted(dev_patients.items()):
-                vols, mask, affine, _ = load_preprocessed(card, files["images"], files["brain_mask"])
-                prob = predict_volume(model, card, vols, mask, batch_size, list(missing), margin)
-                truth = load_nifti(files["lesions"], np.uint8)[0] > 0
-                yield pid, from_slices_last(prob, affine), truth, from_slices_last(mask, affine) > 0, affine
-
-        chosen = choose_operating_point(*curve_of(volumes(), settings), choice, froc_max_fp, what=label)
-        result[label] = {"left_out": list(missing), **chosen}
-    return result
+    sets = {label: missing for label, missing in input_sets(card["sequences"]).items() if missing}
+    curves = {label: DevCurve(settings) for label in sets}
+    # Each patient's images are read once, for every input set.
+    for pid, files in sorted(dev_patients.items()):
+        vols, mask, affine, _ = load_preprocessed(card, files["images"], files["brain_mask"])
+        truth = load_nifti(files["lesions"], np.uint8)[0] > 0
+        brain = from_slices_last(mask, affine) > 0
+        for label, missing in sets.items():
+            prob = predict_volume(model, card, vols, mask, batch_size, list(missing), margin)
+            curves[label].add(pid, from_slices_last(prob, affine), truth, brain, affine)
+    return {
+        label: {"left_out": list(missing), **choose_operating_point(*curves[label].result(), choice, froc_max_fp, what=label)}
+        for label, missing in sets.items()
+    }
 
 
 def thresholds_by_input_set(thresholds: dict) -> dict[str, float]:

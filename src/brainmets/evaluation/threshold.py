@@ -51,31 +51,44 @@ def dev_curve(dev_patients: dict[str, dict], settings: EvaluationSettings, thres
 
 def curve_of(volumes, settings: EvaluationSettings, thresholds=THRESHOLD_GRID) -> tuple[list[dict], dict]:
     """``dev_curve`` of (id, probability, truth, brain, affine) volumes."""
-    per_threshold = {float(t): {"dice": [], "detected": 0, "lesions": 0, "fp": [], "sensitivity": []} for t in thresholds}
-    youden = {}
-    for pid, prob, truth, brain, affine in volumes:
+    curve = DevCurve(settings, thresholds)
+    for volume in volumes:
+        curve.add(*volume)
+    return curve.result()
+
+
+class DevCurve:
+    """The development curve, one patient at a time (so a patient's images
+    can be loaded once for several curves)."""
+
+    def __init__(self, settings: EvaluationSettings, thresholds=THRESHOLD_GRID):
+        self.settings = settings
+        self.per_threshold = {float(t): {"dice": [], "fp": [], "sensitivity": []} for t in thresholds}
+        self.youden = {}
+
+    def add(self, pid, prob, truth, brain, affine) -> None:
         y = brain_roc(truth, prob, brain).youden()
-        youden[pid] = {k: _finite(v) for k, v in y.items()}
+        self.youden[pid] = {k: _finite(v) for k, v in y.items()}
         log.info("dev patient %s: Youden threshold %.4f (sensitivity %.3f, specificity %.4f)", pid, y["threshold"], y["sensitivity"], y["specificity"])
-        for t, acc in per_threshold.items():
+        for t, acc in self.per_threshold.items():
             predicted = (prob >= t) & brain
             acc["dice"].append(voxel_metrics(truth[brain], predicted[brain])["dice"])
-            detection, _ = lesion_detection(truth, predicted, affine, settings)
-            acc["detected"] += detection["detected_lesions"]
-            acc["lesions"] += detection["lesions"]
+            detection, _ = lesion_detection(truth, predicted, affine, self.settings)
             acc["fp"].append(detection["fp_components"])
             if detection["lesions"]:
                 acc["sensitivity"].append(detection["lesion_sensitivity"])
-    rows = [
-        {
-            "threshold": t,
-            "dice": float(np.nanmean(acc["dice"])) if acc["dice"] else float("nan"),
-            "lesion_sensitivity": float(np.mean(acc["sensitivity"])) if acc["sensitivity"] else float("nan"),
-            "fp_per_patient": float(np.mean(acc["fp"])) if acc["fp"] else float("nan"),
-        }
-        for t, acc in per_threshold.items()
-    ]
-    return rows, youden
+
+    def result(self) -> tuple[list[dict], dict]:
+        rows = [
+            {
+                "threshold": t,
+                "dice": float(np.nanmean(acc["dice"])) if acc["dice"] else float("nan"),
+                "lesion_sensitivity": float(np.mean(acc["sensitivity"])) if acc["sensitivity"] else float("nan"),
+                "fp_per_patient": float(np.mean(acc["fp"])) if acc["fp"] else float("nan"),
+            }
+            for t, acc in self.per_threshold.items()
+        ]
+        return rows, self.youden
 
 
 def _at(rows: list[dict], threshold: float) -> dict:
