@@ -8,7 +8,12 @@ from snakemake.utils import validate
 from brainmets.layout import FIGURES
 from brainmets.phantom.generate import patient_ids, plan_subgroups
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
-from brainmets.sequences import SEQUENCES, brain_extraction_source, choose_reference
+from brainmets.sequences import (
+    SEQUENCES,
+    alternative_reference,
+    brain_extraction_source,
+    choose_reference,
+)
 from brainmets.workflow import cohort_records, cohort_sequences
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -33,6 +38,13 @@ MOVING = [seq for seq in USED if seq != REF]
 # whose native-grid mask then needs its own name.
 BET_ON = brain_extraction_source(USED, REF)
 BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
+# A patient without the reference (most clinical protocols have no BRAVO) is
+# preprocessed on the next one: the sequence ablation evaluates its input sets
+# without the reference on that grid, as brainmets-predict would. None when
+# brain extraction needs the reference itself.
+ALT_REF = alternative_reference(USED, config["preprocessing"]["reference"])
+ALT_USED = [seq for seq in USED if seq != REF]
+ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
 EVALUATION_SETTINGS = {
     "size_threshold": config["evaluation"]["size_threshold"],
     "found_fraction": config["evaluation"]["found_fraction"],
@@ -160,20 +172,26 @@ def threshold_inputs(wildcards):
     return inputs
 
 
-def dev_network_inputs(wildcards):
-    dev = members(wildcards.model, "dev")
-    return {
-        **network_inputs(dev),
-        "lesions": per_patient(rules.resample_lesions.output.lesions, dev),
-    }
-
-
-def ablation_inputs(wildcards):
-    pids = members(wildcards.model, "test")
-    return {
+def labelled_network_inputs(pids):
+    """The network's inputs and lesion masks of these patients, and, where
+    the workflow has another reference, the same on its grid (``alt_``)."""
+    inputs = {
         **network_inputs(pids),
         "lesions": per_patient(rules.resample_lesions.output.lesions, pids),
     }
+    if ALT_REF:
+        out = rules.alternative_reference_preprocessing.output
+        names = [*ALT_USED, "brain_mask", "lesions"]
+        inputs.update({f"alt_{name}": per_patient(out[name], pids) for name in names})
+    return inputs
+
+
+def dev_network_inputs(wildcards):
+    return labelled_network_inputs(members(wildcards.model, "dev"))
+
+
+def ablation_inputs(wildcards):
+    return labelled_network_inputs(members(wildcards.model, "test"))
 
 
 def evaluated_patients():
@@ -266,6 +284,10 @@ def sequence_dropout_setting(training):
     subsets = (
         f"at most {most} sequences" if most else "any proper subset of the sequences"
     )
+    if training.get("sequence_dropout_sets"):
+        subsets = "one of " + "; ".join(
+            "+".join(subset) for subset in training["sequence_dropout_sets"]
+        )
     warmup = training.get("sequence_dropout_warmup_epochs", 0)
     start = f", after {warmup} epochs on complete inputs" if warmup else ""
     return f"{training['sequence_dropout']:g} of the examples lose {subsets}{start}"

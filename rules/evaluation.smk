@@ -135,6 +135,8 @@ rule sequence_ablation:
     params:
         patients=lambda w: members(w.model, "test"),
         sequences=USED,
+        alternative_reference=ALT_REF,
+        alternative_sequences=ALT_USED,
         settings=EVALUATION_SETTINGS,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],

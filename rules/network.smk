@@ -120,6 +120,8 @@ rule input_set_operating_points:
     params:
         patients=lambda w: members(w.model, "dev"),
         sequences=USED,
+        alternative_reference=ALT_REF,
+        alternative_sequences=ALT_USED,
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
         connectivity=config["cohort"]["lesion_connectivity"],

@@ -179,6 +179,66 @@ rule resample_lesions:
         "../workflow_scripts/resample_lesions.py"
 
 
+# A labelled patient preprocessed as if it had no reference (BRAVO): every
+# other sequence onto the next reference (T1gd), the brain mask and lesions
+# on its grid. For the sequence ablation's sets without the reference.
+if ALT_REF:
+
+    rule alternative_reference_preprocessing:
+        input:
+            **{seq: rules.ingest_labelled_patient.output[seq] for seq in ALT_USED},
+            patient=rules.ingest_labelled_patient.output.patient,
+            lesions=rules.ingest_labelled_patient.output.lesions,
+            bet_mask=rules.brain_extraction.output.bet_mask,
+            # Only patients the registration gate let through.
+            registration=rules.registration_gate.output[0],
+        output:
+            **{
+                seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-preproc_{seq}.nii.gz"
+                for seq in ALT_USED
+            },
+            brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-brain_mask.nii.gz",
+            lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-lesions_mask.nii.gz",
+            normalize_report=f"{RUN}/preproc/sub-{{pid}}/sub-{{pid}}_space-{ALT_REF}_desc-normalization.json",
+            xfm=expand(
+                f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{ALT_REF}_mode-image_xfm.mat",
+                seq=ALT_MOVING,
+                allow_missing=True,
+            ),
+            xfm_report=expand(
+                f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{ALT_REF}_desc-metrics.json",
+                seq=ALT_MOVING,
+                allow_missing=True,
+            ),
+            coreg_qc=expand(
+                f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_space-{ALT_REF}_desc-coreg_{{seq}}.png",
+                seq=ALT_MOVING,
+                allow_missing=True,
+            ),
+        log:
+            f"{RUN}/logs/preproc/sub-{{pid}}_alternative_reference.log",
+        benchmark:
+            f"{RUN}/benchmarks/preproc/sub-{{pid}}_alternative_reference.tsv"
+        wildcard_constraints:
+            pid=id_pattern(LABELLED),
+        conda:
+            "../envs/preprocessing.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        params:
+            sequences=ALT_USED,
+            moving=ALT_MOVING,
+            reference=ALT_REF,
+            registration=config["preprocessing"]["registration"],
+            inplane_size=config["preprocessing"]["inplane_size"],
+            method=config["preprocessing"]["normalization"],
+            mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
+        script:
+            "../workflow_scripts/preprocess_alternative_reference.py"
+
+
 # Every patient, a failed one too (from its registration verdict).
 rule preprocessing_qc_table:
     input:

@@ -248,6 +248,19 @@ def test_sequence_ablation_target(tiny_run):
     rows = pd.read_csv(tiny_run / "metrics" / "ablation" / "main.tsv", sep="\t", dtype={"patient_id": str})
     assert sorted(set(rows.patient_id)) == sorted(split["test"]) and len(rows) == 6 * len(split["test"])
     assert rows.auc.between(0, 1).all()
+    # The set without BRAVO on the T1gd grid, from the test patients preprocessed
+    # on the T1gd (as brainmets-predict would); the others on the BRAVO grid.
+    grids = rows.groupby("input_set").grid.unique().to_dict()
+    assert {label: list(g) for label, g in grids.items()} == {
+        label: ["T1gd" if label == "without BRAVO" else "BRAVO"] for label in grids
+    }
+    for pid in split["test"]:
+        anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
+        t1gd_grid = nib.load(str(anat / f"sub-{pid}_space-T1gd_desc-brain_mask.nii.gz"))
+        bravo_grid = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
+        assert not np.allclose(t1gd_grid.affine, bravo_grid.affine, atol=1e-3)
+        assert not list(anat.glob("*space-T1gd_desc-preproc_BRAVO*"))
+        assert (tiny_run / "logs" / "preproc" / f"sub-{pid}_alternative_reference.log").exists()
     table = (tiny_run / "tables" / "ablation.md").read_text()
     assert "| without BRAVO and T1gd |" in table and "0.795" in table  # the 2021 paper's Dice without BRAVO
     # Each input set at the operating point chosen for it on the dev patients.
@@ -257,6 +270,7 @@ def test_sequence_ablation_target(tiny_run):
     assert used["all given"] == pytest.approx(thresholds["operating_threshold"])
     for label, point in thresholds["input_sets"].items():
         assert used[label] == pytest.approx(point["operating_threshold"]) and point["operating_point"] == "froc"
+        assert point["grid"] == ("T1gd" if label == "without BRAVO" else "BRAVO")
     assert (tiny_run / "figures" / "ablation.png").stat().st_size > 10_000
 
 

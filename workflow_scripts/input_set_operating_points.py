@@ -22,9 +22,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     limit_cpu_threads(snakemake.threads)
     model, card = load_trained(Path(ins.model).parent)
     patients = network_patients(ins, params.patients, params.sequences, labelled=True)
+    # The sets without the reference, on the next reference's grid (where the workflow has one).
+    on_grid = {params.alternative_reference: network_patients(ins, params.patients, params.alternative_sequences, True, "alt_")} if params.alternative_reference else {}
     settings = EvaluationSettings(connectivity=params.connectivity)
     points = dev_input_set_points(
-        model, card, patients, params.operating_point, params.froc_max_fp, settings, params.batch_size, params.window_margin
+        model, card, patients, params.operating_point, params.froc_max_fp, settings, params.batch_size, params.window_margin, on_grid
     )
     atomic_write_text(snakemake.output[0], json.dumps(points, indent=2))
     for label, point in points.items():

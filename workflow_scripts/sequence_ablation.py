@@ -23,9 +23,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     model, card = load_trained(Path(ins.model).parent)
     check_ablation_model(card, snakemake.wildcards.model)
     patients = network_patients(ins, params.patients, params.sequences, labelled=True)
+    # The sets without the reference, on the next reference's grid (where the workflow has one).
+    on_grid = {params.alternative_reference: network_patients(ins, params.patients, params.alternative_sequences, True, "alt_")} if params.alternative_reference else {}
     thresholds = thresholds_by_input_set(json.loads(Path(ins.threshold).read_text()))
     settings = EvaluationSettings(threshold=thresholds[COMPLETE], **params.settings)
-    rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin, thresholds)
+    rows = ablation_rows(model, card, patients, settings, params.batch_size, params.window_margin, thresholds, on_grid)
     rows.insert(1, "model", snakemake.wildcards.model)
     atomic_write_text(snakemake.output[0], rows.to_csv(sep="\t", index=False))
     log.info("model %s: %d patients x %d input sets", snakemake.wildcards.model, len(patients), rows.input_set.nunique())

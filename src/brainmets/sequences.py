@@ -32,6 +32,19 @@ def brain_extraction_source(present, reference: str) -> str:
     else the reference image."""
     return "T1pre" if "T1pre" in present else reference
 
+def alternative_reference(present, preference=None) -> str | None:
+    """The reference of a patient given the ``present`` sequences but the
+    reference (the T1gd for a cohort with BRAVO): None when there is no
+    other, or when brain extraction runs on the reference itself (no brain
+    mask without it)."""
+    reference = choose_reference(present, preference)
+    rest = [seq for seq in present if seq != reference]
+    if brain_extraction_source(present, reference) == reference:
+        return None
+    preference = tuple(preference or REFERENCE_PREFERENCE)
+    return next((seq for seq in preference if seq in rest), None)
+
+
 DESCRIPTIONS = {
     "T1pre": "pre-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",
     "T1gd": "post-Gd T1-weighted 3D fast spin echo (CUBE), sagittal",

@@ -42,15 +42,16 @@ def logged(smk):
         raise SystemExit(1) from None
 
 
-def network_patients(ins, pids, sequences, labelled: bool = False) -> dict[str, dict]:
+def network_patients(ins, pids, sequences, labelled: bool = False, prefix: str = "") -> dict[str, dict]:
     """Patient id -> {"images": by sequence, "brain_mask"[, "lesions"]} from
     a rule's per-patient input lists (``network_inputs`` in
-    ``rules/common.smk``), which follow the order of ``pids``."""
+    ``rules/common.smk``), which follow the order of ``pids``; ``prefix``:
+    of the input names (another grid's inputs)."""
     patients = {}
     for i, pid in enumerate(pids):
-        patients[pid] = {"images": {seq: ins[seq][i] for seq in sequences}, "brain_mask": ins.brain_mask[i]}
+        patients[pid] = {"images": {seq: ins[prefix + seq][i] for seq in sequences}, "brain_mask": ins[prefix + "brain_mask"][i]}
         if labelled:
-            patients[pid]["lesions"] = ins.lesions[i]
+            patients[pid]["lesions"] = ins[prefix + "lesions"][i]
     return patients
 
 

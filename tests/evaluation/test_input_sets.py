@@ -33,3 +33,24 @@ def test_a_set_without_its_own_point_says_so(caplog):
 @pytest.mark.parametrize("sequences, expected", [(["T1pre", "T1gd", "FLAIR"], 4), (["T1pre", "T1gd", "BRAVO", "FLAIR"], 6), (["T1gd"], 1)])
 def test_input_sets_of_a_model(sequences, expected):
     assert len(input_sets(sequences)) == expected
+
+
+def test_the_grid_of_each_input_set_is_the_first_reference_it_has():
+    from brainmets.evaluation.input_sets import grid_of
+
+    card = {"sequences": ["T1pre", "T1gd", "BRAVO", "FLAIR"], "preprocessing": {"reference": ["BRAVO", "T1gd"]}}
+    assert grid_of(card, ()) == "BRAVO" and grid_of(card, ["FLAIR"]) == "BRAVO"
+    assert grid_of(card, ["BRAVO"]) == "T1gd"
+    assert grid_of(card, ["BRAVO", "T1gd"]) is None  # no reference left: the workflow's grid is used
+    # Older cards without the setting: the default preference.
+    assert grid_of({"sequences": card["sequences"]}, ["BRAVO"]) == "T1gd"
+
+
+def test_the_alternative_reference_needs_a_brain_mask_without_the_reference():
+    from brainmets.sequences import alternative_reference
+
+    assert alternative_reference(["T1pre", "T1gd", "BRAVO", "FLAIR"], ["BRAVO", "T1gd"]) == "T1gd"
+    # Brain extraction runs on the BRAVO when there is no T1pre: no mask without it.
+    assert alternative_reference(["T1gd", "BRAVO", "FLAIR"], ["BRAVO", "T1gd"]) is None
+    assert alternative_reference(["T1pre", "BRAVO", "FLAIR"], ["BRAVO", "T1gd"]) is None
+    assert alternative_reference(["T1pre", "T1gd", "FLAIR"], ["BRAVO", "T1gd"]) is None  # already on the T1gd

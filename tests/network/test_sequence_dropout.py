@@ -61,7 +61,32 @@ def test_max_missing_limits_what_is_blanked_and_the_card(records):
         assert len(blanked) == 1 and original.reshape(*original.shape[:2], N_SEQ, PER_SEQUENCE)[..., blanked[0], :].max() > 0
     card = {"sequences": list(SEQUENCES), "sequence_dropout": 1.0, "accepted_missing": [[SEQUENCES[i] for i in s] for s in sampler.dropout_subsets]}
     assert missing_refusal(card, ["BRAVO"]) is None
-    assert "at most 1 of" in missing_refusal(card, ["BRAVO", "T1gd"])
+    assert missing_refusal(card, ["BRAVO", "T1gd"]) == "was trained to do without only these sets of sequences: T1pre; T1gd; BRAVO; FLAIR"
+
+
+def test_named_sets_are_drawn_as_often_as_listed(records):
+    named = [["BRAVO"], ["T1pre"], ["T1pre"], ["T1gd", "BRAVO"], ["T1pre", "T1gd", "BRAVO", "FLAIR"]]
+    subsets = dataset.named_dropout_subsets(SEQUENCES, named)
+    # Indices in the sequences' order; a set of every sequence is no dropout set.
+    assert subsets == [(2,), (0,), (0,), (1, 2)]
+    # A model without BRAVO: its sets lose the BRAVO, an empty one goes.
+    assert dataset.named_dropout_subsets(["T1pre", "T1gd", "FLAIR"], named) == [(0,), (0,), (1,)]
+    with pytest.raises(ValueError, match="unknown sequences: T2"):
+        dataset.named_dropout_subsets(SEQUENCES, [["T2"]])
+    sampler = _sampler(records, sequence_dropout=1.0, subsets=subsets, seed=3)
+    intact = _sampler(records, seed=3)
+    found = []
+    for step in range(100):  # 800 examples
+        x, _ = sampler.batch(step)
+        full, _ = intact.batch(step)
+        for example, original in zip(x, full):
+            blocks, originals = (a.reshape(*a.shape[:2], N_SEQ, PER_SEQUENCE) for a in (example, original))
+            blanked = tuple(int(s) for s in np.flatnonzero(blocks.max(axis=(0, 1, 3)) == 0))
+            assert all(originals[..., s, :].max() > 0 for s in blanked)
+            found.append(blanked)
+    counts = [found.count(s) for s in [(2,), (0,), (1, 2)]]
+    assert sum(counts) == len(found)
+    assert stats.chisquare(counts, np.array([1, 2, 1]) / 4 * len(found)).pvalue > 1e-3
 
 
 def test_every_subset_is_drawn_uniformly_and_one_sequence_is_always_kept(records):
@@ -113,5 +138,5 @@ def test_missing_sequences_the_card_accepts():
     old = _card(0.25)
     assert accepted_missing(old) == [(s,) for s in SEQUENCES]
     assert missing_refusal(old, ["FLAIR"]) is None
-    assert "at most 1 of" in missing_refusal(old, ["BRAVO", "FLAIR"])
+    assert "do without only these sets of sequences: T1pre; T1gd; BRAVO; FLAIR" in missing_refusal(old, ["BRAVO", "FLAIR"])
     assert missing_refusal(_card(0.0), []) is None

@@ -7,6 +7,7 @@ import shutil
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from brainmets.network.inference import check_inputs, predict_volume
@@ -81,6 +82,12 @@ def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
     card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, PREPROCESSING, 7, context=3)
     assert card["resumed_from_epoch"] == 1 and "resuming from epoch-001.keras" in caplog.text
     assert sorted(p.name for p in (folder / "checkpoints").glob("*.keras")) == ["epoch-002.keras"]  # older ones pruned
+    # Scoring the dev patients less often changes no weight: still a continuation,
+    # whose third epoch has no dev metrics.
+    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 3, "validation_every": 2}, PREPROCESSING, 7, context=3)
+    history = pd.read_csv(folder / "history.csv")
+    assert card["resumed_from_epoch"] == 2 and list(history.epoch) == [1, 2, 3]
+    assert history.val_loss.notna().tolist() == [True, True, False]
     # Another normalization: the checkpoint is stale, training starts over and says why.
     caplog.clear()
     card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
@@ -172,8 +179,18 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
     # Leaving sequences out changes what the network sees.
     p0 = rows[rows.patient_id == "p0"].set_index("input_set")
     assert p0.loc["all given", "auc"] != p0.loc["without BRAVO and T1gd", "auc"]
-    table = ablation_table(rows)
+    assert set(rows.grid) == {"BRAVO"}  # no other grid given
+    # The sets without the BRAVO on another grid where given: here the same
+    # files without the BRAVO, so the same results on a grid named T1gd.
+    on_t1gd = {pid: {**files, "images": {s: f for s, f in files["images"].items() if s != "BRAVO"}} for pid, files in patients.items()}
+    moved = ablation_rows(model, card, patients, EvaluationSettings(threshold=0.5), batch_size=4, margin=8, thresholds=thresholds, on_grid={"T1gd": on_t1gd})
+    assert moved.groupby("input_set").grid.first().to_dict() == {
+        label: "T1gd" if label in ("without BRAVO",) else "BRAVO" for label in INPUT_SETS
+    }
+    assert moved.drop(columns="grid").equals(rows.drop(columns="grid"))
+    table = ablation_table(moved)
     assert list(table["input set"]) == list(INPUT_SETS) and (table.patients == 2).all()
+    assert table.set_index("input set").loc["without BRAVO", "grid"] == "T1gd"
     assert table.set_index("input set").loc["without BRAVO", "threshold"] == "0.300"
     assert "0.795" in ablation_markdown(table, 10.0)
     with pytest.raises(ValueError, match="model plain: the ablation leaves out T1pre, but the model was trained without sequence dropout"):

@@ -3,8 +3,11 @@ model trained with sequence dropout is evaluated on the test patients with
 each sequence left out in turn, and with BRAVO and T1gd left out together.
 
 A left-out sequence is blanked in the network's input exactly as sequence
-dropout blanked it in training (zeros); preprocessing is the workflow's, so
-only the network's access to that sequence changes. Each input set is scored
+dropout blanked it in training (zeros). A set without the workflow's
+reference (the BRAVO) is evaluated, where the workflow gives them, on the
+patients preprocessed on the next reference (the T1gd grid), as
+``brainmets-predict`` would preprocess a patient without BRAVO; the other
+sets on the workflow's preprocessing. Each input set is scored
 at its own operating threshold (``input_sets``; the complete set's where
 none was chosen for it) with the metrics of Table 3.
 """
@@ -17,10 +20,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..network.inference import load_preprocessed, missing_refusal, predict_volume
+from ..network.inference import missing_refusal, predict_volume
 from ..network.stacking import from_slices_last
-from ..niio import load_nifti
-from .input_sets import INPUT_SETS, input_sets
+from .input_sets import INPUT_SETS, PatientGrids, grid_of, input_sets
 from .metrics import EvaluationSettings, evaluate_patient
 from .tables import markdown
 
@@ -38,24 +40,32 @@ def check_ablation_model(card: dict, name: str) -> None:
 
 def ablation_rows(
     model, card: dict, patients: dict, settings: EvaluationSettings, batch_size: int = 16, margin: int | None = None, thresholds: dict[str, float] | None = None,
+    on_grid: dict | None = None,
 ) -> pd.DataFrame:
     """One row per (test patient, input set). ``patients``: id ->
-    {"images": by sequence, "brain_mask": path, "lesions": path}.
-    ``thresholds``: input set -> its operating threshold (else
-    ``settings.threshold``)."""
+    {"images": by sequence, "brain_mask": path, "lesions": path};
+    ``on_grid``: grid -> the same, preprocessed on that reference, used by
+    the sets that lack the workflow's reference (what ``brainmets-predict``
+    does for such a patient). ``thresholds``: input set -> its operating
+    threshold (else ``settings.threshold``)."""
     thresholds = thresholds or {}
+    reference = grid_of(card, ())
     rows = []
     for pid, files in patients.items():
-        volumes, mask, affine, _ = load_preprocessed(card, files["images"], files["brain_mask"])
-        truth, _ = load_nifti(files["lesions"], np.uint8)
-        brain = from_slices_last(mask, affine)
-        for label, missing in input_sets(card["sequences"]).items():
+        patient = PatientGrids(card, files, {grid: by_pid[pid] for grid, by_pid in (on_grid or {}).items() if pid in by_pid})
+        sets = sorted(input_sets(card["sequences"]).items(), key=lambda item: patient.grid_files(item[1])[0])
+        for label, missing in sets:
+            grid, volumes, mask, affine, truth = patient.inputs(missing)
             prob = predict_volume(model, card, volumes, mask, batch_size, list(missing), margin)
             cut = thresholds.get(label, settings.threshold)
-            row, _, _, _ = evaluate_patient(truth, from_slices_last(prob, affine), brain, affine, replace(settings, threshold=cut))
-            rows.append({"patient_id": pid, "input_set": label, "left_out": "+".join(missing) or "none", "threshold": cut, **{k: row[k] for k in METRICS}})
-            log.info("patient %s, %s: AUC %.4f, Dice %.3f, %s false positives", pid, label, row["auc"], row["dice"], row["fp_components"])
-    return pd.DataFrame(rows)
+            row, _, _, _ = evaluate_patient(truth, from_slices_last(prob, affine), from_slices_last(mask, affine), affine, replace(settings, threshold=cut))
+            rows.append({
+                "patient_id": pid, "input_set": label, "left_out": "+".join(missing) or "none", "grid": grid or reference,
+                "threshold": cut, **{k: row[k] for k in METRICS},
+            })
+            log.info("patient %s, %s (%s grid): AUC %.4f, Dice %.3f, %s false positives", pid, label, grid or reference, row["auc"], row["dice"], row["fp_components"])
+    order = {label: i for i, label in enumerate(INPUT_SETS)}
+    return pd.DataFrame(rows).sort_values(["patient_id", "input_set"], key=lambda c: c.map(order) if c.name == "input_set" else c, kind="stable").reset_index(drop=True)
 
 
 def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +73,7 @@ def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for label in (label for label in INPUT_SETS if label in set(rows.input_set)):
         group = rows[rows.input_set == label]
-        entry = {"input set": label, "patients": group.patient_id.nunique(), "threshold": _threshold_cell(group)}
+        entry = {"input set": label, "grid": _grid_cell(group), "patients": group.patient_id.nunique(), "threshold": _threshold_cell(group)}
         for metric in METRICS:
             values = group[metric].astype(float)
             entry[metric] = f"{values.mean():.3f} ({values.std():.3f})"
@@ -71,6 +81,10 @@ def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
             entry[f"{metric} (2021 paper)"] = "" if paper is None else f"{paper:g}"
         out.append(entry)
     return pd.DataFrame(out)
+
+
+def _grid_cell(group: pd.DataFrame) -> str:
+    return " and ".join(sorted(group["grid"].unique())) if "grid" in group else ""
 
 
 def _threshold_cell(group: pd.DataFrame) -> str:
@@ -84,7 +98,8 @@ def ablation_markdown(table: pd.DataFrame, min_fp_volume_mm3: float) -> str:
         title="Sequence ablation: test patients with sequences left out (Grøvik et al. 2021)",
         note=(
             "Mean (SD) over the test patients, each input set at its own operating threshold, chosen on the development "
-            "patients given that set; one model trained with sequence dropout. "
+            "patients given that set; one model trained with sequence dropout. The grid column is the reference the patients "
+            "were preprocessed on: a set without the BRAVO on the T1gd grid, as brainmets-predict preprocesses a patient without BRAVO. "
             f"fp_components_min_volume counts false positives of at least {min_fp_volume_mm3:g} mm^3. "
             "The 2021 paper reports only its set without BRAVO."
         ),

@@ -169,8 +169,9 @@ def training_curves(histories: dict[str, pd.DataFrame], paths) -> None:
         loss_ax.plot(h.epoch, h.loss, label=f"{name} train")
         dice_ax.plot(h.epoch, h.dice, label=f"{name} train")
         if "val_loss" in h:
-            loss_ax.plot(h.epoch, h.val_loss, ls="--", label=f"{name} dev")
-            dice_ax.plot(h.epoch, h.val_dice, ls="--", label=f"{name} dev")
+            scored = h.dropna(subset=["val_loss"])  # the epochs the dev patients were scored
+            loss_ax.plot(scored.epoch, scored.val_loss, ls="--", marker=".", label=f"{name} dev")
+            dice_ax.plot(scored.epoch, scored.val_dice, ls="--", marker=".", label=f"{name} dev")
     loss_ax.set(xlabel="epoch", ylabel="weighted cross-entropy", title="Loss")
     dice_ax.set(xlabel="epoch", ylabel="voxel Dice at 0.5", title="Dice", ylim=(0, 1))
     loss_ax.legend(fontsize=7)

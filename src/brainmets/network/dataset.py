@@ -9,7 +9,7 @@ replica's, with several GPUs) holds both. Each example is randomly flipped
 and rotated by a multiple of 90 degrees together with its label, and
 optionally (sequence dropout, with probability ``sequence_dropout``) has a
 uniformly drawn non-empty proper subset of its sequences (of at most
-``max_missing`` of them) blanked to zeros, whole: the model then accepts
+``max_missing`` of them, or one of the given ``subsets``) blanked to zeros, whole: the model then accepts
 those subsets missing, given as zeros (the authors' 2021 follow-up; at least
 one sequence is always kept). Dropout may start only at batch
 ``dropout_from_step``: a network that first learns from complete inputs
@@ -45,6 +45,25 @@ def dropout_subsets(n_sequences: int, max_missing: int | None = None) -> list[tu
     return [c for k in range(1, largest + 1) for c in itertools.combinations(range(n_sequences), k)]
 
 
+def named_dropout_subsets(sequences, named_sets) -> list[tuple[int, ...]]:
+    """The subsets (indices into ``sequences``) that ``named_sets`` (lists of
+    sequence names) name: sequence dropout draws only these, each as often
+    as it is listed, so every input set a model must accept is trained on
+    enough (the 14 subsets of four sequences would leave each 1/14 of the
+    dropout), and a hard one more. Names of sequences the model lacks are
+    left out; a set that is then empty or holds every sequence is dropped."""
+    sequences = list(sequences)
+    unknown = sorted({name for subset in named_sets for name in subset} - set(sequences) - {"T1pre", "T1gd", "BRAVO", "FLAIR"})
+    if unknown:
+        raise ValueError(f"training.sequence_dropout_sets names unknown sequences: {', '.join(unknown)}")
+    out = []
+    for subset in named_sets:
+        indices = tuple(sorted(sequences.index(name) for name in set(subset) if name in sequences))
+        if indices and len(indices) < len(sequences):
+            out.append(indices)
+    return out
+
+
 def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
     """Positions of ``n_lesion`` lesion then ``n_uniform`` uniform examples
     spread evenly over the batch (L U L U ... for equal halves)."""
@@ -55,7 +74,7 @@ def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
 class BalancedSampler:
     def __init__(
         self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None,
-        max_missing: int | None = None, dropout_from_step: int = 0,
+        max_missing: int | None = None, dropout_from_step: int = 0, subsets: list[tuple[int, ...]] | None = None,
     ):
         self.bank = bank
         self.crop = crop if crop and crop < min(bank.shape) else None
@@ -66,7 +85,7 @@ class BalancedSampler:
         self.sequence_dropout = float(sequence_dropout)
         self.dropout_from_step = int(dropout_from_step)
         # Empty with a single sequence: nothing can be blanked.
-        self.dropout_subsets = dropout_subsets(bank.images.shape[-1], max_missing)
+        self.dropout_subsets = list(subsets) if subsets is not None else dropout_subsets(bank.images.shape[-1], max_missing)
         if self.n_lesion and not len(bank.lesion_centres):
             raise ValueError(f"no training slice of patients {', '.join(bank.patients)} has a lesion: the lesion part of each batch cannot be drawn")
         self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)

@@ -48,8 +48,8 @@ def missing_refusal(card: dict, missing) -> str | None:
         return f"was trained without sequence dropout and needs all of {', '.join(card['sequences'])}"
     if missing == frozenset(card["sequences"]):
         return "needs at least one of its sequences"
-    largest = max(len(subset) for subset in accepted)
-    return f"was trained with sequence dropout of at most {largest} of {', '.join(card['sequences'])} at a time"
+    listed = "; ".join("+".join(subset) for subset in accepted_missing(card))
+    return f"was trained to do without only these sets of sequences: {listed}"
 
 
 def check_inputs(card: dict, shape, missing, source: str) -> None:

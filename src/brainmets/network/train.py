@@ -76,7 +76,8 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
     tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
     parts = {
         "network settings": fingerprint(network),
-        "training settings": fingerprint({k: v for k, v in settings.items() if k != "epochs" or tied_to_epochs}),
+        # How often the dev patients are scored changes no weight.
+        "training settings": fingerprint({k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k != "validation_every"}),
         "preprocessing settings": fingerprint(preprocessing),
         "record settings": fingerprint({"context": context}),
         "split": fingerprint(sorted(i["patient_id"] for i in train_indices), sorted(i["patient_id"] for i in dev_indices)),
@@ -92,6 +93,8 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         parts["sequence dropout"] = fingerprint("any non-empty proper subset")
         if settings.get("sequence_dropout_max_missing") is not None:
             parts["sequence dropout"] = fingerprint("proper subsets of at most", settings["sequence_dropout_max_missing"])
+        if settings.get("sequence_dropout_sets"):
+            parts["sequence dropout"] = fingerprint("these subsets", settings["sequence_dropout_sets"])
     return parts
 
 
@@ -208,6 +211,7 @@ def train_model(
     sampler = dataset.BalancedSampler(
         train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
         settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
+        dataset.named_dropout_subsets(first["sequences"], settings["sequence_dropout_sets"]) if settings.get("sequence_dropout_sets") else None,
     )
     with distribution_scope() as replicas:
         if state:
@@ -241,6 +245,7 @@ def train_model(
                 initial_epoch=initial_epoch,
                 steps_per_epoch=steps,
                 validation_data=loader.ValidationBatches(dev_bank, settings["batch_size"]) if dev_bank else None,
+                validation_freq=settings.get("validation_every", 1),
                 callbacks=callbacks,
                 shuffle=False,  # the sampler draws at random itself
                 verbose=0,
@@ -270,7 +275,7 @@ def train_model(
         "sequence_dropout": settings["sequence_dropout"],
         "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
         # Subsets of ``sequences`` the model may be given without (as zeros).
-        "accepted_missing": [[first["sequences"][i] for i in subset] for subset in sampler.dropout_subsets] if sampler.sequence_dropout > 0 else [],
+        "accepted_missing": [[first["sequences"][i] for i in subset] for subset in dict.fromkeys(sampler.dropout_subsets)] if sampler.sequence_dropout > 0 else [],
         "epochs": settings["epochs"],
         "learning_rate": settings["learning_rate"],
         "learning_rate_drop_epochs": settings.get("learning_rate_drop_epochs", 0),
