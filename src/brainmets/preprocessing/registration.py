@@ -21,7 +21,7 @@ os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "1")
 
 import ants  # noqa: E402
 
-from .residual_shift import limit_mm, residual_shift  # noqa: E402
+from .residual_shift import LIMIT_VOXELS, limit_mm, residual_shift  # noqa: E402,F401 (re-exported)
 
 _LPS = np.diag([-1.0, -1.0, 1.0, 1.0])  # ITK works in LPS, NIfTI in RAS
 
