@@ -75,6 +75,6 @@ def test_field_of_view_and_empty_cases():
     assert none.blocks == 0 and np.isnan(none.median_mm)
 
 
-@pytest.mark.parametrize("voxel, expected", [(1.0, 3.0), (2.0, 3.0), (4.0, 5.0), (6.0, 7.5), (None, 3.0)])
+@pytest.mark.parametrize("voxel, expected", [(1.0, 2.0), (2.0, 2.0), (4.0, 4.0), (6.0, 6.0), (None, 2.0)])
 def test_limit_grows_with_thick_slices(voxel, expected):
-    assert limit_mm(3.0, voxel) == pytest.approx(expected)
+    assert limit_mm(2.0, voxel) == pytest.approx(expected)

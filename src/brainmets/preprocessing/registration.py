@@ -119,7 +119,7 @@ def register_rigid(fixed_path, moving_path, transform_path, settings: RigidSetti
 
 
 # Settings of the plausibility check, not of antsRegistration.
-GATE_SETTINGS = {"min_mutual_information": 0.4, "max_residual_shift_mm": 3.0, "implausible": "fail"}
+GATE_SETTINGS = {"min_mutual_information": 0.4, "max_residual_shift_mm": 2.0, "implausible": "fail"}
 
 
 def implausible(report: dict, floor: float, max_shift_mm: float | None = None) -> str | None:

@@ -72,6 +72,7 @@ def residual_shift(
     block_mm: float = 24.0,
     search_mm: float = 6.0,
     min_edges: float = 0.3,
+    tolerance: float = 0.05,
 ) -> ResidualShift:
     """Best extra translation of each block of ``fixed`` within ``search_mm``
     that matches ``moved`` (same grid, same spacing), by NGF similarity.
@@ -80,7 +81,8 @@ def residual_shift(
     ``fixed`` and in ``valid`` (the moving image's field of view, shrunk by
     the search range), and that hold edges in both images (mean squared
     edge vector at least ``min_edges``). The best shift is refined to a
-    fraction of a voxel by a parabola through its neighbours.
+    fraction of a voxel by a parabola through its neighbours; a block that
+    matches in place within ``tolerance`` of its best needs no shift.
     """
     spacing = np.asarray(spacing, float)
     fixed = np.asarray(fixed, np.float32)
@@ -138,13 +140,17 @@ def residual_shift(
         step = 0.5 * (lower - upper) / np.where(interior, curvature, -1.0)
         shifts[axis] += np.where(interior, np.clip(step, -0.5, 0.5), 0.0)
     shifts_mm = (shifts.T - reach) * spacing
+    # A block whose match in place is as good (an edge that slides along
+    # itself, a flat similarity) needs no shift: the aperture problem.
+    in_place = cube[tuple(reach)] >= (1 - tolerance) * peak
+    shifts_mm[in_place] = 0.0
     return ResidualShift(shifts_mm, float(np.median(np.linalg.norm(shifts_mm, axis=1))), len(shifts_mm))
 
 
 # A sequence of thick slices places its edges only to about a slice: the
-# limit is at least this many of its largest voxel edge (4 mm phantoms,
-# 6 mm FLAIR slices: own FLAIR up to 1.04 of its slice, swaps 1.5 voxels).
-LIMIT_VOXELS = 1.25
+# limit is at least its largest voxel edge (4 mm phantoms, 5-6.2 mm FLAIR
+# slices: own FLAIR up to 0.66 of its slice; T1 swaps 1.18 of 4 mm voxels).
+LIMIT_VOXELS = 1.0
 
 
 def limit_mm(max_shift_mm: float, voxel_mm: float | None) -> float:
