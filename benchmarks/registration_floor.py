@@ -79,7 +79,8 @@ def main() -> None:
     table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")
     floor = settings["min_mutual_information"]
     shift = settings.get("max_residual_shift_mm", registration.GATE_SETTINGS["max_residual_shift_mm"])
-    table["limit_mm"] = [registration.limit_mm(shift, v) for v in table.moving_voxel_mm]
+    voxels = settings.get("max_residual_shift_voxels", registration.GATE_SETTINGS["max_residual_shift_voxels"])
+    table["limit_mm"] = [registration.limit_mm(shift, v, voxels) for v in table.moving_voxel_mm]
     table["mi_trips"] = table.mi_after < floor
     table["shift_trips"] = table.residual_shift_mm > table.limit_mm
     summary = table.groupby(["sequence", "kind"]).agg(
@@ -91,7 +92,7 @@ def main() -> None:
     own = table[table.kind == "own"]
     print(f"floor in force: {floor}: {int(swapped.mi_trips.sum())} of {len(swapped)} swaps caught, {int(own.mi_trips.sum())} own failed")
     print(
-        f"residual shift limit in force: {shift} mm (at least {registration.LIMIT_VOXELS} voxels): "
+        f"residual shift limit in force: {shift} mm (at least {voxels} voxels): "
         f"{int(swapped.shift_trips.sum())} of {len(swapped)} swaps caught, {int(own.shift_trips.sum())} own failed; "
         f"margins: own {(own.limit_mm - own.residual_shift_mm).min():.2f} mm, swapped {(swapped.residual_shift_mm - swapped.limit_mm).min():.2f} mm"
     )

@@ -101,7 +101,7 @@ def coregistration_step(
         problem = None
     else:
         report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**rigid))
-        problem = registration.implausible(report, gate["min_mutual_information"], gate["max_residual_shift_mm"])
+        problem = registration.implausible(report, gate["min_mutual_information"], gate["max_residual_shift_mm"], gate["max_residual_shift_voxels"])
     report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)

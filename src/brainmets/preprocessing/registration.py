@@ -119,18 +119,17 @@ def register_rigid(fixed_path, moving_path, transform_path, settings: RigidSetti
 
 
 # Settings of the plausibility check, not of antsRegistration.
-GATE_SETTINGS = {"min_mutual_information": 0.4, "max_residual_shift_mm": 2.0, "implausible": "fail"}
+GATE_SETTINGS = {"min_mutual_information": 0.4, "max_residual_shift_mm": 2.0, "max_residual_shift_voxels": 1.0, "implausible": "fail"}
 
 
-def implausible(report: dict, floor: float, max_shift_mm: float | None = None) -> str | None:
+def implausible(report: dict, floor: float, max_shift_mm: float | None = None, max_shift_voxels: float = LIMIT_VOXELS) -> str | None:
     """Why a registration's result cannot be trusted, or None.
 
     Mutual information that fell during registration means the optimiser
     went astray; a final value below ``floor`` means the images share too
     little structure to be one head aligned (a blank or wrong field of
     view). A residual local shift above ``max_shift_mm`` (at least
-    ``residual_shift.LIMIT_VOXELS`` of the moving image's largest voxel
-    edge) means no rigid transform explains the pair: another head. Each
+    ``max_shift_voxels`` of the moving image's largest voxel edge) means no rigid transform explains the pair: another head. Each
     problem found is named, ``; `` between them."""
     before, after = report["mi_before"], report["mi_after"]
     problems = []
@@ -143,12 +142,12 @@ def implausible(report: dict, floor: float, max_shift_mm: float | None = None) -
         )
     shift = report.get("residual_shift_mm")
     if max_shift_mm is not None and shift is not None:
-        limit = limit_mm(max_shift_mm, report.get("moving_voxel_mm"))
+        limit = limit_mm(max_shift_mm, report.get("moving_voxel_mm"), max_shift_voxels)
         if shift > limit:
-            why = f"{limit:.1f} mm" if limit > max_shift_mm else f"{max_shift_mm:g} mm"
+            why = f"{limit:.1f} mm, {max_shift_voxels:g} of its largest voxel edge" if limit > max_shift_mm else f"{max_shift_mm:g} mm"
             problems.append(
                 f"after rigid registration its blocks still need a median local shift of {shift:.1f} mm to match "
-                f"(limit {why}, preprocessing.registration.max_residual_shift_mm): not the same head; is it another patient's image?"
+                f"(limit {why}; preprocessing.registration.max_residual_shift_mm, max_residual_shift_voxels): not the same head; is it another patient's image?"
             )
     return "; ".join(problems) or None
 

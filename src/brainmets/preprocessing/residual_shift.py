@@ -148,11 +148,11 @@ def residual_shift(
 
 
 # A sequence of thick slices places its edges only to about a slice: the
-# limit is at least its largest voxel edge (4 mm phantoms, 5-6.2 mm FLAIR
-# slices: own FLAIR up to 0.66 of its slice; T1 swaps 1.18 of 4 mm voxels).
+# limit is at least this many of its largest voxel edges (config:
+# preprocessing.registration.max_residual_shift_voxels).
 LIMIT_VOXELS = 1.0
 
 
-def limit_mm(max_shift_mm: float, voxel_mm: float | None) -> float:
+def limit_mm(max_shift_mm: float, voxel_mm: float | None, voxels: float = LIMIT_VOXELS) -> float:
     """The residual shift allowed for a moving image whose largest voxel edge is ``voxel_mm``."""
-    return max(float(max_shift_mm), LIMIT_VOXELS * float(voxel_mm or 0.0))
+    return max(float(max_shift_mm), float(voxels) * float(voxel_mm or 0.0))
