@@ -336,3 +336,43 @@ def test_registration_gate(two_phantoms, tmp_path):
     report, paths = _coregister(tmp_path, own["BRAVO"], other["T1gd"], gate, enforce=False)
     assert report["registration"] == "failed" and report["mi_after"] < 0.67
     assert json.loads(paths["xfm_report_T1gd"].read_text())["problem"] == report["problem"]
+
+
+@pytest.fixture(scope="module")
+def small_phantoms(tmp_path_factory):
+    """Two 64x64x40 phantom patients (4 mm)."""
+    from .conftest import SEED, tiny_config
+    from brainmets.phantom.generate import generate_patient
+
+    root = tmp_path_factory.mktemp("swap_phantoms")
+    for index, pid in ((2, "003"), (3, "004")):
+        generate_patient(tiny_config(), SEED, index, pid, "1-3", root / f"sub-{pid}")
+    return {pid: phantom_paths(root / f"sub-{pid}", pid) for pid in ("003", "004")}
+
+
+def test_sequences_of_another_patient(small_phantoms, tmp_path):
+    """The issue's case: T1gd and FLAIR from another patient. The mutual
+    information stays above the default floor (0.4); the residual local
+    shift names the swap, the patient's own T1pre passes."""
+    from brainmets.preprocessing.pipeline import run_step
+
+    own, other = small_phantoms["003"], small_phantoms["004"]
+    assert nib.load(str(own["BRAVO"])).shape == (64, 64, 40)
+    images = {"BRAVO": own["BRAVO"], "T1pre": own["T1pre"], "T1gd": other["T1gd"], "FLAIR": other["FLAIR"]}
+    patient_json = tmp_path / "patient.json"
+    patient_json.write_text(json.dumps({"patient_id": "003", "metadata": {}}))
+    paths = {f"{kind}_{seq}": tmp_path / f"{kind}_{seq}{ext}" for seq in SEQUENCES for kind, ext in (("xfm", ".mat"), ("xfm_report", ".json"), ("coreg_qc", ".png"))}
+    registration = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
+    settings = {"reference": ["BRAVO"], "registration": registration}
+    says = r"patient '003', file .*sub-004_T1gd.nii.gz: T1gd registration onto the BRAVO is implausible: after rigid registration its blocks still need a median local shift of \d+\.\d mm to match \(limit 4\.0 mm"
+    with pytest.raises(ValueError, match=says) as error:
+        run_step("coregister", "003", images, patient_json, paths, settings)
+    assert len(str(error.value).splitlines()) == 1 and "mutual information" not in str(error.value)
+    passed = json.loads(paths["xfm_report_T1pre"].read_text())
+    assert passed["registration"] == "passed" and passed["residual_shift_mm"] < 2.0
+    failed = json.loads(paths["xfm_report_T1gd"].read_text())
+    assert failed["registration"] == "failed" and failed["residual_shift_mm"] > 4.0 and failed["mi_after"] > 0.4
+    # Warn instead: every sequence registered, the swapped ones flagged with their shift.
+    reports = run_step("coregister", "003", images, patient_json, paths, {**settings, "registration": {**registration, "implausible": "warn"}})
+    assert {seq: r["registration"] for seq, r in reports.items()} == {"T1pre": "passed", "T1gd": "flagged", "FLAIR": "flagged"}
+    assert all("local shift" in reports[seq]["problem"] for seq in ("T1gd", "FLAIR"))

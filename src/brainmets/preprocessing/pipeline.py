@@ -97,11 +97,11 @@ def coregistration_step(
     rigid = {k: v for k, v in settings.items() if k not in registration.GATE_SETTINGS}
     if patient["metadata"].get("preprocessed"):
         registration.write_identity_transform(xfm)
-        report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
+        report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "residual_shift_mm": None, "given": True}
         problem = None
     else:
         report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**rigid))
-        problem = registration.implausible(report, gate["min_mutual_information"])
+        problem = registration.implausible(report, gate["min_mutual_information"], gate["max_residual_shift_mm"], gate["max_residual_shift_voxels"])
     report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
@@ -217,6 +217,7 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
         row[f"{seq}_tre_mean_mm"] = r.get("tre_mean_mm")
         row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
         row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
+        row[f"{seq}_residual_shift_mm"] = r.get("residual_shift_mm")
         row[f"{seq}_flagged"] = r["worse_than_start"]
         row[f"{seq}_registration"] = r.get("registration", "passed")
     for pid, lesions_path, mask_path in lesion_masks:

@@ -21,6 +21,8 @@ os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "1")
 
 import ants  # noqa: E402
 
+from .residual_shift import LIMIT_VOXELS, limit_mm, residual_shift  # noqa: E402,F401 (re-exported)
+
 _LPS = np.diag([-1.0, -1.0, 1.0, 1.0])  # ITK works in LPS, NIfTI in RAS
 
 
@@ -60,18 +62,26 @@ def _coarsen(image: "ants.ANTsImage", spacing_mm: float) -> "ants.ANTsImage":
     return ants.resample_image(image, spacing, use_voxels=False, interp_type=0)
 
 
+# Grid spacing (mm) of the residual-shift check.
+SHIFT_GRID_MM = 2.0
+
+
 def register_rigid(fixed_path, moving_path, transform_path, settings: RigidSettings | None = None) -> dict:
     """Register ``moving`` onto ``fixed``; write the ITK transform that maps
     fixed-space points to moving-space points (what ``antsApplyTransforms``
     expects for resampling the moving image onto the fixed grid).
 
-    Returns the mutual information before and after, and whether the
-    registration ended worse than it started.
+    Returns the mutual information before and after, whether the
+    registration ended worse than it started, and the residual local shift
+    (``residual_shift``: the median extra shift, in mm, that blocks of the
+    registered image still need to match the fixed one; a patient's own
+    image needs next to none, another head several millimetres).
     """
     settings = settings or RigidSettings()
     ants.config._random_seed = settings.seed  # antsRegistration --random-seed
     fixed = _coarsen(ants.image_read(str(fixed_path)).clone("float"), settings.resample_mm)
-    moving = _coarsen(ants.image_read(str(moving_path)).clone("float"), settings.resample_mm)
+    native = ants.image_read(str(moving_path)).clone("float")
+    moving = _coarsen(native, settings.resample_mm)
     with tempfile.TemporaryDirectory() as tmp:
         result = ants.registration(
             fixed,
@@ -92,29 +102,54 @@ def register_rigid(fixed_path, moving_path, transform_path, settings: RigidSetti
     initial = ants.apply_transforms(fixed, moving, [], interpolator="linear")
     mi_before = mutual_information(fixed, initial)
     mi_after = mutual_information(fixed, result["warpedmovout"])
-    return {"mi_before": mi_before, "mi_after": mi_after, "worse_than_start": bool(mi_after < mi_before)}
+    # Measured on a grid of its own (2 mm unless coarser), whatever
+    # resample_mm the registration ran at: one limit in mm for every setting.
+    grid = _coarsen(ants.image_read(str(fixed_path)).clone("float"), SHIFT_GRID_MM)
+    moved = ants.apply_transforms(grid, native, [str(transform_path)], interpolator="linear")
+    seen = ants.apply_transforms(grid, native * 0 + 1, [str(transform_path)], interpolator="nearestNeighbor")
+    shift = residual_shift(grid.numpy(), moved.numpy(), grid.spacing, seen.numpy() > 0.5)
+    return {
+        "mi_before": mi_before,
+        "mi_after": mi_after,
+        "worse_than_start": bool(mi_after < mi_before),
+        "residual_shift_mm": None if np.isnan(shift.median_mm) else round(shift.median_mm, 3),
+        "residual_shift_blocks": shift.blocks,
+        "moving_voxel_mm": round(float(max(native.spacing)), 3),
+    }
 
 
 # Settings of the plausibility check, not of antsRegistration.
-GATE_SETTINGS = {"min_mutual_information": 0.4, "implausible": "fail"}
+GATE_SETTINGS = {"min_mutual_information": 0.4, "max_residual_shift_mm": 2.0, "max_residual_shift_voxels": 1.0, "implausible": "fail"}
 
 
-def implausible(report: dict, floor: float) -> str | None:
+def implausible(report: dict, floor: float, max_shift_mm: float | None = None, max_shift_voxels: float = LIMIT_VOXELS) -> str | None:
     """Why a registration's result cannot be trusted, or None.
 
     Mutual information that fell during registration means the optimiser
     went astray; a final value below ``floor`` means the images share too
-    little structure to be one head aligned (another patient's image, a
-    blank or wrong field of view)."""
+    little structure to be one head aligned (a blank or wrong field of
+    view). A residual local shift above ``max_shift_mm`` (at least
+    ``max_shift_voxels`` of the moving image's largest voxel edge) means no rigid transform explains the pair: another head. Each
+    problem found is named, ``; `` between them."""
     before, after = report["mi_before"], report["mi_after"]
+    problems = []
     if after < before:
-        return f"mutual information fell from {before:.3f} to {after:.3f} during registration"
-    if after < floor:
-        return (
+        problems.append(f"mutual information fell from {before:.3f} to {after:.3f} during registration")
+    elif after < floor:
+        problems.append(
             f"mutual information {after:.3f} after registration is below the floor {floor:g} "
             f"(preprocessing.registration.min_mutual_information; {before:.3f} before): is it another patient's image?"
         )
-    return None
+    shift = report.get("residual_shift_mm")
+    if max_shift_mm is not None and shift is not None:
+        limit = limit_mm(max_shift_mm, report.get("moving_voxel_mm"), max_shift_voxels)
+        if shift > limit:
+            why = f"{limit:.1f} mm, {max_shift_voxels:g} of its largest voxel edge" if limit > max_shift_mm else f"{max_shift_mm:g} mm"
+            problems.append(
+                f"after rigid registration its blocks still need a median local shift of {shift:.1f} mm to match "
+                f"(limit {why}; preprocessing.registration.max_residual_shift_mm, max_residual_shift_voxels): not the same head; is it another patient's image?"
+            )
+    return "; ".join(problems) or None
 
 
 def write_identity_transform(transform_path) -> None:

@@ -1,10 +1,10 @@
 """The registration gate's verdict on one patient, and the step that acts on it.
 
 In the workflow, co-registration always ends with a report per sequence
-(passed, flagged or failed, with the problem, the mutual information and
-the user's file), so that the QC table lists a failed patient too; the
-patient's verdict is the worst of them, and a separate step stops that
-patient's chain on it. ``brainmets-predict`` has one patient and stops at
+(passed, flagged or failed, with the problem, the mutual information, the
+residual local shift and the user's file), so that the QC table lists a
+failed patient too; the patient's verdict is the worst of them, and a
+separate step stops that patient's chain on it. ``brainmets-predict`` has one patient and stops at
 once (``pipeline.coregistration_step``).
 
 Imports no ANTs: the workflow reads verdicts while it builds the job graph.
@@ -35,7 +35,7 @@ def verdict(pid: str, reference: str, reports) -> dict:
     """The patient's verdict from the registration reports of its sequences
     (``pipeline.coregistration_step``'s); none registered: passed."""
     sequences = {
-        r["sequence"]: {k: r.get(k) for k in ("file", "registration", "problem", "mi_before", "mi_after")}
+        r["sequence"]: {k: r.get(k) for k in ("file", "registration", "problem", "mi_before", "mi_after", "residual_shift_mm")}
         for r in reports
     }
     status = max((s["registration"] for s in sequences.values()), key=STATES.index, default="passed")
