@@ -1,6 +1,7 @@
 """NIfTI reading and writing: round trips, reproducible bytes, atomic writes."""
 
 import gzip
+import hashlib
 import os
 
 import nibabel as nib
@@ -9,7 +10,7 @@ import pytest
 
 from brainmets import niio
 from brainmets.geometry import rotation_matrix
-from brainmets.niio import atomic_write_bytes, atomic_write_text, load_nifti, save_nifti, spacing_mm, voxel_volume_mm3
+from brainmets.niio import atomic_write_bytes, atomic_write_text, file_sha256, load_nifti, save_nifti, spacing_mm, voxel_volume_mm3
 
 
 def _oblique_affine() -> np.ndarray:
@@ -103,3 +104,15 @@ def test_spacing_and_voxel_volume_of_an_oblique_affine():
     flipped = affine @ np.diag([-1.0, 1.0, 1.0, 1.0])
     np.testing.assert_allclose(spacing_mm(flipped), [0.9, 1.1, 3.0])
     assert voxel_volume_mm3(flipped) == pytest.approx(0.9 * 1.1 * 3.0)
+
+
+def test_file_sha256_of_a_file_and_of_a_folder(tmp_path):
+    (tmp_path / "series" / "b").mkdir(parents=True)
+    (tmp_path / "series" / "b" / "2.dcm").write_bytes(b"second")
+    (tmp_path / "series" / "1.dcm").write_bytes(b"first")
+    assert file_sha256(tmp_path / "series" / "1.dcm") == hashlib.sha256(b"first").hexdigest()
+    # Files in the order of their paths: 1.dcm before b/2.dcm.
+    assert file_sha256(tmp_path / "series") == hashlib.sha256(b"firstsecond").hexdigest()
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 9000)  # more than one read block
+    assert file_sha256(big) == hashlib.sha256(big.read_bytes()).hexdigest()

@@ -10,7 +10,6 @@ Inputs are only read, never modified.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..lesions import LESION_COLUMNS, lesion_table_from_mask
-from ..niio import atomic_write_text, save_nifti, spacing_mm
+from ..niio import atomic_write_text, file_sha256, save_nifti, spacing_mm
 from ..sequences import SEQUENCES, choose_reference, subgroup_of
 from . import brainmetshare, brats
 from .sheet import PatientRecord
@@ -70,16 +69,6 @@ def read_dicom_folder(pid: str, folder: Path) -> tuple[np.ndarray, np.ndarray, d
     return data, affine, sidecar
 
 
-def _checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
     """Validate every input of one patient, then write its internal form.
 
@@ -121,7 +110,7 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
         save_nifti(paths[seq], data, affine)
         summary[seq] = {
             "source": str(record.images[seq]),
-            "sha256": _checksum(Path(record.images[seq])),
+            "sha256": file_sha256(record.images[seq]),
             "shape": list(data.shape),
             "spacing_mm": spacing_mm(affine).round(4).tolist(),
             "orientation": "".join(nib.aff2axcodes(affine)),
