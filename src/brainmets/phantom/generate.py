@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PhantomConfig:
-    """Settings of the synthetic cohort (see config.yaml, key ``phantom``)."""
+    """Settings of the synthetic cohort: the defaults of config.yaml's
+    ``phantom`` key, which the schema (schemas/config.schema.yaml) states
+    and tests/phantom/test_settings.py holds these to."""
 
-    n_patients: int = 24
+    n_patients: int = 18
     subgroup_proportions: tuple[float, float, float] = (0.41, 0.30, 0.29)
     resolution_scale: float = 2.0
     fraction_512: float = 0.1
