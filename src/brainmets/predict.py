@@ -59,12 +59,12 @@ from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import OutputFolderError, check_output_folder, stage_outputs
-from .sequences import REFERENCE, REFERENCE_PREFERENCE, SEQUENCES, choose_reference
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference
 
 log = logging.getLogger("brainmets.predict")
 
 
-def output_paths(out_dir, pid: str, reference: str = REFERENCE) -> dict[str, Path]:
+def output_paths(out_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0]) -> dict[str, Path]:
     d, sub = Path(out_dir), f"sub-{pid}"
     return {
         "probability": d / f"{sub}_space-{reference}_desc-lesion_probseg.nii.gz",
@@ -103,7 +103,7 @@ def reference_preference(card: dict) -> tuple[str, ...]:
     return tuple(card["preprocessing"].get("reference") or REFERENCE_PREFERENCE)
 
 
-def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE) -> dict:
+def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE_PREFERENCE[0]) -> dict:
     """The workflow's preprocessing chain for one patient onto ``reference``,
     with the model's settings; returns paths. A model trained on
     skull-stripped, co-registered images (BrainMetShare, BraTS) expects such

@@ -20,7 +20,7 @@ from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
-from ..sequences import REFERENCE, SEQUENCES, brain_extraction_source, choose_reference
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
 from . import brain_extraction, normalize, registration, registration_gate
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,10 @@ def _truth(patient: dict) -> dict[str, Path] | None:
 
 
 def coregistration_step(
-    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE, enforce: bool = True
+    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE_PREFERENCE[0], enforce: bool = True
 ) -> dict:
-    """Rigid registration of one sequence onto the reference (the BRAVO in
-    the workflow), with its QC. An implausible result raises (``enforce``,
+    """Rigid registration of one sequence onto the reference (the BRAVO,
+    else the T1gd), with its QC. An implausible result raises (``enforce``,
     and ``implausible: fail``); the workflow passes ``enforce=False`` and
     leaves the verdict to its own step (``registration_gate``)."""
     patient = _patient(patient_json)
