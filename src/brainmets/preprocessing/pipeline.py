@@ -21,7 +21,7 @@ from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
-from . import brain_extraction, normalize, registration, registration_gate
+from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,11 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
         raise ValueError(f"preprocessing.brain_extraction.skull_stripped must be auto, true or false, not {setting!r}")
     check = None
     if setting == "true":
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
     elif setting == "auto" and patient["metadata"].get("preprocessed"):
         # Cohort that ships stripped images (e.g. BrainMetShare).
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
-    elif setting == "auto" and (check := brain_extraction.detect_skull_stripped(data, affine)).stripped:
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
+    elif setting == "auto" and (check := skull_stripped.detect_skull_stripped(data, affine)).stripped:
         mask, engine = check.mask, "given (skull-stripped input, detected)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
