@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..layout import FIGURES, figure_paths  # noqa: E402,F401 (re-exported)
-from ..network.stacking import to_slices_last  # noqa: E402
 from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
 from ..sequences import REFERENCE_PREFERENCE, SUBGROUPS  # noqa: E402
+from ..slices import to_slices_last  # noqa: E402
 from .tables import GROUP_NAMES  # noqa: E402
 
 COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}

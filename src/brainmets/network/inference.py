@@ -18,9 +18,10 @@ import numpy as np
 
 from ..niio import atomic_write_text, load_nifti, save_nifti
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES
+from ..slices import from_slices_last, to_slices_last
 from .model import DOWNSAMPLING
 from .paths import prediction_paths
-from .stacking import SliceStacker, from_slices_last, to_slices_last
+from .stacking import SliceStacker
 
 log = logging.getLogger(__name__)
 

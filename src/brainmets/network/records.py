@@ -11,7 +11,7 @@ image           bytes    (H, W, S) raw, ``image_dtype``: the S sequences
 label           bytes    (H, W) uint8 lesion mask of the slice
 height, width   int64    H, W
 patient_id      bytes    patient id
-slice_index     int64    slice k (slice axis last, see stacking)
+slice_index     int64    slice k (slice axis last, see brainmets.slices)
 has_lesion      int64    1 when the label slice has a lesion voxel
 ==============  =======  ==============================================
 
@@ -40,7 +40,7 @@ import numpy as np
 
 from ..niio import atomic_write_text, file_sha256, load_nifti
 from ..sequences import SEQUENCES
-from .stacking import to_slices_last
+from ..slices import to_slices_last
 from .tfrecord_format import decode_example, encode_example, read_records, write_record
 
 # 3: no brain-mask feature (the images are masked already; nothing read it).

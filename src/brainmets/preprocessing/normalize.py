@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def slice_axis(affine: np.ndarray) -> int:
-    """The array axis that runs most nearly inferior-superior (axial slices)."""
-    lin = np.asarray(affine)[:3, :3]
-    return int(np.argmax(np.abs(lin[2]) / np.sqrt((lin**2).sum(axis=0))))
+from ..slices import slice_axis
 
 
 def inplane_grid(affine: np.ndarray, shape, inplane_size: int):

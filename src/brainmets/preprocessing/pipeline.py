@@ -21,6 +21,7 @@ from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
+from ..slices import slice_axis
 from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def normalization_step(
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
-    axis = normalize.slice_axis(affine)
+    axis = slice_axis(affine)
     mask = with_margin(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
