@@ -90,33 +90,10 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
         check_content(pid, record.images[seq], images[seq][0])
     check_overlap(pid, {seq: (record.images[seq], data.shape, affine) for seq, (data, affine) in images.items()}, reference)
     ref_data, ref_affine = images[reference]
-    mask = None
-    if record.lesions is not None:
-        raw_mask, mask_affine = _read(record, Path(record.lesions))
-        if record.source == "brainmetshare":
-            raw_mask = brainmetshare.binarise_mask(raw_mask)
-        elif record.source == "brats":
-            labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
-            raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
-        mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_data.shape, ref_affine, reference)
-        if not mask.any():
-            log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
+    mask = None if record.lesions is None else _lesion_mask(record, ref_data.shape, ref_affine, reference)
 
     paths = cohort_paths(cohort_dir, pid)
-    summary = {}
-    for seq, (data, affine) in images.items():
-        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
-            data = data.astype(np.float32)
-        save_nifti(paths[seq], data, affine)
-        summary[seq] = {
-            "source": str(record.images[seq]),
-            "sha256": file_sha256(record.images[seq]),
-            "shape": list(data.shape),
-            "spacing_mm": spacing_mm(affine).round(4).tolist(),
-            "orientation": "".join(nib.aff2axcodes(affine)),
-        }
-        if seq in sidecars:  # dcm2niix's BIDS sidecar of a DICOM input
-            summary[seq]["dicom_sidecar"] = sidecars[seq]
+    summary = _write_images(record, images, sidecars, paths)
     if mask is not None:
         save_nifti(paths["lesions"], mask, ref_affine)
         table = lesion_table_from_mask(mask, ref_affine, connectivity)
@@ -143,6 +120,42 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
     }
     atomic_write_text(paths["patient"], json.dumps(patient, indent=2))
     return patient
+
+
+def _lesion_mask(record: PatientRecord, ref_shape, ref_affine, reference: str) -> np.ndarray:
+    """The record's lesion mask, binary in the source's convention, checked
+    to lie on the ``reference`` grid."""
+    pid = record.patient_id
+    raw_mask, mask_affine = _read(record, Path(record.lesions))
+    if record.source == "brainmetshare":
+        raw_mask = brainmetshare.binarise_mask(raw_mask)
+    elif record.source == "brats":
+        labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
+        raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
+    mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_shape, ref_affine, reference)
+    if not mask.any():
+        log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
+    return mask
+
+
+def _write_images(record: PatientRecord, images: dict, sidecars: dict, paths: dict) -> dict:
+    """Write the checked images (floating point as float32); what each was
+    and came from, by sequence."""
+    summary = {}
+    for seq, (data, affine) in images.items():
+        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
+            data = data.astype(np.float32)
+        save_nifti(paths[seq], data, affine)
+        summary[seq] = {
+            "source": str(record.images[seq]),
+            "sha256": file_sha256(record.images[seq]),
+            "shape": list(data.shape),
+            "spacing_mm": spacing_mm(affine).round(4).tolist(),
+            "orientation": "".join(nib.aff2axcodes(affine)),
+        }
+        if seq in sidecars:  # dcm2niix's BIDS sidecar of a DICOM input
+            summary[seq]["dicom_sidecar"] = sidecars[seq]
+    return summary
 
 
 def _empty_table() -> pd.DataFrame:
