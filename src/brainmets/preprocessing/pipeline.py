@@ -16,19 +16,15 @@ from scipy import ndimage
 
 from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
-from ..niio import atomic_write_text, save_nifti, spacing_mm
+from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
-from ..sequences import REFERENCE, SEQUENCES, brain_extraction_source, choose_reference
-from . import brain_extraction, normalize, registration, registration_gate
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
+from ..slices import slice_axis
+from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
 
 log = logging.getLogger(__name__)
-
-
-def _load(path):
-    img = nib.load(str(path))
-    return np.asarray(img.dataobj, dtype=np.float32), img.affine.copy()
 
 
 def _patient(patient_json) -> dict:
@@ -46,17 +42,17 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
     (``settings["skull_stripped"]``: auto detects it, true/false force it);
     fails the patient on an implausible volume."""
     patient = _patient(patient_json)
-    data, affine = _load(t1pre_path)
+    data, affine = load_nifti(t1pre_path)
     setting = str(settings.get("skull_stripped", "auto")).lower()  # older model cards lack the key
     if setting not in ("auto", "true", "false"):
         raise ValueError(f"preprocessing.brain_extraction.skull_stripped must be auto, true or false, not {setting!r}")
     check = None
     if setting == "true":
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
     elif setting == "auto" and patient["metadata"].get("preprocessed"):
         # Cohort that ships stripped images (e.g. BrainMetShare).
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
-    elif setting == "auto" and (check := brain_extraction.detect_skull_stripped(data, affine)).stripped:
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
+    elif setting == "auto" and (check := skull_stripped.detect_skull_stripped(data, affine)).stripped:
         mask, engine = check.mask, "given (skull-stripped input, detected)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
@@ -85,10 +81,10 @@ def _truth(patient: dict) -> dict[str, Path] | None:
 
 
 def coregistration_step(
-    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE, enforce: bool = True
+    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE_PREFERENCE[0], enforce: bool = True
 ) -> dict:
-    """Rigid registration of one sequence onto the reference (the BRAVO in
-    the workflow), with its QC. An implausible result raises (``enforce``,
+    """Rigid registration of one sequence onto the reference (the BRAVO,
+    else the T1gd), with its QC. An implausible result raises (``enforce``,
     and ``implausible: fail``); the workflow passes ``enforce=False`` and
     leaves the verdict to its own step (``registration_gate``)."""
     patient = _patient(patient_json)
@@ -105,12 +101,12 @@ def coregistration_step(
     report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
-    ref, ref_affine = _load(reference_path)
-    moving, moving_affine = _load(moving_path)
+    ref, ref_affine = load_nifti(reference_path)
+    moving, moving_affine = load_nifti(moving_path)
     truth = _truth(patient)
     if truth is not None:
         true = json.loads(truth["transforms"].read_text())[seq]["matrix"]
-        brain, brain_affine = _load(truth["brain_mask"])
+        brain, brain_affine = load_nifti(truth["brain_mask"])
         points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
         error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
         report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
@@ -146,8 +142,8 @@ def normalization_step(
     a cortical metastasis that brain extraction cut into stays in view."""
     patient = _patient(patient_json)
     reference = reference or choose_reference(cohort_images)
-    ref, ref_affine = _load(cohort_images[reference])
-    bet_mask, bet_affine = _load(paths["bet_mask"])
+    ref, ref_affine = load_nifti(cohort_images[reference])
+    bet_mask, bet_affine = load_nifti(paths["bet_mask"])
     # A sequence may be absent (prediction with a sequence-dropout model).
     xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
     # The brain mask, carried onto the native reference grid (nearest
@@ -158,16 +154,16 @@ def normalization_step(
     truth = _truth(patient)
     if truth is not None:
         # The truth lies on the phantom's file grid; the cohort's copy is in canonical voxel order.
-        true_mask, true_affine = _load(truth["brain_mask"])
+        true_mask, true_affine = load_nifti(truth["brain_mask"])
         true_mask = resample_to_grid(true_mask, true_affine, ref.shape, ref_affine, order=0)
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
-    axis = normalize.slice_axis(affine)
+    axis = slice_axis(affine)
     mask = with_margin(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
-        data, data_affine = (ref, ref_affine) if seq == reference else _load(cohort_images[seq])
+        data, data_affine = (ref, ref_affine) if seq == reference else load_nifti(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
         resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
@@ -179,7 +175,7 @@ def normalization_step(
 
 def lesion_resampling_step(lesions_path, brain_mask_path, out_path) -> int:
     """The ground-truth lesion mask on the network's grid (nearest neighbour)."""
-    lesions, lesions_affine = _load(lesions_path)
+    lesions, lesions_affine = load_nifti(lesions_path)
     grid = nib.load(str(brain_mask_path))
     out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0) > 0.5
     save_nifti(out_path, out.astype(np.uint8), grid.affine)
