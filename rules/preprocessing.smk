@@ -38,17 +38,20 @@ rule coregister:
         patient=rules.ingest_labelled_patient.output.patient,
     output:
         xfm=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
+            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
             seq=MOVING,
+            allow_missing=True,
         ),
         xfm_report=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_desc-metrics.json",
+            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_desc-metrics.json",
             seq=MOVING,
+            allow_missing=True,
         ),
         coreg_qc=report(
             expand(
-                f"{RUN}/qc/sub-{{{{pid}}}}/sub-{{{{pid}}}}_desc-coreg_{{seq}}.png",
+                f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-coreg_{{seq}}.png",
                 seq=MOVING,
+                allow_missing=True,
             ),
             caption="../report/qc_coregistration.rst",
             category="Quality control",
