@@ -147,7 +147,6 @@ rule sequence_ablation:
         "../workflow_scripts/sequence_ablation.py"
 
 
-# (The table's module also holds the inference loop, hence the network environment.)
 rule ablation:
     input:
         models_output(rules.sequence_ablation.output[0]),
@@ -163,7 +162,7 @@ rule ablation:
     log:
         f"{RUN}/logs/tables/ablation.log",
     conda:
-        "../envs/network.yaml"
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
