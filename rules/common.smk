@@ -5,6 +5,7 @@ import json
 
 from snakemake.utils import validate
 
+from brainmets.evaluation.metrics import configured_settings
 from brainmets.layout import FIGURES
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
@@ -57,13 +58,8 @@ INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
 PROBABILITY = (
     f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
 )
-EVALUATION_SETTINGS = {
-    "size_threshold": config["evaluation"]["size_threshold"],
-    "found_fraction": config["evaluation"]["found_fraction"],
-    "min_fp_volume_mm3": config["evaluation"]["min_fp_volume_mm3"],
-    "brats_dilation": config["evaluation"]["brats_dilation"],
-    "connectivity": config["cohort"]["lesion_connectivity"],
-}
+# Evaluation settings as plain values (EvaluationSettings.from_config's).
+EVALUATION_SETTINGS = configured_settings(config)
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
