@@ -29,11 +29,12 @@ def run_step(step: str, work: Path) -> None:
     from brainmets.cohort.ingest import cohort_paths
     from brainmets.layout import preproc_paths
     from brainmets.preprocessing import pipeline
+    from brainmets.preprocessing.settings import PreprocessingSettings
     from brainmets.sequences import SEQUENCES
 
     cohort = cohort_paths(work / "cohort", "001")
     paths = preproc_paths(work / "preproc", work / "qc", "001")
-    settings = json.loads((work / "settings.json").read_text())
+    settings = PreprocessingSettings.from_config(json.loads((work / "settings.json").read_text()))
     images = {seq: cohort[seq] for seq in SEQUENCES}
     report = pipeline.run_step(step, "001", images, cohort["patient"], paths, settings)
     if step == "coregister":  # one report per sequence: keep the worst

@@ -153,9 +153,7 @@ rule normalize:
         sequences=USED,
         moving=MOVING,
         reference=REF,
-        inplane_size=config["preprocessing"]["inplane_size"],
-        method=config["preprocessing"]["normalization"],
-        mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
+        preprocessing=config["preprocessing"],
     script:
         "../workflow_scripts/normalize.py"
 
@@ -234,10 +232,7 @@ if ALT_REF:
             sequences=ALT_USED,
             moving=ALT_MOVING,
             reference=ALT_REF,
-            registration=config["preprocessing"]["registration"],
-            inplane_size=config["preprocessing"]["inplane_size"],
-            method=config["preprocessing"]["normalization"],
-            mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
+            preprocessing=config["preprocessing"],
         script:
             "../workflow_scripts/preprocess_alternative_reference.py"
 

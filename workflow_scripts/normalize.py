@@ -6,6 +6,7 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import normalization_step
+from brainmets.preprocessing.settings import PreprocessingSettings
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -22,8 +23,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         {seq: ins[seq] for seq in snakemake.params.sequences},
         ins.patient,
         paths,
-        snakemake.params.inplane_size,
-        snakemake.params.method,
-        snakemake.params.mask_margin_mm,
+        PreprocessingSettings.from_config(snakemake.params.preprocessing),
         snakemake.params.reference,
     )

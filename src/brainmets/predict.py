@@ -59,7 +59,7 @@ from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import OutputFolderError, check_output_folder, stage_outputs
-from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, reference_order
 
 log = logging.getLogger("brainmets.predict")
 
@@ -100,7 +100,7 @@ def input_set_threshold(model_dir, complete: float, override: float | None, miss
 def reference_preference(card: dict) -> tuple[str, ...]:
     """The card's reference order; older cards lack it and used the BRAVO,
     which stays first."""
-    return tuple(card["preprocessing"].get("reference") or REFERENCE_PREFERENCE)
+    return reference_order(card["preprocessing"].get("reference"))
 
 
 def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE_PREFERENCE[0]) -> dict:
@@ -110,15 +110,15 @@ def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = 
     inputs: no brain extraction or registration then, as in its training."""
     from .layout import preproc_paths
     from .preprocessing.pipeline import brain_extraction_source, preprocess_patient
+    from .preprocessing.settings import PreprocessingSettings
 
     bet_on = brain_extraction_source(images, reference)
     paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid, reference, bet_on).items()}
     patient_json = work / f"sub-{pid}_patient.json"
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
     atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {"preprocessed": prepared}}))
-    # The chain picks the same reference from this order.
-    settings = {**card["preprocessing"], "reference": [reference]}
-    preprocess_patient(pid, images, patient_json, paths, settings)
+    # The chain picks the same reference.
+    preprocess_patient(pid, images, patient_json, paths, PreprocessingSettings.from_card(card).on_reference(reference))
     return paths
 
 

@@ -13,6 +13,13 @@ SEQUENCES = ("T1pre", "T1gd", "BRAVO", "FLAIR")
 REFERENCE_PREFERENCE = ("BRAVO", "T1gd")
 
 
+def reference_order(preference=None) -> tuple[str, ...]:
+    """``preprocessing.reference`` as a tuple: one sequence or several, in
+    order; none given (older model cards): ``REFERENCE_PREFERENCE``."""
+    preference = preference or REFERENCE_PREFERENCE
+    return (preference,) if isinstance(preference, str) else tuple(preference)
+
+
 def choose_reference(present, preference=None) -> str:
     """The first sequence of ``preference`` (default ``REFERENCE_PREFERENCE``)
     among the ``present`` ones: the grid every other sequence is brought onto."""

@@ -11,6 +11,7 @@ from brainmets.geometry import resample_to_grid
 from brainmets.niio import save_nifti
 from brainmets.phantom.generate import phantom_paths
 from brainmets.preprocessing import pipeline, skull_stripped
+from brainmets.preprocessing.settings import BrainExtractionSettings
 from brainmets.sequences import SEQUENCES
 
 from ..conftest import require_realdata
@@ -156,6 +157,7 @@ def step(tmp_path, monkeypatch):
         (tmp_path / "patient.json").write_text(json.dumps({"patient_id": "p1", "metadata": metadata or {}}))
         paths = {k: tmp_path / f"{k}.{ext}" for k, ext in [("bet_mask", "nii.gz"), ("bet_qc", "png"), ("bet_report", "json")]}
         settings = dict(SETTINGS) if skull_stripped is None else {**SETTINGS, "skull_stripped": skull_stripped}
+        settings = BrainExtractionSettings.from_config(settings)
         report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", tmp_path / "patient.json", paths, settings)
         assert json.loads(paths["bet_report"].read_text()) == report
         return report, np.asarray(nib.load(str(paths["bet_mask"])).dataobj) > 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from ..sequences import REFERENCE_PREFERENCE
+from ..sequences import reference_order
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ def grid_of(card: dict, missing) -> str | None:
     ``missing`` is preprocessed on (as ``brainmets-predict`` would): the
     first of the card's ``preprocessing.reference`` it has, or None."""
     given = [seq for seq in card["sequences"] if seq not in set(missing)]
-    preference = card.get("preprocessing", {}).get("reference") or REFERENCE_PREFERENCE
-    preference = [preference] if isinstance(preference, str) else preference
+    preference = reference_order(card.get("preprocessing", {}).get("reference"))
     return next((seq for seq in preference if seq in given), None)
 
 

@@ -23,6 +23,7 @@ from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
 from ..slices import slice_axis
 from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
+from .settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,13 @@ def _dice(a, b) -> float:
     return float(2 * np.logical_and(a, b).sum() / denominator) if denominator else float("nan")
 
 
-def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) -> dict:
+def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: BrainExtractionSettings) -> dict:
     """BET on the pre-contrast T1, unless it is already skull-stripped
-    (``settings["skull_stripped"]``: auto detects it, true/false force it);
+    (``settings.skull_stripped``: auto detects it, true/false force it);
     fails the patient on an implausible volume."""
     patient = _patient(patient_json)
     data, affine = load_nifti(t1pre_path)
-    setting = str(settings.get("skull_stripped", "auto")).lower()  # older model cards lack the key
-    if setting not in ("auto", "true", "false"):
-        raise ValueError(f"preprocessing.brain_extraction.skull_stripped must be auto, true or false, not {setting!r}")
+    setting = settings.skull_stripped
     check = None
     if setting == "true":
         mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
@@ -56,13 +55,13 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
         mask, engine = check.mask, "given (skull-stripped input, detected)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
-            t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"], settings["iterations"]
+            t1pre_path, settings.engine, settings.fractional_threshold, settings.isotropic_mm, settings.iterations
         )
     if check is not None:
         log.info("patient %s: skull-stripped input %s: %s", pid, "detected" if check.stripped else "not detected", check.reason)
     volume = brain_extraction.mask_volume_ml(mask, affine)
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
-    brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
+    brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings.volume_limits_ml)
     save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
     mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on {Path(t1pre_path).name}, {volume:.0f} mL")
     report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume, "skull_stripped_setting": setting}
@@ -81,7 +80,8 @@ def _truth(patient: dict) -> dict[str, Path] | None:
 
 
 def coregistration_step(
-    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE_PREFERENCE[0], enforce: bool = True
+    pid, seq, reference_path, moving_path, patient_json, paths, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
+    enforce: bool = True,
 ) -> dict:
     """Rigid registration of one sequence onto the reference (the BRAVO,
     else the T1gd), with its QC. An implausible result raises (``enforce``,
@@ -89,16 +89,14 @@ def coregistration_step(
     leaves the verdict to its own step (``registration_gate``)."""
     patient = _patient(patient_json)
     xfm = paths[f"xfm_{seq}"]
-    gate = {**registration.GATE_SETTINGS, **{k: v for k, v in settings.items() if k in registration.GATE_SETTINGS}}
-    rigid = {k: v for k, v in settings.items() if k not in registration.GATE_SETTINGS}
     if patient["metadata"].get("preprocessed"):
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
         problem = None
     else:
-        report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**rigid))
-        problem = registration.implausible(report, gate["min_mutual_information"])
-    report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
+        report = registration.register_rigid(reference_path, moving_path, xfm, settings.rigid)
+        problem = registration.implausible(report, settings.min_mutual_information)
+    report["registration"] = "passed" if problem is None else ("failed" if settings.implausible == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
     ref, ref_affine = load_nifti(reference_path)
@@ -116,7 +114,7 @@ def coregistration_step(
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
     named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": registration_gate.user_file(patient, seq, moving_path)}
     atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
-    if problem and gate["implausible"] == "fail" and enforce:
+    if problem and settings.implausible == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
     if problem:
         log.warning("patient %s: %s registration onto the %s is implausible (%s): %s", pid, seq, reference, report["registration"], problem)
@@ -133,14 +131,16 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
 
 
 def normalization_step(
-    pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str, mask_margin_mm: float = 0.0, reference: str | None = None
+    pid, cohort_images: dict, patient_json, paths, settings: PreprocessingSettings, reference: str | None = None
 ) -> dict:
     """All sequences onto the resized reference grid (BRAVO, else T1gd:
     ``choose_reference``), masked and normalised.
 
-    The mask the network sees is the brain mask grown by ``mask_margin_mm``:
-    a cortical metastasis that brain extraction cut into stays in view."""
+    The mask the network sees is the brain mask grown by
+    ``settings.mask_margin_mm``: a cortical metastasis that brain extraction
+    cut into stays in view."""
     patient = _patient(patient_json)
+    inplane_size, method, mask_margin_mm = settings.inplane_size, settings.normalization, settings.mask_margin_mm
     reference = reference or choose_reference(cohort_images)
     ref, ref_affine = load_nifti(cohort_images[reference])
     bet_mask, bet_affine = load_nifti(paths["bet_mask"])
@@ -224,30 +224,28 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
 PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 
 
-def run_step(step: str, pid, images: dict, patient_json, paths, settings: dict) -> dict:
+def run_step(step: str, pid, images: dict, patient_json, paths, settings: PreprocessingSettings) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
     in that order); ``settings``: the ``preprocessing`` block of the config.
-    The reference is the first of ``settings["reference"]`` present (BRAVO,
+    The reference is the first of ``settings.reference`` present (BRAVO,
     else T1gd); brain extraction runs on the T1pre, else on the reference.
     Absent sequences are skipped (sequence-dropout models); ``paths``: the
     layout of that reference (``preproc_paths``)."""
     if step not in PREPROCESSING_STEPS:
         raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
-    reference = choose_reference(images, settings.get("reference"))
+    reference = choose_reference(images, settings.reference)
     if step == "brain_extraction":
-        return brain_extraction_step(pid, images[brain_extraction_source(images, reference)], patient_json, paths, settings["brain_extraction"])
+        return brain_extraction_step(pid, images[brain_extraction_source(images, reference)], patient_json, paths, settings.brain_extraction)
     if step == "coregister":
         return {
-            seq: coregistration_step(pid, seq, images[reference], images[seq], patient_json, paths, settings["registration"], reference)
+            seq: coregistration_step(pid, seq, images[reference], images[seq], patient_json, paths, settings.registration, reference)
             for seq in SEQUENCES
             if seq in images and seq != reference
         }
     if step == "normalize":
-        return normalization_step(
-            pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0), reference
-        )
+        return normalization_step(pid, images, patient_json, paths, settings, reference)
 
 
-def preprocess_patient(pid, images: dict, patient_json, paths, settings: dict) -> dict:
+def preprocess_patient(pid, images: dict, patient_json, paths, settings: PreprocessingSettings) -> dict:
     """The whole chain of one patient, as the workflow's rules run it."""
     return {step: run_step(step, pid, images, patient_json, paths, settings) for step in PREPROCESSING_STEPS}
