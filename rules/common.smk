@@ -101,6 +101,31 @@ def ingest_record(wildcards):
     return RECORDS[wildcards.pid]
 
 
+def patient_preprocessed(wildcards):
+    """Whether the cohort gives this patient's images skull-stripped and
+    co-registered (BrainMetShare, BraTS)."""
+    return bool(RECORDS[wildcards.pid].metadata.get("preprocessed"))
+
+
+def source_files(wildcards):
+    """The file (or folder) the cohort gives for each of the patient's
+    sequences, as the registration reports name it."""
+    return {seq: str(path) for seq, path in RECORDS[wildcards.pid].images.items()}
+
+
+def phantom_truth(*names):
+    """An input function: the phantom's ground-truth files ``names`` of the
+    patient (as truth_<name>), where the cohort is the phantom; else none."""
+
+    def truth(wildcards):
+        if RECORDS[wildcards.pid].truth_dir is None:
+            return {}
+        out = rules.phantom_patient.output
+        return {f"truth_{n}": expand(out[n], pid=wildcards.pid)[0] for n in names}
+
+    return truth
+
+
 def per_patient(pattern, pids=None, **wildcards):
     """``pattern`` (a rule's output, with {pid}) for each patient."""
     return expand(pattern, pid=PATIENTS if pids is None else pids, **wildcards)

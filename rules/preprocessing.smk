@@ -1,7 +1,6 @@
 rule brain_extraction:
     input:
         image=rules.ingest_labelled_patient.output[BET_ON],
-        patient=rules.ingest_labelled_patient.output.patient,
     output:
         bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{BET_SPACE}_desc-brain_mask.nii.gz",
         bet_report=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_desc-brainextraction.json",
@@ -25,6 +24,7 @@ rule brain_extraction:
         runtime=20,
     params:
         settings=config["preprocessing"]["brain_extraction"],
+        preprocessed=patient_preprocessed,
     script:
         "../workflow_scripts/brain_extraction.py"
 
@@ -33,9 +33,9 @@ rule brain_extraction:
 # once). A failed registration still writes its outputs and report.
 rule coregister:
     input:
+        unpack(phantom_truth("transforms", "brain_mask")),
         reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
-        patient=rules.ingest_labelled_patient.output.patient,
     output:
         xfm=expand(
             f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
@@ -73,6 +73,8 @@ rule coregister:
         sequences=MOVING,
         reference=REF,
         settings=config["preprocessing"]["registration"],
+        preprocessed=patient_preprocessed,
+        sources=source_files,
     script:
         "../workflow_scripts/coregister.py"
 
@@ -125,8 +127,8 @@ checkpoint registration_verdict:
 
 rule normalize:
     input:
+        unpack(phantom_truth("brain_mask")),
         **{seq: rules.ingest_labelled_patient.output[seq] for seq in USED},
-        patient=rules.ingest_labelled_patient.output.patient,
         bet_mask=rules.brain_extraction.output.bet_mask,
         xfm=rules.coregister.output.xfm,
         registration=rules.registration_gate.output[0],
@@ -153,6 +155,7 @@ rule normalize:
         sequences=USED,
         moving=MOVING,
         reference=REF,
+        bet_on=BET_ON,
         preprocessing=config["preprocessing"],
     script:
         "../workflow_scripts/normalize.py"
@@ -187,8 +190,8 @@ if ALT_REF:
 
     rule alternative_reference_preprocessing:
         input:
+            unpack(phantom_truth("transforms", "brain_mask")),
             **{seq: rules.ingest_labelled_patient.output[seq] for seq in ALT_USED},
-            patient=rules.ingest_labelled_patient.output.patient,
             lesions=rules.ingest_labelled_patient.output.lesions,
             bet_mask=rules.brain_extraction.output.bet_mask,
             # Only patients the registration gate let through.
@@ -232,7 +235,12 @@ if ALT_REF:
             sequences=ALT_USED,
             moving=ALT_MOVING,
             reference=ALT_REF,
+            # The brain mask is rule brain_extraction's (ALT_REF is None
+            # when it was drawn on the reference).
+            bet_on=BET_ON,
             preprocessing=config["preprocessing"],
+            preprocessed=patient_preprocessed,
+            sources=source_files,
         script:
             "../workflow_scripts/preprocess_alternative_reference.py"
 

@@ -314,12 +314,10 @@ def two_phantoms(tmp_path_factory):
 
 
 def _coregister(tmp_path, fixed, moving, settings, **kwargs):
-    patient_json = tmp_path / "patient.json"
-    patient_json.write_text(json.dumps({"patient_id": "001", "metadata": {}}))
     paths = {"xfm_T1gd": tmp_path / "x.mat", "xfm_report_T1gd": tmp_path / "x.json", "coreg_qc_T1gd": tmp_path / "x.png"}
     base = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
     settings = RegistrationSettings.from_config({**base, **settings})
-    return coregistration_step("001", "T1gd", fixed, moving, patient_json, paths, settings, **kwargs), paths
+    return coregistration_step("001", "T1gd", fixed, moving, paths, settings, **kwargs), paths
 
 
 def test_registration_gate(two_phantoms, tmp_path):

@@ -107,3 +107,12 @@ def test_network_patients_follow_the_order_of_the_ids():
         "b": {"images": {"T1gd": "b1", "BRAVO": "b2"}, "brain_mask": "bm", "lesions": "bl"},
     }
     assert "lesions" not in network_patients(ins, ["a", "b"], ["T1gd"])["a"]
+
+
+def test_phantom_truth_from_a_rules_inputs():
+    from brainmets.snakemake_io import phantom_truth
+
+    # A rule's named inputs (Snakemake's InputFiles have the same items()).
+    ins = {"T1pre": "t1.nii.gz", "truth_transforms": "x.json", "truth_brain_mask": "m.nii.gz"}
+    assert phantom_truth(ins) == {"transforms": "x.json", "brain_mask": "m.nii.gz"}
+    assert phantom_truth({"T1pre": "t1.nii.gz"}) is None

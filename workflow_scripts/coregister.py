@@ -9,7 +9,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import coregistration_step
 from brainmets.preprocessing.settings import RegistrationSettings
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     out = snakemake.output
@@ -21,9 +21,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
             seq,
             snakemake.input.reference,
             snakemake.input.moving[i],
-            snakemake.input.patient,
             paths,
             settings,
             snakemake.params.reference,
             enforce=False,
+            preprocessed=snakemake.params.preprocessed,
+            truth=phantom_truth(snakemake.input),
+            source=snakemake.params.sources[seq],
         )

@@ -7,7 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import normalization_step
 from brainmets.preprocessing.settings import PreprocessingSettings
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, out = snakemake.input, snakemake.output
@@ -21,8 +21,9 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     normalization_step(
         snakemake.wildcards.pid,
         {seq: ins[seq] for seq in snakemake.params.sequences},
-        ins.patient,
         paths,
         PreprocessingSettings.from_config(snakemake.params.preprocessing),
         snakemake.params.reference,
+        snakemake.params.bet_on,
+        phantom_truth(ins),
     )

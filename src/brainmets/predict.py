@@ -103,22 +103,20 @@ def reference_preference(card: dict) -> tuple[str, ...]:
     return reference_order(card["preprocessing"].get("reference"))
 
 
-def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE_PREFERENCE[0]) -> dict:
-    """The workflow's preprocessing chain for one patient onto ``reference``,
-    with the model's settings; returns paths. A model trained on
+def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
+    """The workflow's preprocessing chain for one patient onto ``reference``
+    (brain extraction on ``bet_on``), with the model's settings; returns
+    paths. A model trained on
     skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
     inputs: no brain extraction or registration then, as in its training."""
     from .layout import preproc_paths
-    from .preprocessing.pipeline import brain_extraction_source, preprocess_patient
+    from .preprocessing.pipeline import preprocess_patient
     from .preprocessing.settings import PreprocessingSettings
 
-    bet_on = brain_extraction_source(images, reference)
     paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid, reference, bet_on).items()}
-    patient_json = work / f"sub-{pid}_patient.json"
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
-    atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {"preprocessed": prepared}}))
-    # The chain picks the same reference.
-    preprocess_patient(pid, images, patient_json, paths, PreprocessingSettings.from_card(card).on_reference(reference))
+    settings = PreprocessingSettings.from_card(card).on_reference(reference)
+    preprocess_patient(pid, images, paths, settings, reference, bet_on, prepared)
     return paths
 
 
@@ -211,7 +209,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     log.info("patient %s: threshold %.4f, the %s", pid, cut, cut_for)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    paths = _preprocess_naming_originals(pid, images, originals, card, out["work"], reference)
+    paths = _preprocess_naming_originals(pid, images, originals, card, out["work"], reference, bet_on)
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
@@ -262,11 +260,11 @@ def _check_fields_of_view(pid: str, images: dict, geometry: dict, card: dict) ->
         check_overlap(pid, used, first)
 
 
-def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, reference: str) -> dict:
+def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
     """``preprocess``, its errors naming the user's files rather than their
     canonical copies."""
     try:
-        return preprocess(pid, images, card, work, reference)
+        return preprocess(pid, images, card, work, reference, bet_on)
     except ValueError as exc:
         text = str(exc)
         for seq, staged in images.items():

@@ -116,6 +116,14 @@ def network_patients(ins, pids, sequences, labelled: bool = False, prefix: str =
     return patients
 
 
+def phantom_truth(ins) -> dict | None:
+    """The phantom's ground-truth files among a rule's inputs (truth_<name>,
+    ``phantom_truth`` in ``rules/common.smk``) by name, or None (another
+    cohort)."""
+    truth = {name.removeprefix("truth_"): path for name, path in ins.items() if name.startswith("truth_")}
+    return truth or None
+
+
 def failure_line(smk, exc: BaseException) -> str:
     """One line naming the job's patient (if any), the file and the problem."""
     text = " ".join(str(exc).split()) or type(exc).__name__

@@ -2,8 +2,6 @@
 of ``preprocessing.reference``); brain extraction on the T1pre, else on the
 reference; every other present sequence registered onto the reference."""
 
-import json
-
 import nibabel as nib
 import numpy as np
 import pytest
@@ -56,13 +54,16 @@ def test_layout_defaults_are_unchanged_and_names_follow_the_reference(tmp_path):
 def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference, reference, bet_on):
     calls = {}
     monkeypatch.setattr(pipeline, "brain_extraction_step", lambda pid, path, *a: calls.setdefault("bet", path))
-    monkeypatch.setattr(pipeline, "coregistration_step", lambda pid, seq, ref, moving, *a: calls.setdefault("coreg", []).append((seq, ref, a[-1])))
-    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, *a: calls.setdefault("normalize", a[-1]))
+    monkeypatch.setattr(
+        pipeline, "coregistration_step", lambda pid, seq, ref, moving, paths, settings, reference, **kw: calls.setdefault("coreg", []).append((seq, ref, reference))
+    )
+    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, paths, settings, reference, bet_on, truth: calls.setdefault("normalize", reference))
     images = {seq: f"{seq}.nii.gz" for seq in present}
     settings = {k: v for k, v in head.PREPROCESSING.items() if k != "reference"}
     if preference:
         settings["reference"] = preference
-    pipeline.preprocess_patient("x", images, "patient.json", {}, PreprocessingSettings.from_config(settings))
+    settings = PreprocessingSettings.from_config(settings)
+    pipeline.preprocess_patient("x", images, {}, settings, *pipeline.patient_grid(images, settings))
     assert calls["bet"] == f"{bet_on}.nii.gz"
     assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in SEQUENCES if seq in present and seq != reference]
     assert calls["normalize"] == reference
@@ -71,13 +72,7 @@ def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference
 def test_no_reference_sequence_is_refused():
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
     with pytest.raises(ValueError, match="none of the reference sequences"):
-        pipeline.run_step("brain_extraction", "x", {"T1pre": "a", "FLAIR": "b"}, "patient.json", {}, settings)
-
-
-def _patient_json(folder, pid):
-    path = folder / f"sub-{pid}_patient.json"
-    path.write_text(json.dumps({"patient_id": pid, "metadata": {}}))
-    return path
+        pipeline.patient_grid({"T1pre": "a", "FLAIR": "b"}, settings)
 
 
 def _truth_on(shape, affine, seq):
@@ -98,7 +93,8 @@ def _brain_points(seq, step=3):
 def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
     images = head.write_patient(tmp_path, ("T1pre", "T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
-    reports = pipeline.preprocess_patient("nb", images, _patient_json(tmp_path, "nb"), paths, PreprocessingSettings.from_config(head.PREPROCESSING))
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
+    reports = pipeline.preprocess_patient("nb", images, paths, settings, *pipeline.patient_grid(images, settings))
     assert sorted(reports["coregister"]) == ["FLAIR", "T1pre"]
     assert reports["normalize"]["reference"] == "T1gd"
     t1gd = nib.load(str(images["T1gd"]))
@@ -127,7 +123,8 @@ def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
 def test_brain_extraction_runs_on_the_reference_without_t1pre(tmp_path):
     images = head.write_patient(tmp_path, ("T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
-    reports = pipeline.preprocess_patient("nt", images, _patient_json(tmp_path, "nt"), paths, PreprocessingSettings.from_config(head.PREPROCESSING))
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
+    reports = pipeline.preprocess_patient("nt", images, paths, settings, *pipeline.patient_grid(images, settings))
     assert list(reports["coregister"]) == ["FLAIR"]
     bet = nib.load(str(paths["bet_mask"]))
     t1gd = nib.load(str(images["T1gd"]))
@@ -145,13 +142,12 @@ def test_workflow_calls_keep_the_bravo(tmp_path):
     sequences and the BRAVO layout (workflow_scripts/coregister.py,
     normalize.py): the BRAVO stays the reference."""
     images = head.write_patient(tmp_path)
-    patient = _patient_json(tmp_path, "wf")
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "wf")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    pipeline.brain_extraction_step("wf", images["T1pre"], patient, paths, settings.brain_extraction)
+    pipeline.brain_extraction_step("wf", images["T1pre"], paths, settings.brain_extraction)
     for seq in MOVING:
-        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], patient, paths, settings.registration)
-    report = pipeline.normalization_step("wf", dict(images), patient, paths, settings)
+        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], paths, settings.registration)
+    report = pipeline.normalization_step("wf", dict(images), paths, settings, "BRAVO", "T1pre")
     assert report["reference"] == "BRAVO"
     bravo = nib.load(str(images["BRAVO"]))
     shape, affine = normalize.inplane_grid(bravo.affine, bravo.shape, 32)

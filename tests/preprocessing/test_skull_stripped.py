@@ -152,13 +152,12 @@ def step(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline.brain_extraction, "extract_brain", fake_bet)
 
-    def run(data, affine, skull_stripped=None, metadata=None):
+    def run(data, affine, skull_stripped=None, preprocessed=False):
         save_nifti(tmp_path / "t1.nii.gz", data, affine)
-        (tmp_path / "patient.json").write_text(json.dumps({"patient_id": "p1", "metadata": metadata or {}}))
         paths = {k: tmp_path / f"{k}.{ext}" for k, ext in [("bet_mask", "nii.gz"), ("bet_qc", "png"), ("bet_report", "json")]}
         settings = dict(SETTINGS) if skull_stripped is None else {**SETTINGS, "skull_stripped": skull_stripped}
         settings = BrainExtractionSettings.from_config(settings)
-        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", tmp_path / "patient.json", paths, settings)
+        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", paths, settings, preprocessed)
         assert json.loads(paths["bet_report"].read_text()) == report
         return report, np.asarray(nib.load(str(paths["bet_mask"])).dataobj) > 0
 
@@ -200,6 +199,6 @@ def test_step_forced_true_and_cohort_metadata_skip_bet(step):
     assert report["engine"] == "given (skull-stripped input, set in config)"
     assert "skull_stripped_check" not in report  # not looked at: forced
     assert mask[brain].all() and not mask[~brain].any()
-    report, _ = step(data, affine, "auto", metadata={"preprocessed": True})
+    report, _ = step(data, affine, "auto", preprocessed=True)
     assert report["engine"] == "given (skull-stripped input, cohort metadata)"
     assert step.calls == []

@@ -1,6 +1,10 @@
 """The preprocessing steps of one patient, one function per workflow rule.
 
-File names (BIDS derivatives) are in ``brainmets.layout``.
+Each step is given what it needs: the images, the settings, whether the
+cohort's images came skull-stripped and co-registered (``preprocessed``)
+and, for the phantom, its ground-truth files (``truth``: "transforms" and
+"brain_mask", from ``phantom.generate.phantom_paths``). File names (BIDS
+derivatives) are in ``brainmets.layout``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from scipy import ndimage
 from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
 from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
-from ..phantom.generate import phantom_paths
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
@@ -28,27 +31,23 @@ from .settings import BrainExtractionSettings, PreprocessingSettings, Registrati
 log = logging.getLogger(__name__)
 
 
-def _patient(patient_json) -> dict:
-    return json.loads(Path(patient_json).read_text())
-
-
 def _dice(a, b) -> float:
     a, b = a > 0, b > 0
     denominator = a.sum() + b.sum()
     return float(2 * np.logical_and(a, b).sum() / denominator) if denominator else float("nan")
 
 
-def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: BrainExtractionSettings) -> dict:
+def brain_extraction_step(pid, t1pre_path, paths, settings: BrainExtractionSettings, preprocessed: bool = False) -> dict:
     """BET on the pre-contrast T1, unless it is already skull-stripped
-    (``settings.skull_stripped``: auto detects it, true/false force it);
-    fails the patient on an implausible volume."""
-    patient = _patient(patient_json)
+    (``settings.skull_stripped``: auto detects it, or takes the cohort's
+    word, ``preprocessed``; true/false force it); fails the patient on an
+    implausible volume."""
     data, affine = load_nifti(t1pre_path)
     setting = settings.skull_stripped
     check = None
     if setting == "true":
         mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
-    elif setting == "auto" and patient["metadata"].get("preprocessed"):
+    elif setting == "auto" and preprocessed:
         # Cohort that ships stripped images (e.g. BrainMetShare).
         mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
     elif setting == "auto" and (check := skull_stripped.detect_skull_stripped(data, affine)).stripped:
@@ -71,25 +70,19 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: BrainE
     return report
 
 
-def _truth(patient: dict) -> dict[str, Path] | None:
-    """The phantom's ground-truth files of this patient, if it has them."""
-    truth = patient.get("truth_dir")
-    if not truth or not Path(truth).is_dir():
-        return None
-    return phantom_paths(Path(truth).parent, patient["patient_id"])
-
-
 def coregistration_step(
-    pid, seq, reference_path, moving_path, patient_json, paths, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
-    enforce: bool = True,
+    pid, seq, reference_path, moving_path, paths, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
+    enforce: bool = True, preprocessed: bool = False, truth: dict | None = None, source: str | None = None,
 ) -> dict:
     """Rigid registration of one sequence onto the reference (the BRAVO,
     else the T1gd), with its QC. An implausible result raises (``enforce``,
     and ``implausible: fail``); the workflow passes ``enforce=False`` and
-    leaves the verdict to its own step (``registration_gate``)."""
-    patient = _patient(patient_json)
+    leaves the verdict to its own step (``registration_gate``). Images of a
+    ``preprocessed`` cohort are taken as registered; ``truth``: the
+    phantom's, for the registration error; ``source``: the file the user
+    gave for ``seq`` (the report names it; else ``moving_path``)."""
     xfm = paths[f"xfm_{seq}"]
-    if patient["metadata"].get("preprocessed"):
+    if preprocessed:
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "given": True}
         problem = None
@@ -101,9 +94,8 @@ def coregistration_step(
     ref_to_moving = registration.read_rigid_ras(xfm)
     ref, ref_affine = load_nifti(reference_path)
     moving, moving_affine = load_nifti(moving_path)
-    truth = _truth(patient)
     if truth is not None:
-        true = json.loads(truth["transforms"].read_text())[seq]["matrix"]
+        true = json.loads(Path(truth["transforms"]).read_text())[seq]["matrix"]
         brain, brain_affine = load_nifti(truth["brain_mask"])
         points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
         error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
@@ -112,7 +104,7 @@ def coregistration_step(
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
-    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": registration_gate.user_file(patient, seq, moving_path)}
+    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": source or str(moving_path)}
     atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
     if problem and settings.implausible == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
@@ -131,27 +123,24 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
 
 
 def normalization_step(
-    pid, cohort_images: dict, patient_json, paths, settings: PreprocessingSettings, reference: str | None = None
+    pid, cohort_images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str, truth: dict | None = None
 ) -> dict:
-    """All sequences onto the resized reference grid (BRAVO, else T1gd:
-    ``choose_reference``), masked and normalised.
+    """All sequences onto the resized grid of ``reference`` (chosen once per
+    patient: ``patient_grid``), masked and normalised; ``bet_on``: the
+    sequence the brain mask was drawn on.
 
     The mask the network sees is the brain mask grown by
     ``settings.mask_margin_mm``: a cortical metastasis that brain extraction
-    cut into stays in view."""
-    patient = _patient(patient_json)
+    cut into stays in view. ``truth``: the phantom's, for the mask's Dice."""
     inplane_size, method, mask_margin_mm = settings.inplane_size, settings.normalization, settings.mask_margin_mm
-    reference = reference or choose_reference(cohort_images)
     ref, ref_affine = load_nifti(cohort_images[reference])
     bet_mask, bet_affine = load_nifti(paths["bet_mask"])
     # A sequence may be absent (prediction with a sequence-dropout model).
     xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
     # The brain mask, carried onto the native reference grid (nearest
     # neighbour); none to apply when it was drawn on the reference itself.
-    bet_on = brain_extraction_source(cohort_images, reference)
     mask_native = resample_to_grid(bet_mask, bet_affine, ref.shape, ref_affine, order=0, target_to_source=xfms.get(bet_on)) > 0.5
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm, "reference": reference}
-    truth = _truth(patient)
     if truth is not None:
         # The truth lies on the phantom's file grid; the cohort's copy is in canonical voxel order.
         true_mask, true_affine = load_nifti(truth["brain_mask"])
@@ -224,28 +213,44 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
 PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 
 
-def run_step(step: str, pid, images: dict, patient_json, paths, settings: PreprocessingSettings) -> dict:
+def patient_grid(images, settings: PreprocessingSettings) -> tuple[str, str]:
+    """The reference of a patient with these images, the first of
+    ``settings.reference`` present (BRAVO, else T1gd), and the sequence brain
+    extraction runs on (the T1pre, else the reference): chosen once per
+    patient, for every step."""
+    reference = choose_reference(images, settings.reference)
+    return reference, brain_extraction_source(images, reference)
+
+
+def run_step(
+    step: str, pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    preprocessed: bool = False, truth: dict | None = None,
+) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
-    in that order); ``settings``: the ``preprocessing`` block of the config.
-    The reference is the first of ``settings.reference`` present (BRAVO,
-    else T1gd); brain extraction runs on the T1pre, else on the reference.
-    Absent sequences are skipped (sequence-dropout models); ``paths``: the
-    layout of that reference (``preproc_paths``)."""
+    in that order); ``settings``: the ``preprocessing`` block of the config;
+    ``reference``, ``bet_on``: the patient's (``patient_grid``). Absent
+    sequences are skipped (sequence-dropout models); ``paths``: the layout
+    of that reference (``preproc_paths``); ``preprocessed`` and ``truth``:
+    as for the steps."""
     if step not in PREPROCESSING_STEPS:
         raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
-    reference = choose_reference(images, settings.reference)
     if step == "brain_extraction":
-        return brain_extraction_step(pid, images[brain_extraction_source(images, reference)], patient_json, paths, settings.brain_extraction)
+        return brain_extraction_step(pid, images[bet_on], paths, settings.brain_extraction, preprocessed)
     if step == "coregister":
         return {
-            seq: coregistration_step(pid, seq, images[reference], images[seq], patient_json, paths, settings.registration, reference)
+            seq: coregistration_step(
+                pid, seq, images[reference], images[seq], paths, settings.registration, reference, preprocessed=preprocessed, truth=truth
+            )
             for seq in SEQUENCES
             if seq in images and seq != reference
         }
     if step == "normalize":
-        return normalization_step(pid, images, patient_json, paths, settings, reference)
+        return normalization_step(pid, images, paths, settings, reference, bet_on, truth)
 
 
-def preprocess_patient(pid, images: dict, patient_json, paths, settings: PreprocessingSettings) -> dict:
+def preprocess_patient(
+    pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    preprocessed: bool = False, truth: dict | None = None,
+) -> dict:
     """The whole chain of one patient, as the workflow's rules run it."""
-    return {step: run_step(step, pid, images, patient_json, paths, settings) for step in PREPROCESSING_STEPS}
+    return {step: run_step(step, pid, images, paths, settings, reference, bet_on, preprocessed, truth) for step in PREPROCESSING_STEPS}
