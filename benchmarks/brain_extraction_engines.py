@@ -40,6 +40,7 @@ from scipy import ndimage
 from brainmets.geometry import resample_to_grid
 from brainmets.niio import save_nifti
 from brainmets.preprocessing import brain_extraction as bx
+from brainmets.preprocessing.skull_stripped import detect_skull_stripped
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 THICK_MM = 5.0
@@ -123,7 +124,7 @@ def deepbet_engine(path):
 
 def stripped_check_engine(path):
     img = nib.load(str(path))
-    check = bx.detect_skull_stripped(np.asarray(img.dataobj, dtype=np.float32), img.affine)
+    check = detect_skull_stripped(np.asarray(img.dataobj, dtype=np.float32), img.affine)
     print(f"    skull-stripped check: {'detected' if check.stripped else 'not detected'}: {check.reason}")
     return check.mask
 

@@ -44,9 +44,9 @@ def phantom_volume(size: int, slices: int, seed: int):
     from brainmets.geometry import resample_to_grid
     from brainmets.phantom import acquisition
     from brainmets.phantom.generate import PhantomConfig, simulate_patient
-    from brainmets.preprocessing.normalize import inplane_grid, normalize, slice_axis
+    from brainmets.preprocessing.normalize import inplane_grid, normalize
     from brainmets.preprocessing.pipeline import with_margin
-    from brainmets.network.stacking import to_slices_last
+    from brainmets.slices import slice_axis, to_slices_last
 
     sim = simulate_patient(PhantomConfig(resolution_scale=1.0, fraction_512=0.0), seed, 0, "bench", "4-10")
     grid, pose = sim.grids["BRAVO"], sim.poses["BRAVO"]

@@ -28,14 +28,19 @@ STEPS = ("brain_extraction", "coregister", "normalize")
 def run_step(step: str, work: Path) -> None:
     from brainmets.cohort.ingest import cohort_paths
     from brainmets.layout import preproc_paths
+    from brainmets.phantom.generate import phantom_paths
     from brainmets.preprocessing import pipeline
+    from brainmets.preprocessing.settings import PreprocessingSettings
     from brainmets.sequences import SEQUENCES
 
     cohort = cohort_paths(work / "cohort", "001")
     paths = preproc_paths(work / "preproc", work / "qc", "001")
-    settings = json.loads((work / "settings.json").read_text())
+    settings = PreprocessingSettings.from_config(json.loads((work / "settings.json").read_text()))
     images = {seq: cohort[seq] for seq in SEQUENCES}
-    report = pipeline.run_step(step, "001", images, cohort["patient"], paths, settings)
+    # The phantom's ground truth, for the accuracy of each step.
+    truth = {k: v for k, v in phantom_paths(work / "phantom" / "sub-001", "001").items() if k in ("transforms", "brain_mask")}
+    reference, bet_on = pipeline.patient_grid(images, settings)
+    report = pipeline.run_step(step, "001", images, paths, settings, reference, bet_on, truth=truth)
     if step == "coregister":  # one report per sequence: keep the worst
         report = max(report.values(), key=lambda r: r.get("tre_max_mm") or 0.0)
     (work / f"{step}.json").write_text(json.dumps(report, default=str))

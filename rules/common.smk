@@ -5,8 +5,8 @@ import json
 
 from snakemake.utils import validate
 
+from brainmets.evaluation.metrics import configured_settings
 from brainmets.layout import FIGURES
-from brainmets.phantom.generate import patient_ids, plan_subgroups
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
     SEQUENCES,
@@ -14,7 +14,13 @@ from brainmets.sequences import (
     brain_extraction_source,
     choose_reference,
 )
-from brainmets.workflow import cohort_records, cohort_sequences
+from brainmets.settings_summary import run_settings
+from brainmets.workflow import (
+    cohort_records,
+    cohort_sequences,
+    inputs_preprocessed,
+    phantom_patient_plan,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -45,13 +51,15 @@ BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
 ALT_REF = alternative_reference(USED, config["preprocessing"]["reference"])
 ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
-EVALUATION_SETTINGS = {
-    "size_threshold": config["evaluation"]["size_threshold"],
-    "found_fraction": config["evaluation"]["found_fraction"],
-    "min_fp_volume_mm3": config["evaluation"]["min_fp_volume_mm3"],
-    "brats_dilation": config["evaluation"]["brats_dilation"],
-    "connectivity": config["cohort"]["lesion_connectivity"],
-}
+# Skull-stripped, co-registered training images: predict skips those steps.
+INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
+# One probability map of rule infer's folder (which holds, per patient, this
+# map and sub-<pid>_desc-inference.json).
+PROBABILITY = (
+    f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
+)
+# Evaluation settings as plain values (EvaluationSettings.from_config's).
+EVALUATION_SETTINGS = configured_settings(config)
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
@@ -76,14 +84,12 @@ wildcard_constraints:
 
 def phantom_patient(wildcards):
     """Index and planned lesion-count subgroup of one synthetic patient."""
-    n = config["phantom"]["n_patients"]
-    subgroups = plan_subgroups(
-        n, config["phantom"]["subgroup_proportions"], config["seed"]
-    )
-    return {
-        "index": patient_ids(n).index(wildcards.pid),
-        "subgroup": subgroups[wildcards.pid],
-    }
+    return phantom_patient_plan(config, wildcards.pid)
+
+
+def phantom_memory(wildcards, attempt):
+    """Memory of a phantom patient's job, more on each retry."""
+    return 4000 * attempt
 
 
 def ingest_inputs(wildcards):
@@ -93,6 +99,31 @@ def ingest_inputs(wildcards):
 def ingest_record(wildcards):
     """The cohort row of one patient, resolved once when the DAG is built."""
     return RECORDS[wildcards.pid]
+
+
+def patient_preprocessed(wildcards):
+    """Whether the cohort gives this patient's images skull-stripped and
+    co-registered (BrainMetShare, BraTS)."""
+    return bool(RECORDS[wildcards.pid].metadata.get("preprocessed"))
+
+
+def source_files(wildcards):
+    """The file (or folder) the cohort gives for each of the patient's
+    sequences, as the registration reports name it."""
+    return {seq: str(path) for seq, path in RECORDS[wildcards.pid].images.items()}
+
+
+def phantom_truth(*names):
+    """An input function: the phantom's ground-truth files ``names`` of the
+    patient (as truth_<name>), where the cohort is the phantom; else none."""
+
+    def truth(wildcards):
+        if RECORDS[wildcards.pid].truth_dir is None:
+            return {}
+        out = rules.phantom_patient.output
+        return {f"truth_{n}": expand(out[n], pid=wildcards.pid)[0] for n in names}
+
+    return truth
 
 
 def per_patient(pattern, pids=None, **wildcards):
@@ -145,6 +176,22 @@ def training_inputs(wildcards):
 def inferred_patients(wildcards):
     """A model's development and test patients, in a fixed order."""
     return members(wildcards.model, "dev", "test")
+
+
+def dev_patients(wildcards):
+    """A model's development patients, in the order of its inputs."""
+    return members(wildcards.model, "dev")
+
+
+def test_patients(wildcards):
+    """A model's test patients, in the order of its inputs."""
+    return members(wildcards.model, "test")
+
+
+def dev_probabilities(wildcards):
+    """The probability maps of a model's development patients (in the
+    order of dev_patients), inside rule infer's folder."""
+    return expand(PROBABILITY, model=wildcards.model, pid=dev_patients(wildcards))
 
 
 def network_inputs(pids):
@@ -207,9 +254,24 @@ def patient_metrics(wildcards):
     ]
 
 
+def model_names(wildcards):
+    """The models of the split, in its order."""
+    return list(split_models())
+
+
 def models_output(pattern):
     """``pattern`` (with {model}) for every model of the split."""
-    return lambda wildcards: expand(pattern, model=list(split_models()))
+
+    def every_model(wildcards):
+        return expand(pattern, model=model_names(wildcards))
+
+    return every_model
+
+
+def case_patients(wildcards):
+    """Every evaluated patient, in the order of case_inputs and
+    case_probabilities."""
+    return [pid for _, pid in evaluated_patients()]
 
 
 def case_inputs(wildcards):
@@ -236,58 +298,3 @@ def network_outputs(wildcards):
         *expand(rules.operating_threshold.output[0], model=list(split_models())),
         *expand(rules.infer.output[0], model=list(split_models())),
     ]
-
-
-def run_settings():
-    """This run's values of the settings the paper comparison lists."""
-    training = config["training"]
-    phantom = config["cohort"]["source"] == "phantom"
-    return {
-        "patients": config["phantom"]["n_patients"] if phantom else None,
-        "smallest lesion diameter (mm)": (
-            config["phantom"]["lesion_diameter_min_mm"] if phantom else None
-        ),
-        "in-plane matrix": config["preprocessing"]["inplane_size"],
-        "network width": config["network"]["width"],
-        "batch size": training["batch_size"],
-        "batches per epoch": training["steps_per_epoch"]
-        or "one pass over the training slices",
-        "epochs": training["epochs"],
-        "learning rate": training["learning_rate"],
-        "learning-rate drop": (
-            f"x{training['learning_rate_drop_factor']:g} for the last {training['learning_rate_drop_epochs']} epochs"
-            if training["learning_rate_drop_epochs"]
-            else "none"
-        ),
-        "training patches": (
-            f"{training['crop']}x{training['crop']}"
-            if training["crop"]
-            else "whole slices"
-        ),
-        "operating point": config["evaluation"]["operating_point"],
-        "development patients": (
-            f"at least {config['split']['min_dev_patients']}"
-            if config["split"]["min_dev_patients"] > 1
-            else "train:dev 20:1"
-        ),
-        "brain-mask margin (mm)": config["preprocessing"]["mask_margin_mm"],
-        "sequence dropout": sequence_dropout_setting(training),
-        "network inputs": ", ".join(USED),
-    }
-
-
-def sequence_dropout_setting(training):
-    """Sequence dropout in words, as the paper comparison lists it."""
-    if not training["sequence_dropout"]:
-        return "off"
-    most = training.get("sequence_dropout_max_missing")
-    subsets = (
-        f"at most {most} sequences" if most else "any proper subset of the sequences"
-    )
-    if training.get("sequence_dropout_sets"):
-        subsets = "one of " + "; ".join(
-            "+".join(subset) for subset in training["sequence_dropout_sets"]
-        )
-    warmup = training.get("sequence_dropout_warmup_epochs", 0)
-    start = f", after {warmup} epochs on complete inputs" if warmup else ""
-    return f"{training['sequence_dropout']:g} of the examples lose {subsets}{start}"

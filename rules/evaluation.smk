@@ -70,8 +70,8 @@ rule make_tables:
         cohort=config["cohort"]["source"],
         seed=config["seed"],
         resamples=config["evaluation"]["bootstrap_resamples"],
-        models=lambda w: list(split_models()),
-        run_settings=run_settings(),
+        models=model_names,
+        run_settings=run_settings(config, USED),
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
     script:
         "../workflow_scripts/tables.py"
@@ -102,6 +102,7 @@ rule make_figures:
         mem_mb=4000,
         runtime=10,
     params:
+        case_patients=case_patients,
         case_probability=case_probabilities,
         reference=REF,
         size_threshold=config["evaluation"]["size_threshold"],
@@ -133,7 +134,7 @@ rule sequence_ablation:
         mem_mb=6000,
         runtime=60,
     params:
-        patients=lambda w: members(w.model, "test"),
+        patients=test_patients,
         sequences=USED,
         alternative_reference=ALT_REF,
         alternative_sequences=ALT_USED,
@@ -146,7 +147,6 @@ rule sequence_ablation:
         "../workflow_scripts/sequence_ablation.py"
 
 
-# (The table's module also holds the inference loop, hence the network environment.)
 rule ablation:
     input:
         models_output(rules.sequence_ablation.output[0]),
@@ -162,7 +162,7 @@ rule ablation:
     log:
         f"{RUN}/logs/tables/ablation.log",
     conda:
-        "../envs/network.yaml"
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,

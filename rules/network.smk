@@ -51,20 +51,14 @@ rule train:
         seed=config["seed"],
         context=config["records"]["context"],
         cohort_source=config["cohort"]["source"],
-        # Skull-stripped, co-registered training images: predict skips those steps.
-        inputs_preprocessed=all(
-            r.metadata.get("preprocessed") for r in RECORDS.values()
-        ),
+        inputs_preprocessed=INPUTS_PREPROCESSED,
     script:
         "../workflow_scripts/train.py"
 
 
 # One job per model: TensorFlow starts and the model loads once for all its
-# development and test patients. Its folder holds, per patient, the
-# probability map below and sub-<pid>_desc-inference.json.
-PROBABILITY = (
-    f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
-)
+# development and test patients. Its folder holds, per patient, PROBABILITY
+# (rules/common.smk) and sub-<pid>_desc-inference.json.
 
 
 rule infer:
@@ -118,7 +112,7 @@ rule input_set_operating_points:
         mem_mb=6000,
         runtime=60,
     params:
-        patients=lambda w: members(w.model, "dev"),
+        patients=dev_patients,
         sequences=USED,
         alternative_reference=ALT_REF,
         alternative_sequences=ALT_USED,
@@ -148,9 +142,8 @@ rule operating_threshold:
         mem_mb=4000,
         runtime=10,
     params:
-        probability=lambda w: expand(
-            PROBABILITY, model=w.model, pid=members(w.model, "dev")
-        ),
+        patients=dev_patients,
+        probability=dev_probabilities,
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
         connectivity=config["cohort"]["lesion_connectivity"],

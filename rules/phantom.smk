@@ -20,7 +20,7 @@ rule phantom_patient:
         "../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, attempt: 4000 * attempt,
+        mem_mb=phantom_memory,
         runtime=30,
     params:
         patient=phantom_patient,

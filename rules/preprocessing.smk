@@ -1,7 +1,6 @@
 rule brain_extraction:
     input:
         image=rules.ingest_labelled_patient.output[BET_ON],
-        patient=rules.ingest_labelled_patient.output.patient,
     output:
         bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{BET_SPACE}_desc-brain_mask.nii.gz",
         bet_report=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_desc-brainextraction.json",
@@ -25,6 +24,7 @@ rule brain_extraction:
         runtime=20,
     params:
         settings=config["preprocessing"]["brain_extraction"],
+        preprocessed=patient_preprocessed,
     script:
         "../workflow_scripts/brain_extraction.py"
 
@@ -33,22 +33,25 @@ rule brain_extraction:
 # once). A failed registration still writes its outputs and report.
 rule coregister:
     input:
+        unpack(phantom_truth("transforms", "brain_mask")),
         reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
-        patient=rules.ingest_labelled_patient.output.patient,
     output:
         xfm=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
+            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
             seq=MOVING,
+            allow_missing=True,
         ),
         xfm_report=expand(
-            f"{RUN}/preproc/sub-{{{{pid}}}}/xfm/sub-{{{{pid}}}}_from-{{seq}}_to-{REF}_desc-metrics.json",
+            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_desc-metrics.json",
             seq=MOVING,
+            allow_missing=True,
         ),
         coreg_qc=report(
             expand(
-                f"{RUN}/qc/sub-{{{{pid}}}}/sub-{{{{pid}}}}_desc-coreg_{{seq}}.png",
+                f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-coreg_{{seq}}.png",
                 seq=MOVING,
+                allow_missing=True,
             ),
             caption="../report/qc_coregistration.rst",
             category="Quality control",
@@ -70,6 +73,8 @@ rule coregister:
         sequences=MOVING,
         reference=REF,
         settings=config["preprocessing"]["registration"],
+        preprocessed=patient_preprocessed,
+        sources=source_files,
     script:
         "../workflow_scripts/coregister.py"
 
@@ -122,8 +127,8 @@ checkpoint registration_verdict:
 
 rule normalize:
     input:
+        unpack(phantom_truth("brain_mask")),
         **{seq: rules.ingest_labelled_patient.output[seq] for seq in USED},
-        patient=rules.ingest_labelled_patient.output.patient,
         bet_mask=rules.brain_extraction.output.bet_mask,
         xfm=rules.coregister.output.xfm,
         registration=rules.registration_gate.output[0],
@@ -150,9 +155,8 @@ rule normalize:
         sequences=USED,
         moving=MOVING,
         reference=REF,
-        inplane_size=config["preprocessing"]["inplane_size"],
-        method=config["preprocessing"]["normalization"],
-        mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
+        bet_on=BET_ON,
+        preprocessing=config["preprocessing"],
     script:
         "../workflow_scripts/normalize.py"
 
@@ -186,8 +190,8 @@ if ALT_REF:
 
     rule alternative_reference_preprocessing:
         input:
+            unpack(phantom_truth("transforms", "brain_mask")),
             **{seq: rules.ingest_labelled_patient.output[seq] for seq in ALT_USED},
-            patient=rules.ingest_labelled_patient.output.patient,
             lesions=rules.ingest_labelled_patient.output.lesions,
             bet_mask=rules.brain_extraction.output.bet_mask,
             # Only patients the registration gate let through.
@@ -231,10 +235,12 @@ if ALT_REF:
             sequences=ALT_USED,
             moving=ALT_MOVING,
             reference=ALT_REF,
-            registration=config["preprocessing"]["registration"],
-            inplane_size=config["preprocessing"]["inplane_size"],
-            method=config["preprocessing"]["normalization"],
-            mask_margin_mm=config["preprocessing"]["mask_margin_mm"],
+            # The brain mask is rule brain_extraction's (ALT_REF is None
+            # when it was drawn on the reference).
+            bet_on=BET_ON,
+            preprocessing=config["preprocessing"],
+            preprocessed=patient_preprocessed,
+            sources=source_files,
         script:
             "../workflow_scripts/preprocess_alternative_reference.py"
 

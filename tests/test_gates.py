@@ -11,11 +11,13 @@ import json
 import logging
 import re
 import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import nibabel as nib
 import numpy as np
 import pytest
+import yaml
 
 from brainmets import predict
 from brainmets.cohort.header import canonical
@@ -23,9 +25,12 @@ from brainmets.cohort.sheet import read_sheet
 from brainmets.geometry import rigid
 from brainmets.phantom.generate import phantom_paths
 from brainmets.preprocessing.pipeline import coregistration_step
+from brainmets.preprocessing.settings import RegistrationSettings
 from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged
 from brainmets.staging import stage_outputs
+
+REPO = Path(__file__).resolve().parents[1]
 
 # An oblique, off-centre grid of 16 mm voxels: head-sized in a few voxels.
 AFFINE = rigid((4, -3, 10), (-70, -90, -40)) @ np.diag([16.0, 16.0, 16.0, 1])
@@ -313,11 +318,10 @@ def two_phantoms(tmp_path_factory):
 
 
 def _coregister(tmp_path, fixed, moving, settings, **kwargs):
-    patient_json = tmp_path / "patient.json"
-    patient_json.write_text(json.dumps({"patient_id": "001", "metadata": {}}))
     paths = {"xfm_T1gd": tmp_path / "x.mat", "xfm_report_T1gd": tmp_path / "x.json", "coreg_qc_T1gd": tmp_path / "x.png"}
     base = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
-    return coregistration_step("001", "T1gd", fixed, moving, patient_json, paths, {**base, **settings}, **kwargs), paths
+    settings = RegistrationSettings.from_config({**base, **settings})
+    return coregistration_step("001", "T1gd", fixed, moving, paths, settings, **kwargs), paths
 
 
 def test_registration_gate(two_phantoms, tmp_path):
@@ -355,24 +359,25 @@ def test_sequences_of_another_patient(small_phantoms, tmp_path):
     information stays above the default floor (0.4); the residual local
     shift names the swap, the patient's own T1pre passes."""
     from brainmets.preprocessing.pipeline import run_step
+    from brainmets.preprocessing.settings import PreprocessingSettings
 
     own, other = small_phantoms["003"], small_phantoms["004"]
     assert nib.load(str(own["BRAVO"])).shape == (64, 64, 40)
     images = {"BRAVO": own["BRAVO"], "T1pre": own["T1pre"], "T1gd": other["T1gd"], "FLAIR": other["FLAIR"]}
-    patient_json = tmp_path / "patient.json"
-    patient_json.write_text(json.dumps({"patient_id": "003", "metadata": {}}))
     paths = {f"{kind}_{seq}": tmp_path / f"{kind}_{seq}{ext}" for seq in SEQUENCES for kind, ext in (("xfm", ".mat"), ("xfm_report", ".json"), ("coreg_qc", ".png"))}
     registration = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
-    settings = {"reference": ["BRAVO"], "registration": registration}
+    block = {**yaml.safe_load((REPO / "config.yaml").read_text())["preprocessing"], "reference": ["BRAVO"], "registration": registration}
+    settings = PreprocessingSettings.from_config(block)
     says = r"patient '003', file .*sub-004_T1gd.nii.gz: T1gd registration onto the BRAVO is implausible: after rigid registration its blocks still need a median local shift of \d+\.\d mm to match \(limit 4\.0 mm"
     with pytest.raises(ValueError, match=says) as error:
-        run_step("coregister", "003", images, patient_json, paths, settings)
+        run_step("coregister", "003", images, paths, settings, "BRAVO", "T1pre")
     assert len(str(error.value).splitlines()) == 1 and "mutual information" not in str(error.value)
     passed = json.loads(paths["xfm_report_T1pre"].read_text())
     assert passed["registration"] == "passed" and passed["residual_shift_mm"] < 2.0
     failed = json.loads(paths["xfm_report_T1gd"].read_text())
     assert failed["registration"] == "failed" and failed["residual_shift_mm"] > 4.0 and failed["mi_after"] > 0.4
     # Warn instead: every sequence registered, the swapped ones flagged with their shift.
-    reports = run_step("coregister", "003", images, patient_json, paths, {**settings, "registration": {**registration, "implausible": "warn"}})
+    warn = PreprocessingSettings.from_config({**block, "registration": {**registration, "implausible": "warn"}})
+    reports = run_step("coregister", "003", images, paths, warn, "BRAVO", "T1pre")
     assert {seq: r["registration"] for seq, r in reports.items()} == {"T1pre": "passed", "T1gd": "flagged", "FLAIR": "flagged"}
     assert all("local shift" in reports[seq]["problem"] for seq in ("T1gd", "FLAIR"))

@@ -50,3 +50,17 @@ def test_kfold_stratified():
         assert len(model["dev"]) == 1  # 24 training patients, 1/21 of them
     with pytest.raises(ValueError, match="cannot be split"):
         kfold_split(_cohort(1, 1, 1), seed=2, k=5)
+
+
+def test_split_from_settings_follows_the_strategy():
+    from brainmets.splits import patient_subgroups, split_from_settings, split_summary
+
+    cohort = _cohort(6, 6, 6)
+    paper = split_from_settings(cohort, 4, {"strategy": "paper", "test_per_subgroup": 2, "min_dev_patients": 1})
+    assert paper == paper_split(cohort, 4, 2, min_dev=1)
+    assert split_summary(paper) == f"split: {len(paper['train'])} train, {len(paper['dev'])} dev, 6 test"
+    kfold = split_from_settings(cohort, 4, {"strategy": "kfold", "k": 3, "min_dev_patients": 2})
+    assert kfold == kfold_split(cohort, 4, 3, min_dev=2)
+    assert split_summary(kfold) == "split: 3 folds of [6, 6, 6] patients"
+    records = [{"patient_id": "a", "subgroup": "1-3"}, {"patient_id": "b", "subgroup": None}]
+    assert patient_subgroups(records) == {"a": "1-3", "b": "unlabelled"}

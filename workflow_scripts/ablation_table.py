@@ -7,7 +7,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 import pandas as pd
 
-from brainmets.evaluation.ablation import PAPER_2021, ablation_markdown, ablation_table
+from brainmets.evaluation.ablation_table import PAPER_2021, ablation_markdown, ablation_table
 from brainmets.evaluation.figures import ablation_figure
 from brainmets.evaluation.input_sets import INPUT_SETS
 from brainmets.niio import atomic_write_text

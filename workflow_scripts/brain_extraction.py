@@ -5,10 +5,12 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
-from brainmets.preprocessing.pipeline import brain_extraction_step, preproc_paths
+from brainmets.preprocessing.pipeline import brain_extraction_step
+from brainmets.preprocessing.settings import BrainExtractionSettings
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     pid = snakemake.wildcards.pid
     paths = {"bet_mask": snakemake.output.bet_mask, "bet_report": snakemake.output.bet_report, "bet_qc": snakemake.output.bet_qc}
-    brain_extraction_step(pid, snakemake.input.image, snakemake.input.patient, paths, snakemake.params.settings)
+    settings = BrainExtractionSettings.from_config(snakemake.params.settings)
+    brain_extraction_step(pid, snakemake.input.image, paths, settings, snakemake.params.preprocessed)

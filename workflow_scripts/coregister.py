@@ -8,10 +8,12 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import coregistration_step
-from brainmets.snakemake_io import logged
+from brainmets.preprocessing.settings import RegistrationSettings
+from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     out = snakemake.output
+    settings = RegistrationSettings.from_config(snakemake.params.settings)
     for i, seq in enumerate(snakemake.params.sequences):
         paths = {f"xfm_{seq}": out.xfm[i], f"xfm_report_{seq}": out.xfm_report[i], f"coreg_qc_{seq}": out.coreg_qc[i]}
         coregistration_step(
@@ -19,9 +21,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
             seq,
             snakemake.input.reference,
             snakemake.input.moving[i],
-            snakemake.input.patient,
             paths,
-            snakemake.params.settings,
+            settings,
             snakemake.params.reference,
             enforce=False,
+            preprocessed=snakemake.params.preprocessed,
+            truth=phantom_truth(snakemake.input),
+            source=snakemake.params.sources[seq],
         )

@@ -5,7 +5,6 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,16 +13,14 @@ from brainmets.evaluation.figures import all_figures
 from brainmets.snakemake_io import logged
 
 
-def patient_of(path):
-    return re.search(r"sub-([A-Za-z0-9]+)_", Path(path).name).group(1)
-
-
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins = snakemake.input
     read = dict(sep="\t", dtype={"patient_id": str})
+    # params.case_patients, params.case_probability, input.case_reference and
+    # input.case_lesions follow one order (case_inputs in rules/common.smk).
     cases = {
-        patient_of(p): {"probability": p, "bravo": b, "lesions": les}
-        for p, b, les in zip(snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
+        pid: {"probability": p, "bravo": b, "lesions": les}
+        for pid, p, b, les in zip(snakemake.params.case_patients, snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
     }
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
     figures_dir = Path(snakemake.output.figure2_png).parent

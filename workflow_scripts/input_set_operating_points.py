@@ -9,7 +9,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 import json
 from pathlib import Path
 
-from brainmets.evaluation.input_sets import dev_input_set_points
+from brainmets.evaluation.input_set_points import dev_input_set_points
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained

@@ -6,7 +6,8 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import normalization_step
-from brainmets.snakemake_io import logged
+from brainmets.preprocessing.settings import PreprocessingSettings
+from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, out = snakemake.input, snakemake.output
@@ -20,10 +21,9 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     normalization_step(
         snakemake.wildcards.pid,
         {seq: ins[seq] for seq in snakemake.params.sequences},
-        ins.patient,
         paths,
-        snakemake.params.inplane_size,
-        snakemake.params.method,
-        snakemake.params.mask_margin_mm,
+        PreprocessingSettings.from_config(snakemake.params.preprocessing),
         snakemake.params.reference,
+        snakemake.params.bet_on,
+        phantom_truth(ins),
     )

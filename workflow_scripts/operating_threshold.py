@@ -6,7 +6,6 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 import json
-import re
 from pathlib import Path
 
 from brainmets.evaluation.metrics import EvaluationSettings
@@ -16,9 +15,11 @@ from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params
+    # params.patients, params.probability, input.lesions and input.brain_mask
+    # follow one order (the model's development patients, threshold_inputs).
     patients = {
-        re.search(r"sub-([A-Za-z0-9]+)_", prob).group(1): {"probability": prob, "lesions": les, "brain_mask": mask}
-        for prob, les, mask in zip(params.probability, ins.lesions, ins.brain_mask)
+        pid: {"probability": prob, "lesions": les, "brain_mask": mask}
+        for pid, prob, les, mask in zip(params.patients, params.probability, ins.lesions, ins.brain_mask)
     }
     settings = EvaluationSettings(connectivity=params.connectivity)
     result = operating_threshold(patients, params.operating_point, params.froc_max_fp, settings)

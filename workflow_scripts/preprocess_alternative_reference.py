@@ -8,11 +8,14 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.preprocessing.pipeline import coregistration_step, lesion_resampling_step, normalization_step
-from brainmets.snakemake_io import logged
+from brainmets.preprocessing.settings import PreprocessingSettings
+from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, out, params = snakemake.input, snakemake.output, snakemake.params
     pid = snakemake.wildcards.pid
+    settings = PreprocessingSettings.from_config(params.preprocessing)
+    truth = phantom_truth(ins)
     paths = {
         "bet_mask": ins.bet_mask,
         "brain_mask": out.brain_mask,
@@ -22,10 +25,10 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     for i, seq in enumerate(params.moving):
         paths.update({f"xfm_{seq}": out.xfm[i], f"xfm_report_{seq}": out.xfm_report[i], f"coreg_qc_{seq}": out.coreg_qc[i]})
         # An implausible registration fails this job (and only it).
-        coregistration_step(pid, seq, ins[params.reference], ins[seq], ins.patient, paths, params.registration, params.reference)
-    normalization_step(
-        pid, {seq: ins[seq] for seq in params.sequences}, ins.patient, paths,
-        params.inplane_size, params.method, params.mask_margin_mm, params.reference,
-    )
+        coregistration_step(
+            pid, seq, ins[params.reference], ins[seq], paths, settings.registration, params.reference,
+            preprocessed=params.preprocessed, truth=truth, source=params.sources[seq],
+        )
+    normalization_step(pid, {seq: ins[seq] for seq in params.sequences}, paths, settings, params.reference, params.bet_on, truth)
     voxels = lesion_resampling_step(ins.lesions, out.brain_mask, out.lesions)
     log.info("patient %s: preprocessed on the %s grid, %d lesion voxels", pid, params.reference, voxels)

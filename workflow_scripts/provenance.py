@@ -9,19 +9,12 @@ import json
 from pathlib import Path
 
 from brainmets.niio import atomic_write_text
-from brainmets.phantom.generate import patient_seed_sequence
-from brainmets.provenance import build_provenance
+from brainmets.provenance import build_provenance, run_seeds
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    config = snakemake.config
-    seeds = {"master": config["seed"]}
-    if config["cohort"]["source"] == "phantom":
-        seeds["phantom_patients"] = {
-            pid: patient_seed_sequence(config["seed"], i).entropy for i, pid in enumerate(snakemake.params.patients)
-        }
-        seeds["phantom_note"] = "each patient draws from numpy SeedSequence([master, patient index])"
+    config, patients = snakemake.config, list(snakemake.params.patients)
     repo = Path(snakemake.scriptdir).parent
-    record = build_provenance(config, repo, seeds, list(snakemake.params.patients))
+    record = build_provenance(config, repo, run_seeds(config, patients), patients)
     atomic_write_text(snakemake.output[0], json.dumps(record, indent=2, default=str))
-    log.info("provenance written for %d patients", len(snakemake.params.patients))
+    log.info("provenance written for %d patients", len(patients))

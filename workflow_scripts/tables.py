@@ -11,15 +11,8 @@ import pandas as pd
 
 from brainmets.evaluation import tables
 from brainmets.niio import atomic_write_text
+from brainmets.settings_summary import COHORTS
 from brainmets.snakemake_io import logged
-
-COHORTS = {
-    "phantom": "built-in synthetic phantom cohort",
-    "sheet": "cohort sheet",
-    "brainmetshare": "Stanford BrainMetShare (k-fold over labelled cases)",
-    "brats": "BraTS-METS layout (k-fold over labelled cases)",
-}
-
 
 def write(name, frame, md):
     atomic_write_text(snakemake.output[f"{name}_csv"], frame.to_csv(index=False))

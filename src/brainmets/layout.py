@@ -10,22 +10,23 @@ Preprocessing file names follow BIDS derivatives:
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-brain_mask.nii.gz
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
 
-The workflow's reference is always the BRAVO; ``brainmets-predict`` passes
-the reference it used (T1gd without a BRAVO) and the image brain extraction
-ran on, which then stand in for ``BRAVO`` and ``T1pre`` in these names
-(``res-native`` marks the brain-extraction mask when it was drawn on the
-reference itself).
+``BRAVO`` and ``T1pre`` stand for a patient's reference and the image brain
+extraction ran on: the workflow and ``brainmets-predict`` pass the ones they
+chose (the first of ``preprocessing.reference`` that the patients have, e.g.
+the T1gd without a BRAVO; the reference itself without a T1pre), which then
+take their place in these names (``res-native`` marks the brain-extraction
+mask when it was drawn on the reference itself).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .sequences import REFERENCE, SEQUENCES
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES
 
 
 
-def moving_sequences(reference: str = REFERENCE) -> tuple[str, ...]:
+def moving_sequences(reference: str = REFERENCE_PREFERENCE[0]) -> tuple[str, ...]:
     """The sequences registered onto ``reference``."""
     return tuple(s for s in SEQUENCES if s != reference)
 
@@ -34,7 +35,7 @@ MOVING = moving_sequences()
 FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
 
 
-def preproc_paths(preproc_dir, qc_dir, pid: str, reference: str = REFERENCE, brain_extraction_on: str = "T1pre") -> dict[str, Path]:
+def preproc_paths(preproc_dir, qc_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0], brain_extraction_on: str = "T1pre") -> dict[str, Path]:
     base = Path(preproc_dir) / f"sub-{pid}"
     sub, ref, bet = f"sub-{pid}", reference, brain_extraction_on
     # Brain extraction on the reference itself: its native-grid mask must not
@@ -55,7 +56,7 @@ def preproc_paths(preproc_dir, qc_dir, pid: str, reference: str = REFERENCE, bra
     return paths
 
 
-def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str, reference: str = REFERENCE) -> dict[str, Path]:
+def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str, reference: str = REFERENCE_PREFERENCE[0]) -> dict[str, Path]:
     sub = f"sub-{pid}"
     xfm = Path(preproc_dir) / sub / "xfm"
     return {

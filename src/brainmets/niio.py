@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -58,6 +59,19 @@ def load_nifti(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, n
     """Load a NIfTI file fully into memory, returning (data, affine)."""
     img = nib.load(str(path))
     return np.asarray(img.dataobj, dtype=dtype), img.affine.copy()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes; of a folder, of all its files' bytes one
+    after another, in the order of their paths."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def voxel_volume_mm3(affine: np.ndarray) -> float:

@@ -59,12 +59,12 @@ from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import OutputFolderError, check_output_folder, stage_outputs
-from .sequences import REFERENCE, REFERENCE_PREFERENCE, SEQUENCES, choose_reference
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, reference_order
 
 log = logging.getLogger("brainmets.predict")
 
 
-def output_paths(out_dir, pid: str, reference: str = REFERENCE) -> dict[str, Path]:
+def output_paths(out_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0]) -> dict[str, Path]:
     d, sub = Path(out_dir), f"sub-{pid}"
     return {
         "probability": d / f"{sub}_space-{reference}_desc-lesion_probseg.nii.gz",
@@ -100,25 +100,23 @@ def input_set_threshold(model_dir, complete: float, override: float | None, miss
 def reference_preference(card: dict) -> tuple[str, ...]:
     """The card's reference order; older cards lack it and used the BRAVO,
     which stays first."""
-    return tuple(card["preprocessing"].get("reference") or REFERENCE_PREFERENCE)
+    return reference_order(card["preprocessing"].get("reference"))
 
 
-def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str = REFERENCE) -> dict:
-    """The workflow's preprocessing chain for one patient onto ``reference``,
-    with the model's settings; returns paths. A model trained on
+def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
+    """The workflow's preprocessing chain for one patient onto ``reference``
+    (brain extraction on ``bet_on``), with the model's settings; returns
+    paths. A model trained on
     skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
     inputs: no brain extraction or registration then, as in its training."""
     from .layout import preproc_paths
-    from .preprocessing.pipeline import brain_extraction_source, preprocess_patient
+    from .preprocessing.pipeline import preprocess_patient
+    from .preprocessing.settings import PreprocessingSettings
 
-    bet_on = brain_extraction_source(images, reference)
     paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid, reference, bet_on).items()}
-    patient_json = work / f"sub-{pid}_patient.json"
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
-    atomic_write_text(patient_json, json.dumps({"patient_id": pid, "metadata": {"preprocessed": prepared}}))
-    # The chain picks the same reference from this order.
-    settings = {**card["preprocessing"], "reference": [reference]}
-    preprocess_patient(pid, images, patient_json, paths, settings)
+    settings = PreprocessingSettings.from_card(card).on_reference(reference)
+    preprocess_patient(pid, images, paths, settings, reference, bet_on, prepared)
     return paths
 
 
@@ -194,67 +192,31 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     originals = dict(images)
     images, geometry = canonical_inputs(pid, images, work)
     # Fields of view that miss each other stop here, before the network loads.
-    used = {seq: geometry[seq] for seq in images if seq in card["sequences"]}
-    first = next((seq for seq in reference_preference(card) if seq in used), None)
-    if first:  # else refused below, with its reason
-        check_overlap(pid, used, first)
+    _check_fields_of_view(pid, images, geometry, card)
     # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
-    from .network.inference import missing_refusal, predict_patient
+    from .network.inference import predict_patient
     from .preprocessing.pipeline import brain_extraction_source
 
     model, card = _load_model(model_dir)
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
         log.warning("model %s: %s", model_dir, warning)
-    # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
-    unused = [seq for seq in images if seq not in card["sequences"]]
-    if unused:
-        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(unused))
-        images = {seq: path for seq, path in images.items() if seq in card["sequences"]}
-    missing = [seq for seq in card["sequences"] if seq not in images]
-    refusal = missing_refusal(card, missing)
-    if refusal:
-        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} {refusal}")
+    images, unused, missing = _inputs_for_model(pid, images, card, model_dir)
     preference = reference_preference(card)
-    try:
-        reference = choose_reference(images, preference)
-    except ValueError as exc:
-        raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
+    reference = _reference(pid, images, preference)
     cut, cut_for = input_set_threshold(model_dir, cut, threshold, missing)
     bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: threshold %.4f, the %s", pid, cut, cut_for)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    try:
-        paths = preprocess(pid, images, card, out["work"], reference)
-    except ValueError as exc:  # name the user's file, not its canonical copy
-        text = str(exc)
-        for seq, staged in images.items():
-            text = text.replace(str(staged), f"{originals[seq]} (canonical voxel order)")
-        if text == str(exc):
-            raise
-        raise ValueError(text) from exc
+    paths = _preprocess_naming_originals(pid, images, originals, card, out["work"], reference, bet_on)
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
-    # Back onto the patient's own reference grid, in the file's own voxel
-    # order: the same world points as the canonical grid, so the same values.
-    prob_net, net_affine = load_nifti(network_grid)
-    ref_header = nib.load(str(originals[reference]))
-    ref_shape, ref_affine = ref_header.shape[:3], ref_header.affine
-    prob = np.clip(resample_to_grid(prob_net, net_affine, ref_shape, ref_affine, order=1), 0.0, 1.0)
-    save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
-    mask = prob >= cut
-    save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
-    table = lesion_table_from_mask(mask, ref_affine)
-    atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
+    mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out)
     dicom = {}
     if reference in dicom_sources:
-        from .dicom.export import export_lesions
-
-        exported = export_lesions(mask, ref_affine, dicom_sources[reference], out_dir, f"sub-{pid}", pid, deidentify)
-        moved = lambda p: p and str(final_dir / Path(p).name)  # noqa: E731 (where they will lie)
-        dicom = {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
+        dicom = _export_dicom(pid, mask, ref_affine, dicom_sources[reference], out_dir, final_dir, deidentify)
     report = {
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in originals.items() if seq in images},
@@ -279,6 +241,82 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     }
     atomic_write_text(out["report"], json.dumps(report, indent=2))
     return report
+
+
+def _reference(pid: str, images: dict, preference) -> str:
+    """The first of ``preference`` among the images, or why there is none."""
+    try:
+        return choose_reference(images, preference)
+    except ValueError as exc:
+        raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
+
+
+def _check_fields_of_view(pid: str, images: dict, geometry: dict, card: dict) -> None:
+    """The images the model takes must overlap the first reference among
+    them (with none, the refusal comes later, with its reason)."""
+    used = {seq: geometry[seq] for seq in images if seq in card["sequences"]}
+    first = next((seq for seq in reference_preference(card) if seq in used), None)
+    if first:
+        check_overlap(pid, used, first)
+
+
+def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
+    """``preprocess``, its errors naming the user's files rather than their
+    canonical copies."""
+    try:
+        return preprocess(pid, images, card, work, reference, bet_on)
+    except ValueError as exc:
+        text = str(exc)
+        for seq, staged in images.items():
+            text = text.replace(str(staged), f"{originals[seq]} (canonical voxel order)")
+        if text == str(exc):
+            raise
+        raise ValueError(text) from exc
+
+
+def _export_dicom(pid: str, mask, affine, source, out_dir, final_dir, deidentify) -> dict:
+    """DICOM SEG and RTSTRUCT of the mask, referencing the ``source``
+    series; their paths where they will lie (``final_dir``)."""
+    from .dicom.export import export_lesions
+
+    exported = export_lesions(mask, affine, source, out_dir, f"sub-{pid}", pid, deidentify)
+    moved = lambda p: p and str(final_dir / Path(p).name)  # noqa: E731
+    return {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
+
+
+def _inputs_for_model(pid: str, images: dict, card: dict, model_dir) -> tuple[dict, list[str], list[str]]:
+    """The images the model takes, the sequences given that it does not
+    take, and those it takes that are missing; refused when the model
+    cannot run without them."""
+    from .network.inference import missing_refusal
+
+    # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
+    unused = [seq for seq in images if seq not in card["sequences"]]
+    if unused:
+        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(unused))
+        images = {seq: path for seq, path in images.items() if seq in card["sequences"]}
+    missing = [seq for seq in card["sequences"] if seq not in images]
+    refusal = missing_refusal(card, missing)
+    if refusal:
+        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} {refusal}")
+    return images, unused, missing
+
+
+def _write_maps(network_grid, reference_file, cut: float, out: dict):
+    """The probability map, its mask at ``cut`` and the lesion table, written
+    on the patient's own reference grid (``reference_file``'s, in its own
+    voxel order: the same world points as the canonical grid, so the same
+    values); returns the mask, its affine and the table."""
+    prob_net, net_affine = load_nifti(network_grid)
+    ref_header = nib.load(str(reference_file))
+    ref_shape, ref_affine = ref_header.shape[:3], ref_header.affine
+    prob = np.clip(resample_to_grid(prob_net, net_affine, ref_shape, ref_affine, order=1), 0.0, 1.0)
+    save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
+    mask = prob >= cut
+    save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
+    table = lesion_table_from_mask(mask, ref_affine)
+    atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
+    return mask, ref_affine, table
 
 
 def _load_model(model_dir):

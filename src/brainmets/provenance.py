@@ -50,3 +50,20 @@ def build_provenance(config: dict, repo_dir, seeds: dict, patients: list[str]) -
         "seeds": seeds,
         "patients": patients,
     }
+
+
+PHANTOM_SEED_NOTE = "each patient draws from numpy SeedSequence([master, patient index])"
+
+
+def run_seeds(config: dict, patients: list[str]) -> dict:
+    """The run's master seed and, for the phantom cohort, each patient's
+    seed (the entropy of its SeedSequence, in the order of ``patients``)."""
+    seeds = {"master": config["seed"]}
+    if config["cohort"]["source"] == "phantom":
+        from .phantom.generate import patient_seed_sequence
+
+        seeds["phantom_patients"] = {
+            pid: patient_seed_sequence(config["seed"], i).entropy for i, pid in enumerate(patients)
+        }
+        seeds["phantom_note"] = PHANTOM_SEED_NOTE
+    return seeds

@@ -4,14 +4,20 @@
 # such as ``from-FLAIR_to-BRAVO``.
 SEQUENCES = ("T1pre", "T1gd", "BRAVO", "FLAIR")
 
-# Ground truth is drawn on the post-contrast BRAVO; every sequence is brought
-# onto its grid.
-REFERENCE = "BRAVO"
-
-# A new patient's reference grid, first present wins (preprocessing.reference):
-# many protocols have no BRAVO, and the authors' 2021 follow-up was tested
-# without it; the post-contrast T1 then shows the lesions.
+# The reference: the grid every sequence is brought onto and the lesion mask
+# lies on. A patient's is the first of these it has (preprocessing.reference;
+# ``choose_reference``), the first where none is named: the paper's ground
+# truth is drawn on the post-contrast BRAVO; many protocols have no BRAVO,
+# and the authors' 2021 follow-up was tested without it; the post-contrast
+# T1 then shows the lesions.
 REFERENCE_PREFERENCE = ("BRAVO", "T1gd")
+
+
+def reference_order(preference=None) -> tuple[str, ...]:
+    """``preprocessing.reference`` as a tuple: one sequence or several, in
+    order; none given (older model cards): ``REFERENCE_PREFERENCE``."""
+    preference = preference or REFERENCE_PREFERENCE
+    return (preference,) if isinstance(preference, str) else tuple(preference)
 
 
 def choose_reference(present, preference=None) -> str:

@@ -88,3 +88,24 @@ def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: flo
         train, dev = _train_dev(sorted(others), rng, dev_ratio, min_dev)
         models[f"fold{i + 1}"] = {"train": train, "dev": dev, "test": fold}
     return {"strategy": "kfold", "seed": seed, "k": k, "folds": folds, "models": models}
+
+
+def split_from_settings(subgroups: dict[str, str], seed: int, settings: dict) -> dict:
+    """The split the configuration's ``split`` block asks for: the paper's
+    (``strategy: paper``) or stratified k-fold."""
+    if settings["strategy"] == "paper":
+        return paper_split(subgroups, seed, settings.get("test_per_subgroup"), min_dev=settings["min_dev_patients"])
+    return kfold_split(subgroups, seed, settings["k"], min_dev=settings["min_dev_patients"])
+
+
+def split_summary(split: dict) -> str:
+    """One line on a split's sizes, for the job's log."""
+    if split["strategy"] == "kfold":
+        return f"split: {split['k']} folds of {[len(f) for f in split['folds']]} patients"
+    return f"split: {len(split['train'])} train, {len(split['dev'])} dev, {len(split['test'])} test"
+
+
+def patient_subgroups(patients: list[dict]) -> dict[str, str]:
+    """Patient id -> lesion-count subgroup ("unlabelled" where it has none),
+    from the patients' ingested records (``sub-<pid>_patient.json``)."""
+    return {p["patient_id"]: p["subgroup"] or "unlabelled" for p in patients}

@@ -62,3 +62,16 @@ def cohort_sequences(records: dict[str, PatientRecord]) -> tuple[tuple[str, ...]
     if not used:
         raise ValueError("no sequence is given for every patient of the cohort: the network needs at least one common input")
     return used, left_out
+
+
+def phantom_patient_plan(config: dict, pid: str) -> dict:
+    """Index and planned lesion-count subgroup of one synthetic patient."""
+    ph = config["phantom"]
+    subgroups = plan_subgroups(ph["n_patients"], ph["subgroup_proportions"], config["seed"])
+    return {"index": patient_ids(ph["n_patients"]).index(pid), "subgroup": subgroups[pid]}
+
+
+def inputs_preprocessed(records: dict[str, PatientRecord]) -> bool:
+    """Every patient's images came skull-stripped and co-registered
+    (BrainMetShare, BraTS): prediction then skips those steps."""
+    return all(r.metadata.get("preprocessed") for r in records.values())

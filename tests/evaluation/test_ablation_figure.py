@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from brainmets.evaluation.ablation import PAPER_2021
+from brainmets.evaluation.ablation_table import PAPER_2021
 from brainmets.evaluation.figures import ablation_figure
 from brainmets.evaluation.input_sets import INPUT_SETS
 

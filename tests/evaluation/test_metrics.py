@@ -162,3 +162,22 @@ def test_tables_from_per_patient_rows():
     pd.testing.assert_frame_equal(a, b)
     row = a.set_index("metric").loc["dice"]
     assert row.ci95_low < row["mean"] < row.ci95_high
+
+
+def test_settings_from_the_configuration():
+    from pathlib import Path
+
+    import yaml
+
+    from brainmets.evaluation.metrics import EvaluationSettings, configured_settings
+
+    config = yaml.safe_load((Path(__file__).parents[2] / "config.yaml").read_text())
+    settings = EvaluationSettings.from_config(config, threshold=0.5)
+    ev = config["evaluation"]
+    assert settings == EvaluationSettings(
+        threshold=0.5, size_threshold=ev["size_threshold"], found_fraction=ev["found_fraction"],
+        min_fp_volume_mm3=ev["min_fp_volume_mm3"], brats_dilation=ev["brats_dilation"],
+        connectivity=config["cohort"]["lesion_connectivity"],
+    )
+    assert EvaluationSettings(threshold=0.5, **configured_settings(config)) == settings
+    assert list(configured_settings(config)) == ["size_threshold", "found_fraction", "min_fp_volume_mm3", "brats_dilation", "connectivity"]

@@ -12,10 +12,10 @@ from scipy import stats
 
 from brainmets.network import dataset, loader
 from brainmets.network.paths import record_paths
-from brainmets.network.records import check_compatible, file_digest, read_index, read_patient_records, write_patient_records
+from brainmets.network.records import check_compatible, read_index, read_patient_records, write_patient_records
 from brainmets.network.slicebank import SliceBank
 from brainmets.network.stacking import SliceStacker
-from brainmets.niio import load_nifti
+from brainmets.niio import file_sha256, load_nifti
 from brainmets.sequences import SEQUENCES
 
 from .conftest import SHAPE, write_preprocessed
@@ -119,7 +119,7 @@ def test_truncated_shard_fails_naming_patient_and_file(tmp_path, records):
         SliceBank([{**index, "path": str(broken)}], context=3)
     # A damaged shard whose index was rewritten to match still fails in decoding.
     with pytest.raises(ValueError, match=f"patient r2, file {broken}: unreadable"):
-        SliceBank([{**index, "path": str(broken), "sha256": file_digest(broken)}], context=3)
+        SliceBank([{**index, "path": str(broken), "sha256": file_sha256(broken)}], context=3)
     with pytest.raises(ValueError, match="the shard is missing"):
         SliceBank([{**index, "path": str(tmp_path / "gone.tfrecord.gz")}], context=3)
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from brainmets.preprocessing.normalize import equalize_slices, inplane_grid, normalize, slice_axis, zscore
+from brainmets.preprocessing.normalize import equalize_slices, inplane_grid, normalize, zscore
+from brainmets.slices import slice_axis
 
 AXIAL = np.array([[-0.47, 0, 0, 120], [0, 0.47, 0, -100], [0, 0, 1.0, -60], [0, 0, 0, 1]])
 

@@ -2,14 +2,13 @@
 of ``preprocessing.reference``); brain extraction on the T1pre, else on the
 reference; every other present sequence registered onto the reference."""
 
-import json
-
 import nibabel as nib
 import numpy as np
 import pytest
 
 from brainmets.layout import MOVING, coregistration_paths, moving_sequences, preproc_paths
 from brainmets.preprocessing import normalize, pipeline, registration
+from brainmets.preprocessing.settings import PreprocessingSettings
 from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference
 
 from . import synthetic_head as head
@@ -55,28 +54,25 @@ def test_layout_defaults_are_unchanged_and_names_follow_the_reference(tmp_path):
 def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference, reference, bet_on):
     calls = {}
     monkeypatch.setattr(pipeline, "brain_extraction_step", lambda pid, path, *a: calls.setdefault("bet", path))
-    monkeypatch.setattr(pipeline, "coregistration_step", lambda pid, seq, ref, moving, *a: calls.setdefault("coreg", []).append((seq, ref, a[-1])))
-    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, *a: calls.setdefault("normalize", a[-1]))
+    monkeypatch.setattr(
+        pipeline, "coregistration_step", lambda pid, seq, ref, moving, paths, settings, reference, **kw: calls.setdefault("coreg", []).append((seq, ref, reference))
+    )
+    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, paths, settings, reference, bet_on, truth: calls.setdefault("normalize", reference))
     images = {seq: f"{seq}.nii.gz" for seq in present}
-    settings = {"brain_extraction": {}, "registration": {}, "inplane_size": 32, "normalization": "zscore"}
+    settings = {k: v for k, v in head.PREPROCESSING.items() if k != "reference"}
     if preference:
         settings["reference"] = preference
-    pipeline.preprocess_patient("x", images, "patient.json", {}, settings)
+    settings = PreprocessingSettings.from_config(settings)
+    pipeline.preprocess_patient("x", images, {}, settings, *pipeline.patient_grid(images, settings))
     assert calls["bet"] == f"{bet_on}.nii.gz"
     assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in SEQUENCES if seq in present and seq != reference]
     assert calls["normalize"] == reference
 
 
 def test_no_reference_sequence_is_refused():
-    settings = {"brain_extraction": {}, "registration": {}, "reference": ["BRAVO", "T1gd"]}
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
     with pytest.raises(ValueError, match="none of the reference sequences"):
-        pipeline.run_step("brain_extraction", "x", {"T1pre": "a", "FLAIR": "b"}, "patient.json", {}, settings)
-
-
-def _patient_json(folder, pid):
-    path = folder / f"sub-{pid}_patient.json"
-    path.write_text(json.dumps({"patient_id": pid, "metadata": {}}))
-    return path
+        pipeline.patient_grid({"T1pre": "a", "FLAIR": "b"}, settings)
 
 
 def _truth_on(shape, affine, seq):
@@ -97,7 +93,8 @@ def _brain_points(seq, step=3):
 def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
     images = head.write_patient(tmp_path, ("T1pre", "T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
-    reports = pipeline.preprocess_patient("nb", images, _patient_json(tmp_path, "nb"), paths, head.PREPROCESSING)
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
+    reports = pipeline.preprocess_patient("nb", images, paths, settings, *pipeline.patient_grid(images, settings))
     assert sorted(reports["coregister"]) == ["FLAIR", "T1pre"]
     assert reports["normalize"]["reference"] == "T1gd"
     t1gd = nib.load(str(images["T1gd"]))
@@ -126,7 +123,8 @@ def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
 def test_brain_extraction_runs_on_the_reference_without_t1pre(tmp_path):
     images = head.write_patient(tmp_path, ("T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
-    reports = pipeline.preprocess_patient("nt", images, _patient_json(tmp_path, "nt"), paths, head.PREPROCESSING)
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
+    reports = pipeline.preprocess_patient("nt", images, paths, settings, *pipeline.patient_grid(images, settings))
     assert list(reports["coregister"]) == ["FLAIR"]
     bet = nib.load(str(paths["bet_mask"]))
     t1gd = nib.load(str(images["T1gd"]))
@@ -144,13 +142,12 @@ def test_workflow_calls_keep_the_bravo(tmp_path):
     sequences and the BRAVO layout (workflow_scripts/coregister.py,
     normalize.py): the BRAVO stays the reference."""
     images = head.write_patient(tmp_path)
-    patient = _patient_json(tmp_path, "wf")
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "wf")
-    settings = head.PREPROCESSING
-    pipeline.brain_extraction_step("wf", images["T1pre"], patient, paths, settings["brain_extraction"])
+    settings = PreprocessingSettings.from_config(head.PREPROCESSING)
+    pipeline.brain_extraction_step("wf", images["T1pre"], paths, settings.brain_extraction)
     for seq in MOVING:
-        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], patient, paths, settings["registration"])
-    report = pipeline.normalization_step("wf", dict(images), patient, paths, 32, "histogram_equalization", 0.0)
+        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], paths, settings.registration)
+    report = pipeline.normalization_step("wf", dict(images), paths, settings, "BRAVO", "T1pre")
     assert report["reference"] == "BRAVO"
     bravo = nib.load(str(images["BRAVO"]))
     shape, affine = normalize.inplane_grid(bravo.affine, bravo.shape, 32)

@@ -10,8 +10,8 @@ from scipy import ndimage
 from brainmets.geometry import resample_to_grid
 from brainmets.niio import save_nifti
 from brainmets.phantom.generate import phantom_paths
-from brainmets.preprocessing import brain_extraction as bx
-from brainmets.preprocessing import pipeline
+from brainmets.preprocessing import pipeline, skull_stripped
+from brainmets.preprocessing.settings import BrainExtractionSettings
 from brainmets.sequences import SEQUENCES
 
 from ..conftest import require_realdata
@@ -57,7 +57,7 @@ def head_only(data):
 
 def test_synthetic_stripped_volume_is_detected_and_kept_whole():
     data, affine, brain = synthetic_stripped()
-    check = bx.detect_skull_stripped(data, affine)
+    check = skull_stripped.detect_skull_stripped(data, affine)
     assert check.stripped, check.reason
     assert check.mask[data != 0].all()  # nothing of the brain is lost
     assert check.mask[brain].all()  # the zero cavity is inside the mask
@@ -67,13 +67,13 @@ def test_synthetic_stripped_volume_is_detected_and_kept_whole():
 def test_stripped_volume_cut_by_the_field_of_view_is_detected():
     """A brain that runs out of the field of view at one face is still one."""
     data, affine, _ = synthetic_stripped()
-    check = bx.detect_skull_stripped(data[:, :, 20:], affine)
+    check = skull_stripped.detect_skull_stripped(data[:, :, 20:], affine)
     assert check.stripped, check.reason
 
 
 def test_shell_contrast_sees_a_dark_layer_between_bright_ones():
-    assert bx.shell_contrast(np.array([0.5, 0.7, 0.8, 0.8, 0.85])) == pytest.approx(1.0)
-    assert bx.shell_contrast(np.array([0.4, 0.9, 0.3, 0.2, 0.6, 0.8])) == pytest.approx(4.0)
+    assert skull_stripped.shell_contrast(np.array([0.5, 0.7, 0.8, 0.8, 0.85])) == pytest.approx(1.0)
+    assert skull_stripped.shell_contrast(np.array([0.4, 0.9, 0.3, 0.2, 0.6, 0.8])) == pytest.approx(4.0)
 
 
 def test_phantom_heads_with_skull_are_not_detected(tiny_patients):
@@ -82,10 +82,10 @@ def test_phantom_heads_with_skull_are_not_detected(tiny_patients):
     for seq in SEQUENCES:
         img = nib.load(str(paths[seq]))
         data = np.asarray(img.dataobj, dtype=np.float32)
-        raw = bx.detect_skull_stripped(data, img.affine)
+        raw = skull_stripped.detect_skull_stripped(data, img.affine)
         assert not raw.stripped and "not constant" in raw.reason, (seq, raw.reason)
         # Background zeroed: only the skull under the scalp tells it apart.
-        zeroed = bx.detect_skull_stripped(head_only(data), img.affine)
+        zeroed = skull_stripped.detect_skull_stripped(head_only(data), img.affine)
         assert not zeroed.stripped, (seq, zeroed.reason)
 
 
@@ -95,7 +95,7 @@ def test_phantom_brain_alone_is_detected(tiny_patients):
     img = nib.load(str(paths["BRAVO"]))
     brain = np.asarray(nib.load(str(paths["brain_mask"])).dataobj) > 0
     stripped = np.where(brain, np.asarray(img.dataobj, dtype=np.float32), 0)
-    check = bx.detect_skull_stripped(stripped, img.affine)
+    check = skull_stripped.detect_skull_stripped(stripped, img.affine)
     assert check.stripped, check.reason
     assert check.mask[stripped != 0].all()
 
@@ -104,18 +104,18 @@ def test_mni152_head_is_not_detected_but_its_brain_is():
     head, mask = require_realdata("mni152/MNI152_T1_2mm.nii.gz", "mni152/MNI152_T1_2mm_brain_mask.nii.gz")
     img = nib.load(str(head))
     data = img.get_fdata(dtype=np.float32)
-    assert not bx.detect_skull_stripped(data, img.affine).stripped
-    zeroed = bx.detect_skull_stripped(head_only(data), img.affine)
+    assert not skull_stripped.detect_skull_stripped(data, img.affine).stripped
+    zeroed = skull_stripped.detect_skull_stripped(head_only(data), img.affine)
     assert not zeroed.stripped and "shell" in zeroed.reason, zeroed.reason
     reference = nib.load(str(mask)).get_fdata() > 0
-    check = bx.detect_skull_stripped(data * reference, img.affine)
+    check = skull_stripped.detect_skull_stripped(data * reference, img.affine)
     assert check.stripped, check.reason
     assert check.mask[reference & (data > 0)].all()
     # The same at 5 mm thick slices.
     thick_affine = img.affine @ np.diag([1.0, 1.0, 2.5, 1.0])
     thick_shape = (img.shape[0], img.shape[1], 36)
     thick = resample_to_grid(data * reference, img.affine, thick_shape, thick_affine, order=1)
-    assert bx.detect_skull_stripped(thick, thick_affine).stripped
+    assert skull_stripped.detect_skull_stripped(thick, thick_affine).stripped
 
 
 @pytest.mark.parametrize("sequence", ["t1c", "t1n", "t2f", "t2w"])
@@ -123,7 +123,7 @@ def test_brats_images_are_detected_and_kept_whole(sequence):
     (path,) = require_realdata(BRATS.format(sequence))
     img = nib.load(str(path))
     data = np.asarray(img.dataobj, dtype=np.float32)
-    check = bx.detect_skull_stripped(data, img.affine)
+    check = skull_stripped.detect_skull_stripped(data, img.affine)
     assert check.stripped, check.reason
     nonzero = data != 0
     assert (check.mask & nonzero).sum() / nonzero.sum() >= 0.99
@@ -150,14 +150,14 @@ def step(tmp_path, monkeypatch):
         calls.append(engine)
         return np.asarray(img.dataobj) > np.percentile(np.asarray(img.dataobj), 60), img.affine, engine
 
-    monkeypatch.setattr(bx, "extract_brain", fake_bet)
+    monkeypatch.setattr(pipeline.brain_extraction, "extract_brain", fake_bet)
 
-    def run(data, affine, skull_stripped=None, metadata=None):
+    def run(data, affine, skull_stripped=None, preprocessed=False):
         save_nifti(tmp_path / "t1.nii.gz", data, affine)
-        (tmp_path / "patient.json").write_text(json.dumps({"patient_id": "p1", "metadata": metadata or {}}))
         paths = {k: tmp_path / f"{k}.{ext}" for k, ext in [("bet_mask", "nii.gz"), ("bet_qc", "png"), ("bet_report", "json")]}
         settings = dict(SETTINGS) if skull_stripped is None else {**SETTINGS, "skull_stripped": skull_stripped}
-        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", tmp_path / "patient.json", paths, settings)
+        settings = BrainExtractionSettings.from_config(settings)
+        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", paths, settings, preprocessed)
         assert json.loads(paths["bet_report"].read_text()) == report
         return report, np.asarray(nib.load(str(paths["bet_mask"])).dataobj) > 0
 
@@ -199,6 +199,6 @@ def test_step_forced_true_and_cohort_metadata_skip_bet(step):
     assert report["engine"] == "given (skull-stripped input, set in config)"
     assert "skull_stripped_check" not in report  # not looked at: forced
     assert mask[brain].all() and not mask[~brain].any()
-    report, _ = step(data, affine, "auto", metadata={"preprocessed": True})
+    report, _ = step(data, affine, "auto", preprocessed=True)
     assert report["engine"] == "given (skull-stripped input, cohort metadata)"
     assert step.calls == []

@@ -10,7 +10,6 @@ Inputs are only read, never modified.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..lesions import LESION_COLUMNS, lesion_table_from_mask
-from ..niio import atomic_write_text, save_nifti, spacing_mm
+from ..niio import atomic_write_text, file_sha256, save_nifti, spacing_mm
 from ..sequences import SEQUENCES, choose_reference, subgroup_of
 from . import brainmetshare, brats
 from .sheet import PatientRecord
@@ -70,16 +69,6 @@ def read_dicom_folder(pid: str, folder: Path) -> tuple[np.ndarray, np.ndarray, d
     return data, affine, sidecar
 
 
-def _checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
     """Validate every input of one patient, then write its internal form.
 
@@ -101,33 +90,10 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
         check_content(pid, record.images[seq], images[seq][0])
     check_overlap(pid, {seq: (record.images[seq], data.shape, affine) for seq, (data, affine) in images.items()}, reference)
     ref_data, ref_affine = images[reference]
-    mask = None
-    if record.lesions is not None:
-        raw_mask, mask_affine = _read(record, Path(record.lesions))
-        if record.source == "brainmetshare":
-            raw_mask = brainmetshare.binarise_mask(raw_mask)
-        elif record.source == "brats":
-            labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
-            raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
-        mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_data.shape, ref_affine, reference)
-        if not mask.any():
-            log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
+    mask = None if record.lesions is None else _lesion_mask(record, ref_data.shape, ref_affine, reference)
 
     paths = cohort_paths(cohort_dir, pid)
-    summary = {}
-    for seq, (data, affine) in images.items():
-        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
-            data = data.astype(np.float32)
-        save_nifti(paths[seq], data, affine)
-        summary[seq] = {
-            "source": str(record.images[seq]),
-            "sha256": _checksum(Path(record.images[seq])),
-            "shape": list(data.shape),
-            "spacing_mm": spacing_mm(affine).round(4).tolist(),
-            "orientation": "".join(nib.aff2axcodes(affine)),
-        }
-        if seq in sidecars:  # dcm2niix's BIDS sidecar of a DICOM input
-            summary[seq]["dicom_sidecar"] = sidecars[seq]
+    summary = _write_images(record, images, sidecars, paths)
     if mask is not None:
         save_nifti(paths["lesions"], mask, ref_affine)
         table = lesion_table_from_mask(mask, ref_affine, connectivity)
@@ -154,6 +120,42 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
     }
     atomic_write_text(paths["patient"], json.dumps(patient, indent=2))
     return patient
+
+
+def _lesion_mask(record: PatientRecord, ref_shape, ref_affine, reference: str) -> np.ndarray:
+    """The record's lesion mask, binary in the source's convention, checked
+    to lie on the ``reference`` grid."""
+    pid = record.patient_id
+    raw_mask, mask_affine = _read(record, Path(record.lesions))
+    if record.source == "brainmetshare":
+        raw_mask = brainmetshare.binarise_mask(raw_mask)
+    elif record.source == "brats":
+        labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
+        raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
+    mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_shape, ref_affine, reference)
+    if not mask.any():
+        log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)
+    return mask
+
+
+def _write_images(record: PatientRecord, images: dict, sidecars: dict, paths: dict) -> dict:
+    """Write the checked images (floating point as float32); what each was
+    and came from, by sequence."""
+    summary = {}
+    for seq, (data, affine) in images.items():
+        if np.issubdtype(data.dtype, np.floating) and data.dtype != np.float32:
+            data = data.astype(np.float32)
+        save_nifti(paths[seq], data, affine)
+        summary[seq] = {
+            "source": str(record.images[seq]),
+            "sha256": file_sha256(record.images[seq]),
+            "shape": list(data.shape),
+            "spacing_mm": spacing_mm(affine).round(4).tolist(),
+            "orientation": "".join(nib.aff2axcodes(affine)),
+        }
+        if seq in sidecars:  # dcm2niix's BIDS sidecar of a DICOM input
+            summary[seq]["dicom_sidecar"] = sidecars[seq]
+    return summary
 
 
 def _empty_table() -> pd.DataFrame:

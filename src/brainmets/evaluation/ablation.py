@@ -9,7 +9,8 @@ patients preprocessed on the next reference (the T1gd grid), as
 ``brainmets-predict`` would preprocess a patient without BRAVO; the other
 sets on the workflow's preprocessing. Each input set is scored
 at its own operating threshold (``input_sets``; the complete set's where
-none was chosen for it) with the metrics of Table 3.
+none was chosen for it) with the metrics of Table 3. The table and its
+markdown, from the saved rows, are in ``ablation_table`` (no network code).
 """
 
 from __future__ import annotations
@@ -17,19 +18,17 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from ..network.inference import missing_refusal, predict_volume
 from ..network.stacking import from_slices_last
-from .input_sets import INPUT_SETS, PatientGrids, grid_of, input_sets
+from .ablation_table import METRICS
+from .input_set_points import PatientGrids
+from .input_sets import INPUT_SETS, grid_of, input_sets
 from .metrics import EvaluationSettings, evaluate_patient
-from .tables import markdown
 
 log = logging.getLogger(__name__)
-METRICS = ("auc", "dice", "lesion_sensitivity", "fp_components", "fp_components_min_volume")
-# The 2021 paper's figures (its test set without BRAVO); other sets are not given there.
-PAPER_2021 = {"without BRAVO": {"auc": 0.989, "dice": 0.795, "fp_components_min_volume": 3.6}}
+
 
 def check_ablation_model(card: dict, name: str) -> None:
     for label, missing in input_sets(card["sequences"]).items():
@@ -66,41 +65,3 @@ def ablation_rows(
             log.info("patient %s, %s (%s grid): AUC %.4f, Dice %.3f, %s false positives", pid, label, grid or reference, row["auc"], row["dice"], row["fp_components"])
     order = {label: i for i, label in enumerate(INPUT_SETS)}
     return pd.DataFrame(rows).sort_values(["patient_id", "input_set"], key=lambda c: c.map(order) if c.name == "input_set" else c, kind="stable").reset_index(drop=True)
-
-
-def ablation_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean (SD) per input set over the test patients, beside the 2021 paper."""
-    out = []
-    for label in (label for label in INPUT_SETS if label in set(rows.input_set)):
-        group = rows[rows.input_set == label]
-        entry = {"input set": label, "grid": _grid_cell(group), "patients": group.patient_id.nunique(), "threshold": _threshold_cell(group)}
-        for metric in METRICS:
-            values = group[metric].astype(float)
-            entry[metric] = f"{values.mean():.3f} ({values.std():.3f})"
-            paper = PAPER_2021.get(label, {}).get(metric)
-            entry[f"{metric} (2021 paper)"] = "" if paper is None else f"{paper:g}"
-        out.append(entry)
-    return pd.DataFrame(out)
-
-
-def _grid_cell(group: pd.DataFrame) -> str:
-    return " and ".join(sorted(group["grid"].unique())) if "grid" in group else ""
-
-
-def _threshold_cell(group: pd.DataFrame) -> str:
-    cuts = group["threshold"].unique() if "threshold" in group else []
-    return f"{cuts[0]:.3f}" if len(cuts) == 1 else "one per model" if len(cuts) else ""
-
-
-def ablation_markdown(table: pd.DataFrame, min_fp_volume_mm3: float) -> str:
-    return markdown(
-        table,
-        title="Sequence ablation: test patients with sequences left out (Grøvik et al. 2021)",
-        note=(
-            "Mean (SD) over the test patients, each input set at its own operating threshold, chosen on the development "
-            "patients given that set; one model trained with sequence dropout. The grid column is the reference the patients "
-            "were preprocessed on: a set without the BRAVO on the T1gd grid, as brainmets-predict preprocesses a patient without BRAVO. "
-            f"fp_components_min_volume counts false positives of at least {min_fp_volume_mm3:g} mm^3. "
-            "The 2021 paper reports only its set without BRAVO."
-        ),
-    )

@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..layout import FIGURES, figure_paths  # noqa: E402,F401 (re-exported)
-from ..network.stacking import to_slices_last  # noqa: E402
 from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
-from ..sequences import SUBGROUPS  # noqa: E402
+from ..sequences import REFERENCE_PREFERENCE, SUBGROUPS  # noqa: E402
+from ..slices import to_slices_last  # noqa: E402
 from .tables import GROUP_NAMES  # noqa: E402
 
 COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}
@@ -77,7 +77,7 @@ def _case_files(cases: dict, pid: str):
     return _axial(files["bravo"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
 
 
-def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = "BRAVO") -> None:
+def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]) -> None:
     """Probability map from ``size_threshold`` over post-Gd BRAVO with
     ground-truth outlines, for the test patient with the most lesions."""
     pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
@@ -108,7 +108,7 @@ def figure3(roc: pd.DataFrame, paths) -> None:
     save(fig, paths)
 
 
-def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = "BRAVO") -> None:
+def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]) -> None:
     """One test patient each with few, moderate and many lesions (the one
     with the median Dice of its subgroup)."""
     groups = [g for g in SUBGROUPS if (per_patient.subgroup == g).any()]
@@ -209,7 +209,7 @@ def ablation_figure(rows: pd.DataFrame, paths, order, paper: dict | None = None,
 
 
 def all_figures(
-    per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = "BRAVO"
+    per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]
 ) -> None:
     paths = figure_paths(figures_dir)
     figure2(per_patient, cases, paths["figure2"], size_threshold, reference)

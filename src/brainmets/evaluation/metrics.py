@@ -40,6 +40,28 @@ class EvaluationSettings:
     connectivity: int = 26
     brats_dilation: int = 1
 
+    @classmethod
+    def from_config(cls, config: dict, **chosen) -> EvaluationSettings:
+        """The settings of the workflow's configuration; ``chosen``: those
+        not configured (the operating ``threshold``, chosen per model)."""
+        return cls(**configured_settings(config), **chosen)
+
+
+# Each configured field and where the workflow's configuration holds it.
+CONFIG_KEYS = {
+    "size_threshold": ("evaluation", "size_threshold"),
+    "found_fraction": ("evaluation", "found_fraction"),
+    "min_fp_volume_mm3": ("evaluation", "min_fp_volume_mm3"),
+    "brats_dilation": ("evaluation", "brats_dilation"),
+    "connectivity": ("cohort", "lesion_connectivity"),
+}
+
+
+def configured_settings(config: dict) -> dict:
+    """The configured fields of :class:`EvaluationSettings`, as plain
+    values (a rule's params; its script builds the settings from them)."""
+    return {name: config[block][key] for name, (block, key) in CONFIG_KEYS.items()}
+
 
 def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else float("nan")

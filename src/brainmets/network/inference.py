@@ -1,8 +1,8 @@
 """Whole-volume inference: batched 2.5D slices in, a probability map out.
 
 The map is on the grid of the preprocessed images (the reference's slices,
-the BRAVO's in the workflow, at the network's in-plane size, with the
-matching affine), and zero outside the brain mask, which the paper applies to
+the BRAVO's, else the post-Gd T1's, at the network's in-plane size, with
+the matching affine), and zero outside the brain mask, which the paper applies to
 the network's input.
 """
 
@@ -17,10 +17,11 @@ import keras
 import numpy as np
 
 from ..niio import atomic_write_text, load_nifti, save_nifti
-from ..sequences import SEQUENCES
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES
+from ..slices import from_slices_last, to_slices_last
 from .model import DOWNSAMPLING
 from .paths import prediction_paths
-from .stacking import SliceStacker, from_slices_last, to_slices_last
+from .stacking import SliceStacker
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
     return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max()), "window_margin": margin}
 
 
-def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None, reference: str = "BRAVO") -> list[dict]:
+def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None, reference: str = REFERENCE_PREFERENCE[0]) -> list[dict]:
     """Probability maps and reports of many patients from one loaded model
     (``patients``: id -> {"images": by sequence, "brain_mask": path}, on
     the ``reference`` grid), so the start-up (import, model load, tracing)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..sequences import REFERENCE_PREFERENCE
+
 
 def record_paths(records_dir, pid: str) -> dict[str, Path]:
     d = Path(records_dir)
@@ -22,7 +24,7 @@ def model_files(model_dir) -> dict[str, Path]:
     }
 
 
-def prediction_paths(predictions_dir, pid: str, reference: str = "BRAVO") -> dict[str, Path]:
+def prediction_paths(predictions_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0]) -> dict[str, Path]:
     """``reference``: the grid the map lies on (the BRAVO, else T1gd)."""
     d = Path(predictions_dir)
     return {

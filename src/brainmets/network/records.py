@@ -11,7 +11,7 @@ image           bytes    (H, W, S) raw, ``image_dtype``: the S sequences
 label           bytes    (H, W) uint8 lesion mask of the slice
 height, width   int64    H, W
 patient_id      bytes    patient id
-slice_index     int64    slice k (slice axis last, see stacking)
+slice_index     int64    slice k (slice axis last, see brainmets.slices)
 has_lesion      int64    1 when the label slice has a lesion voxel
 ==============  =======  ==============================================
 
@@ -32,16 +32,15 @@ SHA-256 matches its index, and every record's CRCs are checked.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..niio import atomic_write_text, load_nifti
+from ..niio import atomic_write_text, file_sha256, load_nifti
 from ..sequences import SEQUENCES
-from .stacking import to_slices_last
+from ..slices import to_slices_last
 from .tfrecord_format import decode_example, encode_example, read_records, write_record
 
 # 3: no brain-mask feature (the images are masked already; nothing read it).
@@ -80,14 +79,6 @@ def load_patient_volumes(images: dict, mask_path, lesions_path=None):
     return vols, to_slices_last(mask, affine), lesions, affine
 
 
-def file_digest(path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths: dict, normalization: str) -> dict:
     """Write every slice of one patient as an example; return the index."""
     vols, _, lesions, _ = load_patient_volumes(images, mask_path, lesions_path)
@@ -122,7 +113,7 @@ def write_patient_records(pid: str, images: dict, mask_path, lesions_path, paths
         "format_version": FORMAT_VERSION,
         "patient_id": pid,
         "shard": shard.name,
-        "sha256": file_digest(shard),
+        "sha256": file_sha256(shard),
         "examples": n_slices,
         "lesion_examples": len(lesion_slices),
         "lesion_slices": lesion_slices,
@@ -170,7 +161,7 @@ def read_patient_records(index: dict) -> dict[str, np.ndarray]:
     where = f"patient {index['patient_id']}, file {index['path']}"
     if not Path(index["path"]).exists():
         raise ValueError(f"{where}: the shard is missing; rebuild the records")
-    if file_digest(index["path"]) != index["sha256"]:
+    if file_sha256(index["path"]) != index["sha256"]:
         raise ValueError(f"{where}: its SHA-256 is not the one its index gives (changed or damaged); rebuild the records")
     images = np.zeros((z, h, w, n_seq), dtype)
     labels = np.zeros((z, h, w), np.uint8)

@@ -8,23 +8,16 @@ the value of masked-out background, so edge slices see "no tissue" there.
 Volumes are held slice-axis-first and padded with ``context`` zero slices
 (``(Z + 2c, H, W, S)``); an example is a gather of ``2c + 1`` slices from
 that array, so a slice is stored once however many examples use it.
-Files are handled slice-axis-last (``to_slices_last``) whatever the
-orientation of the file; ``from_slices_last`` puts predictions back.
+Files are handled slice-axis-last (``brainmets.slices.to_slices_last``)
+whatever the orientation of the file; ``from_slices_last`` puts predictions
+back.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..preprocessing.normalize import slice_axis
-
-
-def to_slices_last(volume: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    return np.moveaxis(volume, slice_axis(affine), -1)
-
-
-def from_slices_last(volume: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    return np.moveaxis(volume, -1, slice_axis(affine))
+from ..slices import from_slices_last, to_slices_last  # noqa: F401 (re-exported)
 
 
 def n_channels(n_sequences: int, context: int) -> int:

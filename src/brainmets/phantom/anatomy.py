@@ -179,57 +179,14 @@ class HeadModel:
         r_brain = self.brain_surface_radius(unit)
         r_inner = self.intracranial_radius(unit, r_brain)
         x, y, z = p[:, 0], p[:, 1], p[:, 2]
-        out = np.full(len(p), Tissue.AIR, dtype=np.uint8)
-
-        # Head: scalp shells around the skull, a neck below the skull base.
-        r_dura = r_inner + 1.0
-        r_skull = r_dura + self.skull_mm
-        r_fat = r_skull + self.fat_mm
-        r_head = r_fat + self.scalp_mm
-        neck_ellipse = (x / 52.0) ** 2 + ((y + 10) / 58.0) ** 2
-        neck = (z < -55) & (neck_ellipse < 1.0)
-        out[(r < r_head) | neck] = Tissue.MUSCLE
-        out[(r < r_fat) & (r >= r_skull) | (neck & (neck_ellipse > 0.8))] = Tissue.FAT
-        skull = (r < r_skull) & (r >= r_dura)
-        out[skull] = Tissue.SKULL
-        diploe = skull & (np.abs(r - (r_dura + r_skull) / 2) < 0.25 * self.skull_mm)
-        out[diploe] = Tissue.DIPLOE
-        out[(r < r_dura) & (r >= r_inner)] = Tissue.DURA
-        out[r < r_inner] = Tissue.CSF
+        out = self._head_shells(p, r, r_inner)
 
         # Cerebrum, separated from the cerebellum by the tentorium.
         z_tent = self.tentorium_height(y)
         infratentorial = (z < z_tent) & (y < -5.0)
         depth = r_brain - r
         cerebrum = (depth > 0) & ~((z < z_tent + 1.5) & (y < -3.5))
-        sulcus_mm = _lookup(self.sulcus_table, unit) * r_brain
-        sulcal_depth = _lookup(self.sulcal_depth_table, unit)
-        in_sulcus = (sulcus_mm < self.sulcus_halfwidth_mm) & (depth < sulcal_depth)
-        gm = (depth < self.cortex_mm) | (
-            (sulcus_mm < self.sulcus_halfwidth_mm + self.cortex_mm) & (depth < sulcal_depth + self.cortex_mm)
-        )
-        cerebral = np.where(gm, Tissue.GM, Tissue.WM).astype(np.uint8)
-        cerebral[in_sulcus] = Tissue.CSF
-        # Interhemispheric fissure.
-        cerebral[(np.abs(x) < 1.0 + 0.5 * self.sulcus_halfwidth_mm) & (depth < 30)] = Tissue.CSF
-        cerebral[(np.abs(x) >= 1.0 + 0.5 * self.sulcus_halfwidth_mm) & (np.abs(x) < 3.5) & (depth < 32)] = Tissue.GM
-        # Deep structures, evaluated only near the centre.
-        central = np.flatnonzero(r < 50.0)
-        pc = p[central]
-        deep = cerebral[central]
-        # Deep grey matter (thalami, basal ganglia).
-        for side in (-1, 1):
-            deep[_ellipsoid_rho(pc, (side * 13.0, -8.0, 2.0), (9.0, 14.0, 9.0)) < 1] = Tissue.DEEP_GM
-            deep[_ellipsoid_rho(pc, (side * 22.0, 8.0, 4.0), (6.0, 14.0, 10.0)) < 1] = Tissue.DEEP_GM
-        # Lateral ventricles: curved, bigger with atrophy; third ventricle.
-        v = self.ventricle_scale
-        bent = pc.copy()
-        bent[:, 2] += 0.006 * pc[:, 1] ** 2
-        for side in (-1, 1):
-            deep[_ellipsoid_rho(bent, (side * 9.0 * v, 0.0, 14.0), (5.5 * v, 30.0, 9.0 * v)) < 1] = Tissue.CSF
-        deep[_ellipsoid_rho(pc, (0.0, -5.0, 0.0), (1.5 * v, 12.0, 8.0)) < 1] = Tissue.CSF
-        cerebral[central] = deep
-        out[cerebrum] = cerebral[cerebrum]
+        out[cerebrum] = self._cerebral(p, unit, r, r_brain, depth)[cerebrum]
 
         # Cerebellum below the tentorium: white core, foliated grey cortex.
         rho_cb = _ellipsoid_rho(p, self.cerebellum_centre, self.cerebellum_radii)
@@ -257,6 +214,62 @@ class HeadModel:
         )
         out[transverse] = Tissue.VESSEL
         return out
+
+    def _head_shells(self, p: np.ndarray, r: np.ndarray, r_inner: np.ndarray) -> np.ndarray:
+        """Tissue class outside the brain: scalp shells around the skull,
+        the skull, dura and CSF inside it, a neck below the skull base; air
+        elsewhere."""
+        x, y, z = p[:, 0], p[:, 1], p[:, 2]
+        out = np.full(len(p), Tissue.AIR, dtype=np.uint8)
+        r_dura = r_inner + 1.0
+        r_skull = r_dura + self.skull_mm
+        r_fat = r_skull + self.fat_mm
+        r_head = r_fat + self.scalp_mm
+        neck_ellipse = (x / 52.0) ** 2 + ((y + 10) / 58.0) ** 2
+        neck = (z < -55) & (neck_ellipse < 1.0)
+        out[(r < r_head) | neck] = Tissue.MUSCLE
+        out[(r < r_fat) & (r >= r_skull) | (neck & (neck_ellipse > 0.8))] = Tissue.FAT
+        skull = (r < r_skull) & (r >= r_dura)
+        out[skull] = Tissue.SKULL
+        diploe = skull & (np.abs(r - (r_dura + r_skull) / 2) < 0.25 * self.skull_mm)
+        out[diploe] = Tissue.DIPLOE
+        out[(r < r_dura) & (r >= r_inner)] = Tissue.DURA
+        out[r < r_inner] = Tissue.CSF
+        return out
+
+    def _cerebral(self, p: np.ndarray, unit: np.ndarray, r: np.ndarray, r_brain: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Tissue class of the cerebrum at each point (``depth`` mm below the
+        brain surface): cortex, sulci and white matter, the interhemispheric
+        fissure, and near the centre the deep grey matter and ventricles."""
+        x = p[:, 0]
+        sulcus_mm = _lookup(self.sulcus_table, unit) * r_brain
+        sulcal_depth = _lookup(self.sulcal_depth_table, unit)
+        in_sulcus = (sulcus_mm < self.sulcus_halfwidth_mm) & (depth < sulcal_depth)
+        gm = (depth < self.cortex_mm) | (
+            (sulcus_mm < self.sulcus_halfwidth_mm + self.cortex_mm) & (depth < sulcal_depth + self.cortex_mm)
+        )
+        cerebral = np.where(gm, Tissue.GM, Tissue.WM).astype(np.uint8)
+        cerebral[in_sulcus] = Tissue.CSF
+        # Interhemispheric fissure.
+        cerebral[(np.abs(x) < 1.0 + 0.5 * self.sulcus_halfwidth_mm) & (depth < 30)] = Tissue.CSF
+        cerebral[(np.abs(x) >= 1.0 + 0.5 * self.sulcus_halfwidth_mm) & (np.abs(x) < 3.5) & (depth < 32)] = Tissue.GM
+        # Deep structures, evaluated only near the centre.
+        central = np.flatnonzero(r < 50.0)
+        pc = p[central]
+        deep = cerebral[central]
+        # Deep grey matter (thalami, basal ganglia).
+        for side in (-1, 1):
+            deep[_ellipsoid_rho(pc, (side * 13.0, -8.0, 2.0), (9.0, 14.0, 9.0)) < 1] = Tissue.DEEP_GM
+            deep[_ellipsoid_rho(pc, (side * 22.0, 8.0, 4.0), (6.0, 14.0, 10.0)) < 1] = Tissue.DEEP_GM
+        # Lateral ventricles: curved, bigger with atrophy; third ventricle.
+        v = self.ventricle_scale
+        bent = pc.copy()
+        bent[:, 2] += 0.006 * pc[:, 1] ** 2
+        for side in (-1, 1):
+            deep[_ellipsoid_rho(bent, (side * 9.0 * v, 0.0, 14.0), (5.5 * v, 30.0, 9.0 * v)) < 1] = Tissue.CSF
+        deep[_ellipsoid_rho(pc, (0.0, -5.0, 0.0), (1.5 * v, 12.0, 8.0)) < 1] = Tissue.CSF
+        cerebral[central] = deep
+        return cerebral
 
     def brain_mask(self, p: np.ndarray, tissue: np.ndarray | None = None) -> np.ndarray:
         """Ground-truth brain: cerebrum (with sulci and ventricles),

@@ -16,14 +16,18 @@ from pathlib import Path
 from .generate import PhantomConfig, generate_patient, patient_ids, plan_subgroups
 
 
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brainmets-phantom", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="folder to write sub-<id>/ into")
     parser.add_argument("--patients", type=int, default=PhantomConfig.n_patients, help="cohort size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=20200101, help="master seed (default %(default)s, as config.yaml)")
     parser.add_argument("--scale", type=float, default=PhantomConfig.resolution_scale, help="voxel size multiplier: 1 = the paper's protocol, 2 = the demo (default %(default)s)")
     parser.add_argument("--only", nargs="*", help="write only these patient ids (e.g. 003 017)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = PhantomConfig(n_patients=args.patients, resolution_scale=args.scale)
     ids = patient_ids(args.patients)

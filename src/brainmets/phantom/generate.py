@@ -11,19 +11,25 @@ import numpy as np
 
 from ..lesions import lesion_table
 from ..niio import atomic_write_text, save_nifti
-from ..sequences import REFERENCE, SEQUENCES, SUBGROUPS
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, SUBGROUPS
 from . import acquisition
 from .anatomy import HeadModel
 from .lesions import draw_diameters, draw_lesion_count, place_lesions
 
 log = logging.getLogger(__name__)
 
+# Every phantom patient has all four sequences: the truth lies on the first
+# reference, the BRAVO.
+TRUTH_GRID = REFERENCE_PREFERENCE[0]
+
 
 @dataclass
 class PhantomConfig:
-    """Settings of the synthetic cohort (see config.yaml, key ``phantom``)."""
+    """Settings of the synthetic cohort: the defaults of config.yaml's
+    ``phantom`` key, which the schema (schemas/config.schema.yaml) states
+    and tests/phantom/test_settings.py holds these to."""
 
-    n_patients: int = 24
+    n_patients: int = 18
     subgroup_proportions: tuple[float, float, float] = (0.41, 0.30, 0.29)
     resolution_scale: float = 2.0
     fraction_512: float = 0.1
@@ -125,7 +131,7 @@ def simulate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     grids = acquisition.acquisition_grids(acq_rng, cfg.protocol, cfg.resolution_scale, bravo_512)
     poses = acquisition.head_poses(acq_rng, cfg.max_rotation_deg, cfg.max_translation_mm)
     scanner = acquisition.draw_scanner(acq_rng, cfg.fraction_1p5t)
-    reference = grids[REFERENCE]
+    reference = grids[TRUTH_GRID]
 
     # Lesions must stay separate connected components and be visible on the
     # reference grid: a minimum size and gap of two voxels.
@@ -150,9 +156,9 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     paths = phantom_paths(out_dir, pid)
     sim = simulate_patient(cfg, seed, patient_index, pid, subgroup)
     head, lesions, grids, poses, scanner = sim.head, sim.lesions, sim.grids, sim.poses, sim.scanner
-    reference = grids[REFERENCE]
+    reference = grids[TRUTH_GRID]
 
-    brain, instances, reference_tissue = acquisition.rasterise_truth(reference, poses[REFERENCE], head, lesions)
+    brain, instances, reference_tissue = acquisition.rasterise_truth(reference, poses[TRUTH_GRID], head, lesions)
     table = lesion_table(instances, reference.affine)
     if len(table) != len(lesions):
         raise RuntimeError(f"patient {pid}: {len(lesions) - len(table)} lesions fell between voxel centres")
@@ -162,8 +168,8 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     table["ring_enhancing"] = [by_id[i].ring_enhancing for i in table.lesion_id]
 
     for seq in SEQUENCES:
-        log.info("patient %s: acquiring %s %s", pid, seq, reference.shape if seq == REFERENCE else grids[seq].shape)
-        tissue = reference_tissue if seq == REFERENCE else None
+        log.info("patient %s: acquiring %s %s", pid, seq, reference.shape if seq == TRUTH_GRID else grids[seq].shape)
+        tissue = reference_tissue if seq == TRUTH_GRID else None
         image = acquisition.render_sequence(sim.noise_rng, seq, grids[seq], poses[seq], head, lesions, sim.vessels, scanner, tissue)
         save_nifti(paths[seq], image, grids[seq].affine)
     save_nifti(paths["lesions"], (instances > 0).astype(np.uint8), reference.affine)
@@ -176,12 +182,12 @@ def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     transforms = {
         seq: {
             "from": seq,
-            "to": REFERENCE,
+            "to": TRUTH_GRID,
             "space": "scanner RAS, mm",
-            "matrix": (poses[REFERENCE] @ np.linalg.inv(poses[seq])).round(10).tolist(),
+            "matrix": (poses[TRUTH_GRID] @ np.linalg.inv(poses[seq])).round(10).tolist(),
         }
         for seq in SEQUENCES
-        if seq != REFERENCE
+        if seq != TRUTH_GRID
     }
     atomic_write_text(paths["transforms"], json.dumps(transforms, indent=2))
     metadata = {

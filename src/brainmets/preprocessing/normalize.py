@@ -1,6 +1,7 @@
 """Geometry and intensity normalisation of the network's inputs.
 
-Every sequence lands on the BRAVO's slices, resized in-plane to a fixed
+Every sequence lands on the reference's slices (the BRAVO's, else the
+post-Gd T1's), resized in-plane to a fixed
 matrix (256x256 in the paper; 512x512 BRAVO volumes are downsampled), and
 each slice of each sequence is histogram-equalised inside the brain mask
 (the paper's choice), or z-scored over the brain as an alternative.
@@ -10,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def slice_axis(affine: np.ndarray) -> int:
-    """The array axis that runs most nearly inferior-superior (axial slices)."""
-    lin = np.asarray(affine)[:3, :3]
-    return int(np.argmax(np.abs(lin[2]) / np.sqrt((lin**2).sum(axis=0))))
+from ..slices import slice_axis
 
 
 def inplane_grid(affine: np.ndarray, shape, inplane_size: int):

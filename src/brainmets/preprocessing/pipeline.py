@@ -1,6 +1,10 @@
 """The preprocessing steps of one patient, one function per workflow rule.
 
-File names (BIDS derivatives) are in ``brainmets.layout``.
+Each step is given what it needs: the images, the settings, whether the
+cohort's images came skull-stripped and co-registered (``preprocessed``)
+and, for the phantom, its ground-truth files (``truth``: "transforms" and
+"brain_mask", from ``phantom.generate.phantom_paths``). File names (BIDS
+derivatives) are in ``brainmets.layout``.
 """
 
 from __future__ import annotations
@@ -16,23 +20,15 @@ from scipy import ndimage
 
 from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
-from ..niio import atomic_write_text, save_nifti, spacing_mm
-from ..phantom.generate import phantom_paths
+from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
-from ..sequences import REFERENCE, SEQUENCES, brain_extraction_source, choose_reference
-from . import brain_extraction, normalize, registration, registration_gate
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
+from ..slices import slice_axis
+from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
+from .settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
 
 log = logging.getLogger(__name__)
-
-
-def _load(path):
-    img = nib.load(str(path))
-    return np.asarray(img.dataobj, dtype=np.float32), img.affine.copy()
-
-
-def _patient(patient_json) -> dict:
-    return json.loads(Path(patient_json).read_text())
 
 
 def _dice(a, b) -> float:
@@ -41,32 +37,30 @@ def _dice(a, b) -> float:
     return float(2 * np.logical_and(a, b).sum() / denominator) if denominator else float("nan")
 
 
-def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) -> dict:
+def brain_extraction_step(pid, t1pre_path, paths, settings: BrainExtractionSettings, preprocessed: bool = False) -> dict:
     """BET on the pre-contrast T1, unless it is already skull-stripped
-    (``settings["skull_stripped"]``: auto detects it, true/false force it);
-    fails the patient on an implausible volume."""
-    patient = _patient(patient_json)
-    data, affine = _load(t1pre_path)
-    setting = str(settings.get("skull_stripped", "auto")).lower()  # older model cards lack the key
-    if setting not in ("auto", "true", "false"):
-        raise ValueError(f"preprocessing.brain_extraction.skull_stripped must be auto, true or false, not {setting!r}")
+    (``settings.skull_stripped``: auto detects it, or takes the cohort's
+    word, ``preprocessed``; true/false force it); fails the patient on an
+    implausible volume."""
+    data, affine = load_nifti(t1pre_path)
+    setting = settings.skull_stripped
     check = None
     if setting == "true":
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
-    elif setting == "auto" and patient["metadata"].get("preprocessed"):
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, set in config)"
+    elif setting == "auto" and preprocessed:
         # Cohort that ships stripped images (e.g. BrainMetShare).
-        mask, engine = brain_extraction.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
-    elif setting == "auto" and (check := brain_extraction.detect_skull_stripped(data, affine)).stripped:
+        mask, engine = skull_stripped.stripped_brain_mask(data), "given (skull-stripped input, cohort metadata)"
+    elif setting == "auto" and (check := skull_stripped.detect_skull_stripped(data, affine)).stripped:
         mask, engine = check.mask, "given (skull-stripped input, detected)"
     else:
         mask, affine, engine = brain_extraction.extract_brain(
-            t1pre_path, settings["engine"], settings["fractional_threshold"], settings["isotropic_mm"], settings["iterations"]
+            t1pre_path, settings.engine, settings.fractional_threshold, settings.isotropic_mm, settings.iterations
         )
     if check is not None:
         log.info("patient %s: skull-stripped input %s: %s", pid, "detected" if check.stripped else "not detected", check.reason)
     volume = brain_extraction.mask_volume_ml(mask, affine)
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
-    brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings["volume_limits_ml"])
+    brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings.volume_limits_ml)
     save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
     mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on {Path(t1pre_path).name}, {volume:.0f} mL")
     report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume, "skull_stripped_setting": setting}
@@ -76,41 +70,33 @@ def brain_extraction_step(pid, t1pre_path, patient_json, paths, settings: dict) 
     return report
 
 
-def _truth(patient: dict) -> dict[str, Path] | None:
-    """The phantom's ground-truth files of this patient, if it has them."""
-    truth = patient.get("truth_dir")
-    if not truth or not Path(truth).is_dir():
-        return None
-    return phantom_paths(Path(truth).parent, patient["patient_id"])
-
-
 def coregistration_step(
-    pid, seq, reference_path, moving_path, patient_json, paths, settings: dict, reference: str = REFERENCE, enforce: bool = True
+    pid, seq, reference_path, moving_path, paths, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
+    enforce: bool = True, preprocessed: bool = False, truth: dict | None = None, source: str | None = None,
 ) -> dict:
-    """Rigid registration of one sequence onto the reference (the BRAVO in
-    the workflow), with its QC. An implausible result raises (``enforce``,
+    """Rigid registration of one sequence onto the reference (the BRAVO,
+    else the T1gd), with its QC. An implausible result raises (``enforce``,
     and ``implausible: fail``); the workflow passes ``enforce=False`` and
-    leaves the verdict to its own step (``registration_gate``)."""
-    patient = _patient(patient_json)
+    leaves the verdict to its own step (``registration_gate``). Images of a
+    ``preprocessed`` cohort are taken as registered; ``truth``: the
+    phantom's, for the registration error; ``source``: the file the user
+    gave for ``seq`` (the report names it; else ``moving_path``)."""
     xfm = paths[f"xfm_{seq}"]
-    gate = {**registration.GATE_SETTINGS, **{k: v for k, v in settings.items() if k in registration.GATE_SETTINGS}}
-    rigid = {k: v for k, v in settings.items() if k not in registration.GATE_SETTINGS}
-    if patient["metadata"].get("preprocessed"):
+    if preprocessed:
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "residual_shift_mm": None, "given": True}
         problem = None
     else:
-        report = registration.register_rigid(reference_path, moving_path, xfm, registration.RigidSettings(**rigid))
-        problem = registration.implausible(report, gate["min_mutual_information"], gate["max_residual_shift_mm"], gate["max_residual_shift_voxels"])
-    report["registration"] = "passed" if problem is None else ("failed" if gate["implausible"] == "fail" else "flagged")
+        report = registration.register_rigid(reference_path, moving_path, xfm, settings.rigid)
+        problem = registration.implausible(report, settings.min_mutual_information, settings.max_residual_shift_mm, settings.max_residual_shift_voxels)
+    report["registration"] = "passed" if problem is None else ("failed" if settings.implausible == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
-    ref, ref_affine = _load(reference_path)
-    moving, moving_affine = _load(moving_path)
-    truth = _truth(patient)
+    ref, ref_affine = load_nifti(reference_path)
+    moving, moving_affine = load_nifti(moving_path)
     if truth is not None:
-        true = json.loads(truth["transforms"].read_text())[seq]["matrix"]
-        brain, brain_affine = _load(truth["brain_mask"])
+        true = json.loads(Path(truth["transforms"]).read_text())[seq]["matrix"]
+        brain, brain_affine = load_nifti(truth["brain_mask"])
         points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
         error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
         report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
@@ -118,9 +104,9 @@ def coregistration_step(
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
-    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": registration_gate.user_file(patient, seq, moving_path)}
+    named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": source or str(moving_path)}
     atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
-    if problem and gate["implausible"] == "fail" and enforce:
+    if problem and settings.implausible == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
     if problem:
         log.warning("patient %s: %s registration onto the %s is implausible (%s): %s", pid, seq, reference, report["registration"], problem)
@@ -137,37 +123,36 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
 
 
 def normalization_step(
-    pid, cohort_images: dict, patient_json, paths, inplane_size: int, method: str, mask_margin_mm: float = 0.0, reference: str | None = None
+    pid, cohort_images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str, truth: dict | None = None
 ) -> dict:
-    """All sequences onto the resized reference grid (BRAVO, else T1gd:
-    ``choose_reference``), masked and normalised.
+    """All sequences onto the resized grid of ``reference`` (chosen once per
+    patient: ``patient_grid``), masked and normalised; ``bet_on``: the
+    sequence the brain mask was drawn on.
 
-    The mask the network sees is the brain mask grown by ``mask_margin_mm``:
-    a cortical metastasis that brain extraction cut into stays in view."""
-    patient = _patient(patient_json)
-    reference = reference or choose_reference(cohort_images)
-    ref, ref_affine = _load(cohort_images[reference])
-    bet_mask, bet_affine = _load(paths["bet_mask"])
+    The mask the network sees is the brain mask grown by
+    ``settings.mask_margin_mm``: a cortical metastasis that brain extraction
+    cut into stays in view. ``truth``: the phantom's, for the mask's Dice."""
+    inplane_size, method, mask_margin_mm = settings.inplane_size, settings.normalization, settings.mask_margin_mm
+    ref, ref_affine = load_nifti(cohort_images[reference])
+    bet_mask, bet_affine = load_nifti(paths["bet_mask"])
     # A sequence may be absent (prediction with a sequence-dropout model).
     xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
     # The brain mask, carried onto the native reference grid (nearest
     # neighbour); none to apply when it was drawn on the reference itself.
-    bet_on = brain_extraction_source(cohort_images, reference)
     mask_native = resample_to_grid(bet_mask, bet_affine, ref.shape, ref_affine, order=0, target_to_source=xfms.get(bet_on)) > 0.5
     report = {"patient_id": pid, "method": method, "inplane_size": inplane_size, "mask_margin_mm": mask_margin_mm, "reference": reference}
-    truth = _truth(patient)
     if truth is not None:
         # The truth lies on the phantom's file grid; the cohort's copy is in canonical voxel order.
-        true_mask, true_affine = _load(truth["brain_mask"])
+        true_mask, true_affine = load_nifti(truth["brain_mask"])
         true_mask = resample_to_grid(true_mask, true_affine, ref.shape, ref_affine, order=0)
         report["mask_dice"] = _dice(mask_native, true_mask)
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
-    axis = normalize.slice_axis(affine)
+    axis = slice_axis(affine)
     mask = with_margin(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
-        data, data_affine = (ref, ref_affine) if seq == reference else _load(cohort_images[seq])
+        data, data_affine = (ref, ref_affine) if seq == reference else load_nifti(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
         resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
@@ -179,7 +164,7 @@ def normalization_step(
 
 def lesion_resampling_step(lesions_path, brain_mask_path, out_path) -> int:
     """The ground-truth lesion mask on the network's grid (nearest neighbour)."""
-    lesions, lesions_affine = _load(lesions_path)
+    lesions, lesions_affine = load_nifti(lesions_path)
     grid = nib.load(str(brain_mask_path))
     out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0) > 0.5
     save_nifti(out_path, out.astype(np.uint8), grid.affine)
@@ -229,30 +214,44 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
 PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 
 
-def run_step(step: str, pid, images: dict, patient_json, paths, settings: dict) -> dict:
+def patient_grid(images, settings: PreprocessingSettings) -> tuple[str, str]:
+    """The reference of a patient with these images, the first of
+    ``settings.reference`` present (BRAVO, else T1gd), and the sequence brain
+    extraction runs on (the T1pre, else the reference): chosen once per
+    patient, for every step."""
+    reference = choose_reference(images, settings.reference)
+    return reference, brain_extraction_source(images, reference)
+
+
+def run_step(
+    step: str, pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    preprocessed: bool = False, truth: dict | None = None,
+) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
-    in that order); ``settings``: the ``preprocessing`` block of the config.
-    The reference is the first of ``settings["reference"]`` present (BRAVO,
-    else T1gd); brain extraction runs on the T1pre, else on the reference.
-    Absent sequences are skipped (sequence-dropout models); ``paths``: the
-    layout of that reference (``preproc_paths``)."""
+    in that order); ``settings``: the ``preprocessing`` block of the config;
+    ``reference``, ``bet_on``: the patient's (``patient_grid``). Absent
+    sequences are skipped (sequence-dropout models); ``paths``: the layout
+    of that reference (``preproc_paths``); ``preprocessed`` and ``truth``:
+    as for the steps."""
     if step not in PREPROCESSING_STEPS:
         raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
-    reference = choose_reference(images, settings.get("reference"))
     if step == "brain_extraction":
-        return brain_extraction_step(pid, images[brain_extraction_source(images, reference)], patient_json, paths, settings["brain_extraction"])
+        return brain_extraction_step(pid, images[bet_on], paths, settings.brain_extraction, preprocessed)
     if step == "coregister":
         return {
-            seq: coregistration_step(pid, seq, images[reference], images[seq], patient_json, paths, settings["registration"], reference)
+            seq: coregistration_step(
+                pid, seq, images[reference], images[seq], paths, settings.registration, reference, preprocessed=preprocessed, truth=truth
+            )
             for seq in SEQUENCES
             if seq in images and seq != reference
         }
     if step == "normalize":
-        return normalization_step(
-            pid, images, patient_json, paths, settings["inplane_size"], settings["normalization"], settings.get("mask_margin_mm", 0.0), reference
-        )
+        return normalization_step(pid, images, paths, settings, reference, bet_on, truth)
 
 
-def preprocess_patient(pid, images: dict, patient_json, paths, settings: dict) -> dict:
+def preprocess_patient(
+    pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    preprocessed: bool = False, truth: dict | None = None,
+) -> dict:
     """The whole chain of one patient, as the workflow's rules run it."""
-    return {step: run_step(step, pid, images, patient_json, paths, settings) for step in PREPROCESSING_STEPS}
+    return {step: run_step(step, pid, images, paths, settings, reference, bet_on, preprocessed, truth) for step in PREPROCESSING_STEPS}

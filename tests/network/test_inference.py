@@ -1,0 +1,97 @@
+"""The brain window of inference and whole-volume prediction, with a
+stand-in for the network (no training)."""
+
+import numpy as np
+import pytest
+
+from brainmets.network.inference import brain_window, predict_volume
+from brainmets.network.model import DOWNSAMPLING
+
+
+def _expected(lo, hi, size, margin, multiple):
+    """The window along one axis, from its definition: the smallest run of
+    whole strides from a stride boundary that holds ``lo - margin`` to
+    ``hi + margin``, clipped to the frame."""
+    start = max(0, lo - margin) // multiple * multiple
+    stop = start
+    while stop < min(size, hi + margin):
+        stop += multiple
+    return slice(start, min(stop, size))
+
+
+def test_a_worked_example():
+    mask = np.zeros((64, 64, 3), np.uint8)
+    mask[13:30, 9:20, 1] = 1
+    # rows 13-29 grown by 5 (8-34) on the stride-4 grid: 8-35.
+    assert brain_window(mask, 5, 4) == (slice(8, 36), slice(4, 28))
+    assert brain_window(mask, 0, 4) == (slice(12, 32), slice(8, 20))
+    assert brain_window(mask, 5, 16) == (slice(0, 48), slice(0, 32))
+
+
+def test_the_window_spans_all_slices():
+    mask = np.zeros((32, 32, 4), np.uint8)
+    mask[4, 20, 0] = 1
+    mask[25, 6, 3] = 1
+    assert brain_window(mask, 0, 4) == (slice(4, 28), slice(4, 24))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_masks_match_the_definition(seed):
+    rng = np.random.default_rng(seed)
+    h, w = 8 * rng.integers(4, 12, size=2)
+    mask = np.zeros((h, w, 3), np.uint8)
+    r0, c0 = rng.integers(0, h - 2), rng.integers(0, w - 2)
+    mask[r0 : r0 + rng.integers(1, h - r0), c0 : c0 + rng.integers(1, w - c0), rng.integers(0, 3)] = 1
+    rows, cols = np.flatnonzero(mask.any(axis=(1, 2))), np.flatnonzero(mask.any(axis=(0, 2)))
+    for margin in (0, 3, 8, 100):
+        window = brain_window(mask, margin, DOWNSAMPLING)
+        assert window == (
+            _expected(rows[0], rows[-1] + 1, h, margin, DOWNSAMPLING),
+            _expected(cols[0], cols[-1] + 1, w, margin, DOWNSAMPLING),
+        )
+        for axis, (s, lo, hi, size) in enumerate(zip(window, (rows[0], cols[0]), (rows[-1] + 1, cols[-1] + 1), (h, w))):
+            assert s.start % DOWNSAMPLING == 0 and (s.stop - s.start) % DOWNSAMPLING == 0
+            assert s.start <= max(0, lo - margin) and s.stop >= min(size, hi + margin)
+
+
+def test_no_margin_or_no_brain_is_the_whole_frame():
+    mask = np.zeros((40, 24, 2), np.uint8)
+    assert brain_window(mask, 8) == (slice(0, 40), slice(0, 24))
+    mask[10, 10, 1] = 1
+    assert brain_window(mask, None) == (slice(0, 40), slice(0, 24))
+
+
+class _CentreSlice:
+    """A stand-in network: the logit of a pixel is the first sequence's
+    value there on the slice itself (translation-equivariant, as a fully
+    convolutional network is); it records the batches' shapes."""
+
+    def __init__(self, context):
+        self.context, self.shapes = context, []
+
+    def predict_on_batch(self, batch):
+        self.shapes.append(batch.shape)
+        return batch[..., self.context : self.context + 1]
+
+
+def test_predict_volume_computes_brain_slices_in_fixed_batches():
+    rng = np.random.default_rng(2)
+    shape = (32, 24, 7)
+    volumes = {seq: rng.normal(size=shape).astype(np.float32) for seq in ("T1gd", "BRAVO")}
+    mask = np.zeros(shape, np.uint8)
+    mask[9:20, 5:14, 1:6] = 1
+    mask[:, :, 3] = 0  # a slice without brain
+    card = {"sequences": ["T1gd", "BRAVO"], "context": 1}
+    expected = 1 / (1 + np.exp(-volumes["T1gd"])) * mask
+    whole, windowed = _CentreSlice(1), _CentreSlice(1)
+    prob = predict_volume(whole, card, volumes, mask, batch_size=3)
+    np.testing.assert_allclose(prob, expected, rtol=1e-6)
+    assert whole.shapes == [(3, 32, 24, 6)] * 2  # 4 brain slices: two batches, the last padded
+    prob = predict_volume(windowed, card, volumes, mask, batch_size=3, margin=2)
+    np.testing.assert_allclose(prob, expected, rtol=1e-6)
+    rows, cols = brain_window(mask, 2)
+    assert windowed.shapes == [(3, rows.stop - rows.start, cols.stop - cols.start, 6)] * 2
+    # A missing sequence is given as zeros.
+    missing = _CentreSlice(1)
+    prob = predict_volume(missing, card, {"BRAVO": volumes["BRAVO"]}, mask, batch_size=8, missing=("T1gd",))
+    np.testing.assert_allclose(prob, 0.5 * mask)

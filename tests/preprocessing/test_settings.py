@@ -1,0 +1,64 @@
+"""The preprocessing block as one settings object: from the configuration,
+from a model card (older cards lack keys), and back to the block as given."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from brainmets.preprocessing import registration
+from brainmets.preprocessing.settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
+from brainmets.sequences import REFERENCE_PREFERENCE
+
+BLOCK = yaml.safe_load((Path(__file__).parents[2] / "config.yaml").read_text())["preprocessing"]
+
+
+def test_from_the_configuration():
+    settings = PreprocessingSettings.from_config(BLOCK)
+    assert settings.inplane_size == BLOCK["inplane_size"]
+    assert settings.normalization == BLOCK["normalization"]
+    assert settings.mask_margin_mm == BLOCK["mask_margin_mm"]
+    assert settings.reference == tuple(BLOCK["reference"])
+    bet = BLOCK["brain_extraction"]
+    assert settings.brain_extraction == BrainExtractionSettings(
+        bet["engine"], bet["fractional_threshold"], bet["isotropic_mm"], bet["iterations"], tuple(bet["volume_limits_ml"]), bet["skull_stripped"]
+    )
+    reg = BLOCK["registration"]
+    assert settings.registration.min_mutual_information == reg["min_mutual_information"]
+    assert settings.registration.implausible == reg["implausible"]
+    assert settings.registration.rigid == registration.RigidSettings(
+        **{k: v for k, v in reg.items() if k not in registration.GATE_SETTINGS}
+    )
+
+
+def test_the_card_keeps_the_block_as_given():
+    settings = PreprocessingSettings.from_config(BLOCK)
+    assert json.dumps(settings.to_dict()) == json.dumps(BLOCK)
+    assert PreprocessingSettings.from_card({"preprocessing": settings.to_dict()}) == settings
+
+
+def test_older_cards_get_the_defaults():
+    old = copy.deepcopy(BLOCK)
+    for key in ("reference", "mask_margin_mm"):
+        del old[key]
+    del old["brain_extraction"]["skull_stripped"]
+    for key in registration.GATE_SETTINGS:
+        del old["registration"][key]
+    settings = PreprocessingSettings.from_card({"preprocessing": old})
+    assert settings.reference == REFERENCE_PREFERENCE
+    assert settings.mask_margin_mm == 0.0
+    assert settings.brain_extraction.skull_stripped == "auto"
+    assert settings.registration == RegistrationSettings.from_config(old["registration"])
+    assert {key: getattr(settings.registration, key) for key in registration.GATE_SETTINGS} == registration.GATE_SETTINGS
+    assert settings.to_dict() == old
+
+
+def test_one_reference_and_checked_values():
+    settings = PreprocessingSettings.from_config(BLOCK)
+    assert settings.on_reference("T1gd").reference == ("T1gd",)
+    assert PreprocessingSettings.from_config({**BLOCK, "reference": "T1gd"}).reference == ("T1gd",)
+    assert BrainExtractionSettings.from_config({**BLOCK["brain_extraction"], "skull_stripped": True}).skull_stripped == "true"
+    with pytest.raises(ValueError, match="must be auto, true or false"):
+        BrainExtractionSettings.from_config({**BLOCK["brain_extraction"], "skull_stripped": "maybe"})
