@@ -188,6 +188,88 @@ def cohort_description(source: str, inputs_preprocessed: bool) -> dict:
     return described
 
 
+def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, steps: int) -> dataset.BalancedSampler:
+    """The paper's balanced batches, with sequence dropout as configured."""
+    named = settings.get("sequence_dropout_sets")
+    return dataset.BalancedSampler(
+        bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
+        settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
+        dataset.named_dropout_subsets(sequences, named) if named else None,
+    )
+
+
+def starting_model(checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
+    """The checkpoint to resume from, or a new compiled training network."""
+    with distribution_scope() as replicas:
+        if state:
+            log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
+            return keras.saving.load_model(checkpoints / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
+        model = build_model(channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1)
+        return compile_model(training_network(model, image_dtype), settings)
+
+
+def fit(model, sampler, dev_bank, settings: dict, initial_epoch: int, steps: int, callbacks) -> None:
+    """Train from ``initial_epoch`` to the last, batches made ahead by the loader."""
+    started = time.perf_counter()
+    batches = loader.training_batches(sampler, initial_epoch * steps)
+    try:
+        model.fit(
+            loader.as_generator(batches),
+            epochs=settings["epochs"],
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            validation_data=loader.ValidationBatches(dev_bank, settings["batch_size"]) if dev_bank else None,
+            validation_freq=settings.get("validation_every", 1),
+            callbacks=callbacks,
+            shuffle=False,  # the sampler draws at random itself
+            verbose=0,
+        )
+    finally:
+        batches.close()
+    seconds = time.perf_counter() - started
+    log.info("the step waited for data %.1f s of %.1f s (%.1f %%)", batches.waited_seconds, seconds, 100 * batches.waited_seconds / max(seconds, 1e-9))
+
+
+def model_card(first: dict, context: int, channels: int, preprocessing: dict, cohort, network: dict, settings: dict, sampler, seed: int, run: dict, model) -> dict:
+    """``model.json``: what the model takes, how it was trained, on what.
+    ``run``: this run's steps per epoch, first epoch, patients, resume
+    fingerprints and seconds."""
+    return {
+        "format_version": CARD_VERSION,
+        "sequences": first["sequences"],
+        "context": context,
+        "channels": channels,
+        "inplane_size": first["height"],
+        "image_dtype": first["image_dtype"],
+        "normalization": preprocessing["normalization"],
+        # Everything a new patient's preprocessing must repeat (brainmets-predict).
+        "preprocessing": preprocessing,
+        "training_cohort": cohort or cohort_description("unknown", False),
+        "width": network["width"],
+        "sequence_dropout": settings["sequence_dropout"],
+        "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
+        # Subsets of ``sequences`` the model may be given without (as zeros).
+        "accepted_missing": [[first["sequences"][i] for i in subset] for subset in dict.fromkeys(sampler.dropout_subsets)] if sampler.sequence_dropout > 0 else [],
+        "epochs": settings["epochs"],
+        "learning_rate": settings["learning_rate"],
+        "learning_rate_drop_epochs": settings.get("learning_rate_drop_epochs", 0),
+        "learning_rate_drop_factor": settings.get("learning_rate_drop_factor", 0.1),
+        "steps_per_epoch": run["steps"],
+        "batch_size": settings["batch_size"],
+        "crop": sampler.crop,
+        "resumed_from_epoch": run["initial_epoch"],
+        "train_patients": run["train_ids"],
+        "dev_patients": run["dev_ids"],
+        "seed": seed,
+        "fingerprint": fingerprint(run["parts"]),
+        "training_inputs": run["parts"],
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "parameters": int(paper_network(model).count_params()),
+        "training_seconds_this_run": run["seconds"],
+    }
+
+
 def train_model(
     train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int, context: int,
     cohort: dict | None = None,
@@ -208,20 +290,8 @@ def train_model(
     train_bank = SliceBank(train_indices, context)
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
-    sampler = dataset.BalancedSampler(
-        train_bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
-        settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
-        dataset.named_dropout_subsets(first["sequences"], settings["sequence_dropout_sets"]) if settings.get("sequence_dropout_sets") else None,
-    )
-    with distribution_scope() as replicas:
-        if state:
-            log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
-            model = keras.saving.load_model(paths["checkpoints"] / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
-        else:
-            model = build_model(
-                train_bank.channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1
-            )
-            model = compile_model(training_network(model, first["image_dtype"]), settings)
+    sampler = training_sampler(train_bank, first["sequences"], settings, seed, steps)
+    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
@@ -237,63 +307,16 @@ def train_model(
     ]
     started = time.perf_counter()
     if initial_epoch < settings["epochs"]:
-        batches = loader.training_batches(sampler, initial_epoch * steps)
-        try:
-            model.fit(
-                loader.as_generator(batches),
-                epochs=settings["epochs"],
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps,
-                validation_data=loader.ValidationBatches(dev_bank, settings["batch_size"]) if dev_bank else None,
-                validation_freq=settings.get("validation_every", 1),
-                callbacks=callbacks,
-                shuffle=False,  # the sampler draws at random itself
-                verbose=0,
-            )
-        finally:
-            batches.close()
-        log.info(
-            "the step waited for data %.1f s of %.1f s (%.1f %%)",
-            batches.waited_seconds, time.perf_counter() - started, 100 * batches.waited_seconds / max(time.perf_counter() - started, 1e-9),
-        )
+        fit(model, sampler, dev_bank, settings, initial_epoch, steps, callbacks)
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
     paper_network(model).save(tmp)
     os.replace(tmp, paths["model"])
     atomic_write_text(paths["history"], pd.DataFrame(history).to_csv(index=False))
-    card = {
-        "format_version": CARD_VERSION,
-        "sequences": first["sequences"],
-        "context": context,
-        "channels": train_bank.channels,
-        "inplane_size": first["height"],
-        "image_dtype": first["image_dtype"],
-        "normalization": preprocessing["normalization"],
-        # Everything a new patient's preprocessing must repeat (brainmets-predict).
-        "preprocessing": preprocessing,
-        "training_cohort": cohort or cohort_description("unknown", False),
-        "width": network["width"],
-        "sequence_dropout": settings["sequence_dropout"],
-        "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
-        # Subsets of ``sequences`` the model may be given without (as zeros).
-        "accepted_missing": [[first["sequences"][i] for i in subset] for subset in dict.fromkeys(sampler.dropout_subsets)] if sampler.sequence_dropout > 0 else [],
-        "epochs": settings["epochs"],
-        "learning_rate": settings["learning_rate"],
-        "learning_rate_drop_epochs": settings.get("learning_rate_drop_epochs", 0),
-        "learning_rate_drop_factor": settings.get("learning_rate_drop_factor", 0.1),
-        "steps_per_epoch": steps,
-        "batch_size": settings["batch_size"],
-        "crop": sampler.crop,
-        "resumed_from_epoch": initial_epoch,
-        "train_patients": train_ids,
-        "dev_patients": dev_ids,
-        "seed": seed,
-        "fingerprint": fingerprint(parts),
-        "training_inputs": parts,
-        "keras_backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
-        "parameters": int(paper_network(model).count_params()),
-        "training_seconds_this_run": round(time.perf_counter() - started, 1),
+    run = {
+        "steps": steps, "initial_epoch": initial_epoch, "train_ids": train_ids, "dev_ids": dev_ids, "parts": parts,
+        "seconds": round(time.perf_counter() - started, 1),
     }
+    card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
     if "warning" in card["training_cohort"]:
         log.warning("model %s: %s", Path(model_dir).name, card["training_cohort"]["warning"])

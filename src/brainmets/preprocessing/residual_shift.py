@@ -96,6 +96,23 @@ def residual_shift(
     use = head & inside
     if not use.any():
         return ResidualShift(np.zeros((0, 3)), float("nan"), 0)
+    f, m = _edge_blocks(fixed, moved, spacing, head, valid, use, size, reach, min_edges)
+    if len(f) == 0:
+        return ResidualShift(np.zeros((0, 3)), float("nan"), 0)
+    cube = _similarity_by_shift(f, m, size, reach)
+    peak, shifts = _best_shifts(cube, reach)
+    shifts_mm = (shifts.T - reach) * spacing
+    # A block whose match in place is as good (an edge that slides along
+    # itself, a flat similarity) needs no shift: the aperture problem.
+    in_place = cube[tuple(reach)] >= (1 - tolerance) * peak
+    shifts_mm[in_place] = 0.0
+    return ResidualShift(shifts_mm, float(np.median(np.linalg.norm(shifts_mm, axis=1))), len(shifts_mm))
+
+
+def _edge_blocks(fixed, moved, spacing, head, valid, use, size, reach, min_edges):
+    """Normalised gradients of each tile of ``fixed`` (mostly in ``use``),
+    and of ``moved`` around it (grown by ``reach``), for the tiles with
+    edges in both images."""
     nf = normalised_gradients(fixed, spacing, head)
     nm = normalised_gradients(moved, spacing, head & valid)
     points = np.argwhere(use)
@@ -112,11 +129,13 @@ def residual_shift(
     centre = (slice(None), slice(None), *(slice(r, r + b) for r, b in zip(reach, size)))
     # Edges in both images: the similarity of a flat block says nothing.
     edges = np.minimum((f**2).sum(1).mean((1, 2, 3)), (m[centre] ** 2).sum(1).mean((1, 2, 3)))
-    f, m, corners = f[edges >= min_edges], m[edges >= min_edges], corners[edges >= min_edges]
-    if len(f) == 0:
-        return ResidualShift(np.zeros((0, 3)), float("nan"), 0)
-    # sum_x (f(x) . m(x + d))^2 for every shift d at once: the correlation
-    # of the products f_i f_j with m_i m_j (off-diagonal pairs twice).
+    return f[edges >= min_edges], m[edges >= min_edges]
+
+
+def _similarity_by_shift(f, m, size, reach):
+    """sum_x (f(x) . m(x + d))^2 / voxels for every shift d at once,
+    (shifts..., blocks): the correlation of the products f_i f_j with
+    m_i m_j (off-diagonal pairs twice)."""
     pairs = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
     weights = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], np.float32)[None, :, None, None, None]
     ff = np.stack([f[:, i] * f[:, j] for i, j in pairs], axis=1) * weights
@@ -125,7 +144,12 @@ def residual_shift(
     full = tuple(int(b + 2 * r) for b, r in zip(size, reach))
     spectrum = (np.conj(fft.rfftn(ff, full, axes=(2, 3, 4))) * fft.rfftn(mm, axes=(2, 3, 4))).sum(1)
     cube = fft.irfftn(spectrum, full, axes=(1, 2, 3))[:, : 2 * reach[0] + 1, : 2 * reach[1] + 1, : 2 * reach[2] + 1]
-    cube = np.moveaxis(cube, 0, -1) / size.prod()  # (shifts..., blocks)
+    return np.moveaxis(cube, 0, -1) / size.prod()
+
+
+def _best_shifts(cube, reach):
+    """Each block's best similarity and its shift (voxels from the corner
+    of the search range), refined by a parabola through its neighbours."""
     best = np.array(np.unravel_index(cube.reshape(-1, cube.shape[-1]).argmax(0), cube.shape[:3]))  # (3, blocks)
     shifts = best.astype(float)
     columns = np.arange(cube.shape[-1])
@@ -139,12 +163,7 @@ def residual_shift(
         interior = (best[axis] > 0) & (best[axis] < 2 * reach[axis]) & (curvature < 0)
         step = 0.5 * (lower - upper) / np.where(interior, curvature, -1.0)
         shifts[axis] += np.where(interior, np.clip(step, -0.5, 0.5), 0.0)
-    shifts_mm = (shifts.T - reach) * spacing
-    # A block whose match in place is as good (an edge that slides along
-    # itself, a flat similarity) needs no shift: the aperture problem.
-    in_place = cube[tuple(reach)] >= (1 - tolerance) * peak
-    shifts_mm[in_place] = 0.0
-    return ResidualShift(shifts_mm, float(np.median(np.linalg.norm(shifts_mm, axis=1))), len(shifts_mm))
+    return peak, shifts
 
 
 # A sequence of thick slices places its edges only to about a slice: the
