@@ -193,6 +193,8 @@ if ALT_REF:
             unpack(phantom_truth("transforms", "brain_mask")),
             **{seq: rules.ingest_labelled_patient.output[seq] for seq in ALT_USED},
             lesions=rules.ingest_labelled_patient.output.lesions,
+            # This reference's registration onto the one the labels lie on.
+            labels_xfm=rules.coregister.output.xfm[MOVING.index(ALT_REF)],
             bet_mask=rules.brain_extraction.output.bet_mask,
             # Only patients the registration gate let through.
             registration=rules.registration_gate.output[0],

@@ -30,5 +30,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
             preprocessed=params.preprocessed, truth=truth, source=params.sources[seq],
         )
     normalization_step(pid, {seq: ins[seq] for seq in params.sequences}, paths, settings, params.reference, params.bet_on, truth)
-    voxels = lesion_resampling_step(ins.lesions, out.brain_mask, out.lesions)
+    # The labels lie in the workflow reference's world: carried through this reference's registration onto it.
+    voxels = lesion_resampling_step(ins.lesions, out.brain_mask, out.lesions, ins.labels_xfm)
     log.info("patient %s: preprocessed on the %s grid, %d lesion voxels", pid, params.reference, voxels)

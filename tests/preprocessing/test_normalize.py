@@ -58,3 +58,41 @@ def test_zscore_inside_mask():
 def test_unknown_method():
     with pytest.raises(ValueError, match="normalization must be one of"):
         normalize(np.zeros((2, 2, 2)), np.ones((2, 2, 2)), 2, "minmax")
+
+
+def test_a_field_of_view_that_is_not_square_gets_square_voxels_around_the_same_centre():
+    # A sagittal 256x256x176 acquisition seen in axial slices: 176 mm left-right, 250 mm front-back.
+    sagittal = np.array([[0, 0, 1.0, -88], [0.977, 0, 0, -125], [0, 0.977, 0, -125], [0, 0, 0, 1]])
+    shape, affine = inplane_grid(sagittal, (256, 256, 176), 128)
+    axis = slice_axis(sagittal)
+    assert axis == 1 and shape == (128, 256, 128)  # the same slices
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    inplane = [a for a in range(3) if a != axis]
+    np.testing.assert_allclose(spacing[inplane], 256 * 0.977 / 128)  # square, from the longer side
+    np.testing.assert_allclose(spacing[axis], 0.977)
+
+    def centre(a, s):
+        return a[:3, :3] @ ((np.asarray(s) - 1) / 2) + a[:3, 3]
+
+    np.testing.assert_allclose(centre(affine, shape), centre(sagittal, (256, 256, 176)), atol=1e-9)
+
+
+def test_labels_are_carried_through_the_registration_between_sequences(tmp_path, monkeypatch):
+    from brainmets.niio import save_nifti
+    from brainmets.preprocessing import pipeline
+
+    # Labels drawn on one sequence; the grid is another's, whose world is the labels' moved by 6 mm.
+    labels = np.zeros((20, 20, 20), np.uint8)
+    labels[8:12, 8:12, 8:12] = 1
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    save_nifti(tmp_path / "labels.nii.gz", labels, affine)
+    save_nifti(tmp_path / "grid.nii.gz", np.ones((20, 20, 20), np.uint8), affine)
+    moved = np.eye(4)
+    moved[0, 3] = 6.0  # the registration: labels' world -> grid's world
+    monkeypatch.setattr(pipeline.registration, "read_rigid_ras", lambda path: moved)
+    assert pipeline.lesion_resampling_step(tmp_path / "labels.nii.gz", tmp_path / "grid.nii.gz", tmp_path / "same.nii.gz") == 64
+    assert pipeline.lesion_resampling_step(tmp_path / "labels.nii.gz", tmp_path / "grid.nii.gz", tmp_path / "moved.nii.gz", "xfm.mat") == 64
+    import nibabel as nib
+
+    same, carried = (np.asarray(nib.load(str(tmp_path / f"{n}.nii.gz")).dataobj) for n in ("same", "moved"))
+    np.testing.assert_array_equal(np.argwhere(carried).min(0), np.argwhere(same).min(0) + [3, 0, 0])  # 6 mm = 3 voxels along x

@@ -15,17 +15,35 @@ from ..slices import slice_axis
 
 
 def inplane_grid(affine: np.ndarray, shape, inplane_size: int):
-    """The reference grid resized in-plane to ``inplane_size`` voxels, same
-    field of view and the same slices."""
+    """The reference grid resized in-plane to ``inplane_size`` square
+    voxels, the same slices, centred on the same field of view.
+
+    The in-plane spacing is the longer in-plane field of view over
+    ``inplane_size``: a reference whose in-plane field of view is not square
+    (a sagittal T1gd seen in axial slices: 176 mm left-right, 250 mm
+    front-back) is padded along the shorter side rather than stretched, so
+    the network sees the head in the proportions it was trained on."""
     axis = slice_axis(affine)
     new_shape = [inplane_size] * 3
     new_shape[axis] = shape[axis]
     factors = np.asarray(shape, float) / np.asarray(new_shape, float)
-    lin = np.asarray(affine)[:3, :3] * factors
+    lin = np.asarray(affine)[:3, :3]
+    spacing = np.sqrt((lin**2).sum(axis=0))
+    fov = np.asarray(shape, float) * spacing
+    inplane = [a for a in range(3) if a != axis]
     new_affine = np.eye(4)
-    new_affine[:3, :3] = lin
-    # Voxel centres move so that the field-of-view edges stay put.
-    new_affine[:3, 3] = affine[:3, 3] + np.asarray(affine)[:3, :3] @ ((factors - 1) / 2)
+    if abs(fov[inplane[0]] - fov[inplane[1]]) <= 0.5 * spacing[inplane].max():
+        # A square field of view: its edges stay put.
+        new_affine[:3, :3] = lin * factors
+        new_affine[:3, 3] = affine[:3, 3] + lin @ ((factors - 1) / 2)
+    else:
+        wide = max(inplane, key=lambda a: fov[a])
+        for a in inplane:
+            factors[a] = factors[wide] * spacing[wide] / spacing[a]
+        new_affine[:3, :3] = lin * factors
+        # The centre of the field of view stays put.
+        centre = lin @ ((np.asarray(shape, float) - 1) / 2) + affine[:3, 3]
+        new_affine[:3, 3] = centre - new_affine[:3, :3] @ ((np.asarray(new_shape, float) - 1) / 2)
     return tuple(int(s) for s in new_shape), new_affine
 
 

@@ -162,11 +162,16 @@ def normalization_step(
     return report
 
 
-def lesion_resampling_step(lesions_path, brain_mask_path, out_path) -> int:
-    """The ground-truth lesion mask on the network's grid (nearest neighbour)."""
+def lesion_resampling_step(lesions_path, brain_mask_path, out_path, labels_xfm=None) -> int:
+    """The ground-truth lesion mask on the network's grid (nearest neighbour).
+    ``labels_xfm``: where the grid is another sequence's than the one the
+    labels were drawn on, that sequence's registration onto the labels'
+    (the head moves between sequences: world coordinates are not shared)."""
     lesions, lesions_affine = load_nifti(lesions_path)
     grid = nib.load(str(brain_mask_path))
-    out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0) > 0.5
+    # The registration maps the labels' world onto the grid's; the grid's points are carried back.
+    grid_to_labels = None if labels_xfm is None else np.linalg.inv(registration.read_rigid_ras(labels_xfm))
+    out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0, target_to_source=grid_to_labels) > 0.5
     save_nifti(out_path, out.astype(np.uint8), grid.affine)
     return int(out.sum())
 
