@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from .slicebank import SliceBank
+from ..sequences import SEQUENCES
 
 
 def dropout_subsets(n_sequences: int, max_missing: int | None = None) -> list[tuple[int, ...]]:
@@ -53,7 +54,7 @@ def named_dropout_subsets(sequences, named_sets) -> list[tuple[int, ...]]:
     dropout), and a hard one more. Names of sequences the model lacks are
     left out; a set that is then empty or holds every sequence is dropped."""
     sequences = list(sequences)
-    unknown = sorted({name for subset in named_sets for name in subset} - set(sequences) - {"T1pre", "T1gd", "BRAVO", "FLAIR"})
+    unknown = sorted({name for subset in named_sets for name in subset} - set(sequences) - set(SEQUENCES))
     if unknown:
         raise ValueError(f"training.sequence_dropout_sets names unknown sequences: {', '.join(unknown)}")
     out = []
