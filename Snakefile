@@ -11,8 +11,9 @@ configfile: "config.yaml"
 report: "report/workflow.rst"
 
 
-include: "rules/common.smk"
+include: "rules/settings.smk"
 include: "rules/phantom.smk"
+include: "rules/common.smk"
 include: "rules/cohort.smk"
 include: "rules/preprocessing.smk"
 include: "rules/splits.smk"

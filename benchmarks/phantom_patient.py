@@ -31,7 +31,7 @@ def main() -> None:
         for repeat in range(args.repeats):
             out = Path(tmp) / f"r{repeat}"
             start = time.perf_counter()
-            meta = generate_patient(cfg, 2020, repeat, "001", args.subgroup, out)
+            meta = generate_patient(cfg, 2020, repeat, "001", args.subgroup, phantom_paths(out, "001"))
             times.append(time.perf_counter() - start)
             start = time.perf_counter()
             nbytes = sum(len(p.read_bytes()) for p in phantom_paths(out, "001").values())

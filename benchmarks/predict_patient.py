@@ -77,7 +77,7 @@ def main() -> None:
     config = paper_preprocessing()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        generate_patient(PhantomConfig(resolution_scale=1.0, fraction_512=0.0), args.seed, 0, "001", "4-10", tmp / "phantom")
+        generate_patient(PhantomConfig(resolution_scale=1.0, fraction_512=0.0), args.seed, 0, "001", "4-10", phantom_paths(tmp / "phantom", "001"))
         raw = phantom_paths(tmp / "phantom", "001")
         untrained_model_folder(tmp / "model", config, args.width)
         images = {seq: str(raw[seq]) for seq in SEQUENCES}

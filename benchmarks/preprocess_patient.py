@@ -25,15 +25,22 @@ from pathlib import Path
 STEPS = ("brain_extraction", "coregister", "normalize")
 
 
+def cohort_files(work: Path) -> dict[str, Path]:
+    """The ingested patient's files."""
+    from brainmets.sequences import SEQUENCES
+
+    folder = work / "cohort"
+    return {**{seq: folder / f"{seq}.nii.gz" for seq in SEQUENCES}, **{n: folder / f"{n}{ext}" for n, ext in (("lesions", ".nii.gz"), ("lesion_table", ".tsv"), ("patient", ".json"))}}
+
+
 def run_step(step: str, work: Path) -> None:
-    from brainmets.cohort.ingest import cohort_paths
     from brainmets.layout import preproc_paths
     from brainmets.phantom.generate import phantom_paths
     from brainmets.preprocessing import pipeline
     from brainmets.preprocessing.settings import PreprocessingSettings
     from brainmets.sequences import SEQUENCES
 
-    cohort = cohort_paths(work / "cohort", "001")
+    cohort = cohort_files(work)
     paths = preproc_paths(work / "preproc", work / "qc", "001")
     settings = PreprocessingSettings.from_config(json.loads((work / "settings.json").read_text()))
     images = {seq: cohort[seq] for seq in SEQUENCES}
@@ -69,15 +76,16 @@ def main() -> None:
     import yaml
 
     from brainmets.cohort.ingest import ingest_patient
-    from brainmets.phantom.generate import PhantomConfig, generate_patient
+    from brainmets.phantom.generate import PhantomConfig, generate_patient, phantom_paths
     from brainmets.workflow import phantom_records
 
     config = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
     config["phantom"].update(n_patients=1, resolution_scale=args.scale, fraction_512=0.0)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        generate_patient(PhantomConfig.from_dict(config["phantom"]), 2020, 0, "001", "4-10", work / "phantom" / "sub-001")
-        ingest_patient(phantom_records(config, work)[0], work / "cohort")
+        generate_patient(PhantomConfig.from_dict(config["phantom"]), 2020, 0, "001", "4-10", phantom_paths(work / "phantom" / "sub-001", "001"))
+        phantom = phantom_paths(work / "phantom" / "sub-001", "001")
+        ingest_patient(phantom_records(config, lambda pid: phantom)[0], cohort_files(work))
         config["preprocessing"]["inplane_size"] = int(round(256 / args.scale))
         (work / "settings.json").write_text(json.dumps(config["preprocessing"]))
         results = {step: [] for step in STEPS}

@@ -39,7 +39,7 @@ def simulate(config: dict, n: int, work: Path) -> dict[str, dict[str, Path]]:
     images = {}
     for index, pid in enumerate(ids):
         out = work / f"sub-{pid}"
-        generate_patient(PhantomConfig.from_dict(phantom), config["seed"], index, pid, subgroups[pid], out)
+        generate_patient(PhantomConfig.from_dict(phantom), config["seed"], index, pid, subgroups[pid], phantom_paths(out, pid))
         images[pid] = {}
         for seq, path in ((s, phantom_paths(out, pid)[s]) for s in SEQUENCES):
             img = nib.load(str(path))

@@ -56,7 +56,6 @@ PAPER_TRAINING_SLICES = 22_000  # about 100 training patients x ~220 slices
 def synthetic_records(folder: Path, patients: int, size: int, slices: int, seed: int) -> list[Path]:
     """Records of synthetic preprocessed patients (see the module's text)."""
     from brainmets.geometry import rigid
-    from brainmets.network.paths import record_paths
     from brainmets.network.records import write_patient_records
     from brainmets.niio import save_nifti
     from brainmets.sequences import SEQUENCES
@@ -82,7 +81,7 @@ def synthetic_records(folder: Path, patients: int, size: int, slices: int, seed:
             save_nifti(files[seq], image * brain, affine)
         save_nifti(folder / f"{pid}_mask.nii.gz", brain, affine)
         save_nifti(folder / f"{pid}_lesions.nii.gz", lesions, affine)
-        out = record_paths(folder / "records", pid)
+        out = {"shard": folder / "records" / f"{pid}.tfrecord.gz", "index": folder / "records" / f"{pid}.json"}
         write_patient_records(pid, files, folder / f"{pid}_mask.nii.gz", folder / f"{pid}_lesions.nii.gz", out, "histogram_equalization")
         for f in list(files.values()):
             f.unlink()

@@ -3,8 +3,6 @@
 # input functions refer to them through rules.<rule>.output.<name>.
 import json
 
-from snakemake.utils import validate
-
 from brainmets.evaluation.metrics import configured_settings
 from brainmets.layout import FIGURES
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
@@ -19,13 +17,16 @@ from brainmets.workflow import (
     cohort_records,
     cohort_sequences,
     inputs_preprocessed,
-    phantom_patient_plan,
 )
 
-validate(config, schema="../schemas/config.schema.yaml")
 
-RUN = f"results/{config['run_name']}"
-RECORDS = cohort_records(config, RUN)
+def phantom_files(pid):
+    """One synthetic patient's files, as rule phantom_patient names them."""
+    out = rules.phantom_patient.output
+    return {name: expand(pattern, pid=pid)[0] for name, pattern in out.items()}
+
+
+RECORDS = cohort_records(config, RUN, phantom_files)
 PATIENTS = sorted(RECORDS)
 LABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is not None]
 UNLABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is None]
@@ -53,11 +54,12 @@ ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
-# One probability map of rule infer's folder (which holds, per patient, this
-# map and sub-<pid>_desc-inference.json).
+# The files of rule infer's folder, per patient: the probability map and
+# the inference report.
 PROBABILITY = (
     f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
 )
+INFERENCE_REPORT = f"{RUN}/predictions/{{model}}/sub-{{pid}}_desc-inference.json"
 # Evaluation settings as plain values (EvaluationSettings.from_config's).
 EVALUATION_SETTINGS = configured_settings(config)
 TABLES = [
@@ -80,16 +82,6 @@ wildcard_constraints:
     model="[A-Za-z0-9]+",
     table="|".join(TABLES),
     figure="|".join(FIGURES),
-
-
-def phantom_patient(wildcards):
-    """Index and planned lesion-count subgroup of one synthetic patient."""
-    return phantom_patient_plan(config, wildcards.pid)
-
-
-def phantom_memory(wildcards, attempt):
-    """Memory of a phantom patient's job, more on each retry."""
-    return 4000 * attempt
 
 
 def ingest_inputs(wildcards):
@@ -118,7 +110,7 @@ def phantom_truth(*names):
     patient (as truth_<name>), where the cohort is the phantom; else none."""
 
     def truth(wildcards):
-        if RECORDS[wildcards.pid].truth_dir is None:
+        if RECORDS[wildcards.pid].source != "phantom":
             return {}
         out = rules.phantom_patient.output
         return {f"truth_{n}": expand(out[n], pid=wildcards.pid)[0] for n in names}
@@ -186,6 +178,16 @@ def dev_patients(wildcards):
 def test_patients(wildcards):
     """A model's test patients, in the order of its inputs."""
     return members(wildcards.model, "test")
+
+
+def inferred_files(pattern):
+    """An input function: ``pattern`` (PROBABILITY or INFERENCE_REPORT) of
+    a model's inferred patients, in the order of inferred_patients."""
+
+    def files(wildcards):
+        return expand(pattern, model=wildcards.model, pid=inferred_patients(wildcards))
+
+    return files
 
 
 def dev_probabilities(wildcards):

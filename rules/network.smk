@@ -52,13 +52,18 @@ rule train:
         context=config["records"]["context"],
         cohort_source=config["cohort"]["source"],
         inputs_preprocessed=INPUTS_PREPROCESSED,
+        # Resumable state and TensorBoard summaries, beside the model.
+        work={
+            "checkpoints": f"{RUN}/models/{{model}}/checkpoints",
+            "tensorboard": f"{RUN}/models/{{model}}/tensorboard",
+        },
     script:
         "../workflow_scripts/train.py"
 
 
 # One job per model: TensorFlow starts and the model loads once for all its
 # development and test patients. Its folder holds, per patient, PROBABILITY
-# (rules/common.smk) and sub-<pid>_desc-inference.json.
+# and INFERENCE_REPORT (rules/common.smk).
 
 
 rule infer:
@@ -81,8 +86,9 @@ rule infer:
         runtime=60,
     params:
         patients=inferred_patients,
+        probability=inferred_files(PROBABILITY),
+        report=inferred_files(INFERENCE_REPORT),
         sequences=USED,
-        reference=REF,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],
         gpus=config["inference"]["gpus"],
@@ -118,7 +124,7 @@ rule input_set_operating_points:
         alternative_sequences=ALT_USED,
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
-        connectivity=config["cohort"]["lesion_connectivity"],
+        settings=EVALUATION_SETTINGS,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],
         gpus=config["inference"]["gpus"],
@@ -146,6 +152,6 @@ rule operating_threshold:
         probability=dev_probabilities,
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
-        connectivity=config["cohort"]["lesion_connectivity"],
+        settings=EVALUATION_SETTINGS,
     script:
         "../workflow_scripts/operating_threshold.py"

@@ -1,3 +1,17 @@
+# Included before rules/common.smk: the cohort's records name this rule's files.
+from brainmets.workflow import phantom_patient_plan
+
+
+def phantom_patient(wildcards):
+    """Index and planned lesion-count subgroup of one synthetic patient."""
+    return phantom_patient_plan(config, wildcards.pid)
+
+
+def phantom_memory(wildcards, attempt):
+    """Memory of a phantom patient's job, more on each retry."""
+    return 4000 * attempt
+
+
 rule phantom_patient:
     output:
         T1pre=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
@@ -14,6 +28,8 @@ rule phantom_patient:
         f"{RUN}/logs/phantom/sub-{{pid}}.log",
     benchmark:
         f"{RUN}/benchmarks/phantom/sub-{{pid}}.tsv"
+    wildcard_constraints:
+        pid="[A-Za-z0-9]+",
     group:
         "preprocessing"
     conda:

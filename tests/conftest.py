@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from brainmets.phantom.generate import PhantomConfig, generate_patient
+from brainmets.phantom.generate import PhantomConfig, generate_patient, phantom_paths
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -34,7 +34,7 @@ def tiny_patients(tmp_path_factory):
     patients = {}
     for index, (pid, subgroup) in enumerate([("001", "1-3"), ("002", "4-10"), ("003", ">10")]):
         out = root / f"sub-{pid}"
-        patients[pid] = (generate_patient(tiny_config(), SEED, index, pid, subgroup, out), out)
+        patients[pid] = (generate_patient(tiny_config(), SEED, index, pid, subgroup, phantom_paths(out, pid)), out)
     return patients
 
 
@@ -42,8 +42,28 @@ def tiny_patients(tmp_path_factory):
 def demo_scale_patient(tmp_path_factory):
     """One patient at the demo's resolution (about 2 mm), 256x256 BRAVO."""
     out = tmp_path_factory.mktemp("demo_phantom") / "sub-101"
-    meta = generate_patient(tiny_config(resolution_scale=2.0, fraction_512=0.0, max_lesions=30), SEED, 101, "101", "4-10", out)
+    meta = generate_patient(tiny_config(resolution_scale=2.0, fraction_512=0.0, max_lesions=30), SEED, 101, "101", "4-10", phantom_paths(out, "101"))
     return meta, out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_run(request, tmp_path_factory):
+    """The workflow through SLURM (tests/test_slurm.py), started with the
+    session when that test is selected, so that it runs beside the others."""
+    if not any(item.module and item.module.__name__.endswith("test_slurm") for item in request.session.items):
+        yield None
+        return
+    from .test_slurm import SlurmRun
+
+    run = SlurmRun(tmp_path_factory.mktemp("slurm"))
+    try:
+        run.start()
+    except Exception as exc:  # reported by the test itself, not by every test
+        run.start_error = exc
+    try:
+        yield run
+    finally:
+        run.stop()
 
 
 def pytest_collection_modifyitems(items):

@@ -313,7 +313,7 @@ def two_phantoms(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("gate_phantoms")
     for index, pid in enumerate(("001", "002")):
-        generate_patient(tiny_config(), SEED, index, pid, "1-3", root / f"sub-{pid}")
+        generate_patient(tiny_config(), SEED, index, pid, "1-3", phantom_paths(root / f"sub-{pid}", pid))
     return {pid: phantom_paths(root / f"sub-{pid}", pid) for pid in ("001", "002")}
 
 
@@ -350,7 +350,7 @@ def small_phantoms(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("swap_phantoms")
     for index, pid in ((2, "003"), (3, "004")):
-        generate_patient(tiny_config(), SEED, index, pid, "1-3", root / f"sub-{pid}")
+        generate_patient(tiny_config(), SEED, index, pid, "1-3", phantom_paths(root / f"sub-{pid}", pid))
     return {pid: phantom_paths(root / f"sub-{pid}", pid) for pid in ("003", "004")}
 
 

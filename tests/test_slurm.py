@@ -27,23 +27,6 @@ from .slurm_cluster import Cluster, unavailable_reason
 TIME_LIMIT_S = 45 * 60
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    # The slurm user must reach its state folder: not under pytest's private tmp.
-    folder = Path(tempfile.mkdtemp(prefix="brainmets-slurm-", dir="/tmp"))
-    folder.chmod(0o755)
-    cluster = Cluster(folder)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def site_profile(folder: Path, cluster: Cluster) -> Path:
     """profiles/slurm with this cluster's site settings filled in."""
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_text())
@@ -60,31 +43,75 @@ def site_profile(folder: Path, cluster: Cluster) -> Path:
     return folder
 
 
+class SlurmRun:
+    """The tiny workflow submitted through a one-node cluster. It is started
+    when the test session starts (tests/conftest.py) and runs beside the
+    other tests, which it mostly waits on (sbatch, squeue polling); the test
+    below waits for it and checks what it did."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.workdir = folder / "work"
+        self.log = folder / "snakemake.log"
+        self.skip_reason = unavailable_reason()
+        self.cluster = self.proc = None
+        self.output, self.returncode, self.wall = "", None, 0.0
+        self.start_error: Exception | None = None
+
+    def start(self) -> None:
+        if self.skip_reason:
+            return
+        # The slurm user must reach its state folder: not under pytest's private tmp.
+        state = Path(tempfile.mkdtemp(prefix="brainmets-slurm-", dir="/tmp"))
+        state.chmod(0o755)
+        self.cluster = Cluster(state)
+        self.cluster.start()
+        profile = site_profile(self.folder / "profile", self.cluster)
+        overlay = self.folder / "no_gpu.yaml"
+        overlay.write_text("training:\n  gpus: 0\n")
+        self.workdir.mkdir()
+        cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(profile),
+               "--configfile", str(REPO / "configs" / "test.yaml"), str(overlay)]
+        self.started = time.monotonic()
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=self.cluster.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self) -> None:
+        """Until the workflow ends; a run past TIME_LIMIT_S fails the test."""
+        try:
+            self.proc.wait(timeout=max(1.0, TIME_LIMIT_S - (time.monotonic() - self.started)))
+        except subprocess.TimeoutExpired:
+            self._kill()
+            pytest.fail(f"workflow through SLURM did not finish in {TIME_LIMIT_S} s:\n" + self.log.read_text()[-3000:])
+        self.wall = time.monotonic() - self.started
+        self.returncode, self.output = self.proc.returncode, self.log.read_text()
+
+    def _kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        subprocess.run(["scancel", "--user=root"], env=self.cluster.env)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self._kill()
+        if self.cluster is not None:
+            self.cluster.stop()
+            shutil.rmtree(self.cluster.folder, ignore_errors=True)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_whole_workflow_through_slurm(cluster, tiny_run, tmp_path):
-    profile = site_profile(tmp_path / "profile", cluster)
-    overlay = tmp_path / "no_gpu.yaml"
-    overlay.write_text("training:\n  gpus: 0\n")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(profile),
-           "--configfile", str(REPO / "configs" / "test.yaml"), str(overlay)]
-    started = time.monotonic()
-    with open(tmp_path / "snakemake.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=cluster.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            proc.wait(timeout=TIME_LIMIT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            subprocess.run(["scancel", "--user=root"], env=cluster.env)
-            pytest.fail(f"workflow through SLURM did not finish in {TIME_LIMIT_S} s:\n" + (tmp_path / "snakemake.log").read_text()[-3000:])
-    output = (tmp_path / "snakemake.log").read_text()
-    assert proc.returncode == 0, output[-5000:]
-    wall = time.monotonic() - started
+def test_whole_workflow_through_slurm(slurm_run, tiny_run):
+    if slurm_run.skip_reason:
+        pytest.skip(slurm_run.skip_reason)
+    if slurm_run.start_error:
+        pytest.fail(f"the cluster or the workflow did not start: {slurm_run.start_error!r}")
+    slurm_run.wait()
+    output, workdir, wall = slurm_run.output, slurm_run.workdir, slurm_run.wall
+    assert slurm_run.returncode == 0, output[-5000:]
+    cluster = slurm_run.cluster
 
     submitted = {int(j) for j in re.findall(r"submitted with SLURM jobid (\d+)", output)}
     assert len(submitted) >= 10, output[-3000:]

@@ -84,27 +84,6 @@ def test_training_resumed_after_the_kill(tiny_run):
     assert "epoch 3/3 step" in log  # progress in the log
 
 
-def test_rule_files_write_where_the_package_layout_says(tiny_run):
-    """The file names written out in rules/ and the package's layout
-    functions (used by predict and the benchmarks) must not drift apart."""
-    from brainmets.cohort.ingest import cohort_paths
-    from brainmets.layout import figure_paths, preproc_paths
-    from brainmets.network.paths import model_files, prediction_paths, record_paths
-
-    split = json.loads((tiny_run / "records" / "splits.json").read_text())
-    train, dev, test = split["train"][0], split["dev"][0], split["test"][0]
-    expected = [
-        *phantom_paths(tiny_run / "phantom" / f"sub-{test}", test).values(),
-        *cohort_paths(tiny_run / "cohort", test).values(),
-        *preproc_paths(tiny_run / "preproc", tiny_run / "qc", test).values(),
-        *record_paths(tiny_run / "records", train).values(),
-        *model_files(tiny_run / "models" / "main").values(),
-        *[p for pid in (dev, test) for p in prediction_paths(tiny_run / "predictions" / "main", pid).values()],
-        *[p for files in figure_paths(tiny_run / "figures").values() for p in files.values()],
-    ]
-    assert [str(p) for p in expected if not p.exists()] == []
-
-
 def test_records_of_training_patients(tiny_run):
     split = json.loads((tiny_run / "records" / "splits.json").read_text())
     for pid in split["train"] + split["dev"]:
@@ -319,7 +298,7 @@ def test_changed_normalization_retrains_from_scratch(tiny_run, tmp_path):
     log = (run / "logs" / "models" / "main_train.log").read_text()
     assert "discarding the checkpoints" in log and "preprocessing settings changed" in log and "records' content changed" in log
     card = json.loads((run / "models" / "main" / "model.json").read_text())
-    assert card["resumed_from_epoch"] == 0 and card["normalization"] == "zscore" and card["image_dtype"] == "float16"
+    assert card["resumed_from_epoch"] == 0 and card["preprocessing"]["normalization"] == "zscore" and card["image_dtype"] == "float16"
     assert pd.read_csv(run / "models" / "main" / "history.csv").epoch.tolist() == [1, 2, 3]
 
 

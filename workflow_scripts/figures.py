@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from brainmets.evaluation.figures import all_figures
+from brainmets.evaluation.figures import FIGURES, all_figures
 from brainmets.snakemake_io import logged
 
 
@@ -23,6 +23,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         for pid, p, b, les in zip(snakemake.params.case_patients, snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
     }
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
-    figures_dir = Path(snakemake.output.figure2_png).parent
-    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, figures_dir, snakemake.params.size_threshold, snakemake.params.found_fraction, snakemake.params.reference)
-    log.info("figures written to %s", figures_dir)
+    out = snakemake.output
+    paths = {name: {ext: out[f"{name}_{ext}"] for ext in ("png", "pdf")} for name in FIGURES}
+    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, paths, snakemake.params.size_threshold, snakemake.params.found_fraction, snakemake.params.reference)
+    log.info("figures written: %s", ", ".join(FIGURES))

@@ -6,8 +6,6 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
-from pathlib import Path
-
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.inference import predict_patients
 from brainmets.network.train import load_trained
@@ -17,8 +15,10 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     params = snakemake.params
     configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
     limit_cpu_threads(snakemake.threads)
-    model, card = load_trained(Path(snakemake.input.model).parent)
+    model, card = load_trained(snakemake.input.model, snakemake.input.card)
     ins = snakemake.input
     patients = network_patients(ins, params.patients, params.sequences)
     log.info("model %s: %d patients, window margin %s", snakemake.wildcards.model, len(patients), params.window_margin)
-    predict_patients(model, card, patients, snakemake.output[0], params.batch_size, params.window_margin, params.reference)
+    # params.probability and params.report follow params.patients' order.
+    outputs = {pid: {"probability": m, "report": r} for pid, m, r in zip(params.patients, params.probability, params.report, strict=True)}
+    predict_patients(model, card, patients, outputs, params.batch_size, params.window_margin)

@@ -7,8 +7,6 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 import json
-from pathlib import Path
-
 from brainmets.evaluation.input_set_points import dev_input_set_points
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
@@ -20,11 +18,11 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params
     configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
     limit_cpu_threads(snakemake.threads)
-    model, card = load_trained(Path(ins.model).parent)
+    model, card = load_trained(ins.model, ins.card)
     patients = network_patients(ins, params.patients, params.sequences, labelled=True)
     # The sets without the reference, on the next reference's grid (where the workflow has one).
     on_grid = {params.alternative_reference: network_patients(ins, params.patients, params.alternative_sequences, True, "alt_")} if params.alternative_reference else {}
-    settings = EvaluationSettings(connectivity=params.connectivity)
+    settings = EvaluationSettings(**params.settings)
     points = dev_input_set_points(
         model, card, patients, params.operating_point, params.froc_max_fp, settings, params.batch_size, params.window_margin, on_grid
     )

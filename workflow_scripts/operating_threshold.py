@@ -21,7 +21,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         pid: {"probability": prob, "lesions": les, "brain_mask": mask}
         for pid, prob, les, mask in zip(params.patients, params.probability, ins.lesions, ins.brain_mask)
     }
-    settings = EvaluationSettings(connectivity=params.connectivity)
+    settings = EvaluationSettings(**params.settings)
     result = operating_threshold(patients, params.operating_point, params.froc_max_fp, settings)
     if "input_sets" in ins.keys():  # a sequence-dropout model: one per input set too
         result["input_sets"] = json.loads(Path(ins.input_sets[0]).read_text())

@@ -5,20 +5,17 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
-from pathlib import Path
-
 from brainmets.phantom.generate import PhantomConfig, generate_patient
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     patient = snakemake.params.patient
-    out_dir = Path(snakemake.output.metadata).parent
     meta = generate_patient(
         PhantomConfig.from_dict(snakemake.params.phantom),
         seed=snakemake.params.seed,
         patient_index=patient["index"],
         pid=snakemake.wildcards.pid,
         subgroup=patient["subgroup"],
-        out_dir=out_dir,
+        files=dict(snakemake.output.items()),
     )
-    log.info("patient %s: %d lesions, written to %s", meta["patient_id"], meta["n_lesions"], out_dir)
+    log.info("patient %s: %d lesions", meta["patient_id"], meta["n_lesions"])

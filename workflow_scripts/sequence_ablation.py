@@ -20,7 +20,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params
     configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
     limit_cpu_threads(snakemake.threads)
-    model, card = load_trained(Path(ins.model).parent)
+    model, card = load_trained(ins.model, ins.card)
     check_ablation_model(card, snakemake.wildcards.model)
     patients = network_patients(ins, params.patients, params.sequences, labelled=True)
     # The sets without the reference, on the next reference's grid (where the workflow has one).

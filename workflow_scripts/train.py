@@ -5,8 +5,6 @@ import sys
 # Jobs in their own conda environment import the package from the source tree.
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
-from pathlib import Path
-
 from brainmets.network.devices import configure_gpus, limit_cpu_threads, make_deterministic
 from brainmets.network.records import read_index
 from brainmets.network.train import cohort_description, train_model
@@ -21,7 +19,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     card = train_model(
         [read_index(f) for f in snakemake.input.train],
         [read_index(f) for f in snakemake.input.dev],
-        Path(snakemake.output.model).parent,
+        {**snakemake.output, **snakemake.params.work},
         snakemake.params.network,
         snakemake.params.training,
         snakemake.params.preprocessing,

@@ -1,6 +1,7 @@
-"""Where the workflow's per-patient files and figures live: pure path
-functions, importable without the heavy libraries (ANTs, matplotlib,
-TensorFlow), so that building the job graph needs none of them.
+"""The figures' names, and where ``brainmets-predict`` keeps a patient's
+preprocessing files in its ``work/`` folder (the workflow's rules name
+their own files, in ``rules/``). Pure path functions, importable without
+the heavy libraries (ANTs, matplotlib, TensorFlow).
 
 Preprocessing file names follow BIDS derivatives:
 
@@ -11,8 +12,7 @@ Preprocessing file names follow BIDS derivatives:
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
 
 ``BRAVO`` and ``T1pre`` stand for a patient's reference and the image brain
-extraction ran on: the workflow and ``brainmets-predict`` pass the ones they
-chose (the first of ``preprocessing.reference`` that the patients have, e.g.
+extraction ran on: ``brainmets-predict`` passes the ones it chose (the first of ``preprocessing.reference`` that the patients have, e.g.
 the T1gd without a BRAVO; the reference itself without a T1pre), which then
 take their place in these names (``res-native`` marks the brain-extraction
 mask when it was drawn on the reference itself).
@@ -23,7 +23,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES
-
 
 
 def moving_sequences(reference: str = REFERENCE_PREFERENCE[0]) -> tuple[str, ...]:
@@ -64,8 +63,3 @@ def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str, reference: str
         "xfm_report": xfm / f"{sub}_from-{seq}_to-{reference}_desc-metrics.json",
         "coreg_qc": Path(qc_dir) / sub / f"{sub}_desc-coreg_{seq}.png",
     }
-
-
-def figure_paths(figures_dir) -> dict[str, dict[str, Path]]:
-    d = Path(figures_dir)
-    return {name: {ext: d / f"{name}.{ext}" for ext in ("png", "pdf")} for name in FIGURES}

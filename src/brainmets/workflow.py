@@ -6,35 +6,36 @@ from pathlib import Path
 
 from .cohort import brainmetshare, brats
 from .cohort.sheet import PatientRecord, read_sheet
-from .phantom.generate import patient_ids, phantom_paths, plan_subgroups
+from .phantom.generate import patient_ids, plan_subgroups
 from .sequences import SEQUENCES
 
 
-def phantom_records(config: dict, run_dir) -> list[PatientRecord]:
+def phantom_records(config: dict, phantom_files) -> list[PatientRecord]:
+    """``phantom_files(pid)``: the files the phantom writes for a patient
+    (rule phantom_patient's outputs, by name)."""
     ph = config["phantom"]
     subgroups = plan_subgroups(ph["n_patients"], ph["subgroup_proportions"], config["seed"])
     records = []
     for pid in patient_ids(ph["n_patients"]):
-        out = Path(run_dir) / "phantom" / f"sub-{pid}"
-        paths = phantom_paths(out, pid)
+        files = phantom_files(pid)
         records.append(
             PatientRecord(
                 patient_id=pid,
-                images={seq: paths[seq] for seq in SEQUENCES},
-                lesions=paths["lesions"],
+                images={seq: Path(files[seq]) for seq in SEQUENCES},
+                lesions=Path(files["lesions"]),
                 metadata={"planned_subgroup": subgroups[pid]},
                 source="phantom",
-                truth_dir=out / "truth",
             )
         )
     return records
 
 
-def cohort_records(config: dict, run_dir) -> dict[str, PatientRecord]:
-    """Patient records of the configured source, by patient id."""
+def cohort_records(config: dict, run_dir, phantom_files=None) -> dict[str, PatientRecord]:
+    """Patient records of the configured source, by patient id;
+    ``phantom_files``: as for ``phantom_records``."""
     source = config["cohort"]["source"]
     if source == "phantom":
-        records = phantom_records(config, run_dir)
+        records = phantom_records(config, phantom_files)
     elif source == "sheet":
         records = read_sheet(config["cohort"]["sheet"])
     elif source == "brainmetshare":

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from brainmets.cohort import brainmetshare
-from brainmets.cohort.ingest import cohort_paths, ingest_patient
+from tests.layout import cohort_paths, ingest_into
 
 SHAPE = (16, 12, 6)  # rows, columns, slices
 
@@ -64,11 +64,11 @@ def test_slices_become_volume_with_documented_geometry(release):
 
 def test_ingest_converts_mask_and_counts_lesions(release, tmp_path):
     records = {r.patient_id: r for r in brainmetshare.discover(release)}
-    patient = ingest_patient(records["Mets005"], tmp_path / "cohort")
+    patient = ingest_into(records["Mets005"], tmp_path / "cohort")
     assert patient["labelled"] and patient["n_lesions"] == 2 and patient["subgroup"] == "1-3"
     mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", "Mets005")["lesions"])).dataobj)
     assert set(np.unique(mask)) == {0, 1}
-    unlabelled = ingest_patient(records["Mets200"], tmp_path / "cohort")
+    unlabelled = ingest_into(records["Mets200"], tmp_path / "cohort")
     assert unlabelled["labelled"] is False and unlabelled["n_lesions"] is None
 
 
@@ -84,7 +84,7 @@ def test_nifti_mirror(tmp_path):
     nib.save(nib.Nifti1Image(seg, affine), str(case / "seg.nii"))
     (record,) = brainmetshare.discover(tmp_path / "mirror")
     assert record.metadata["layout"] == "nifti"
-    assert ingest_patient(record, tmp_path / "cohort")["n_lesions"] == 1
+    assert ingest_into(record, tmp_path / "cohort")["n_lesions"] == 1
 
 
 def test_empty_folder_is_an_error(tmp_path):

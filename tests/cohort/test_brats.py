@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from brainmets.cohort import brats
-from brainmets.cohort.ingest import cohort_paths, ingest_patient
+from tests.layout import cohort_paths, ingest_into
 from brainmets.cohort.header import canonical
 from brainmets.cohort.validate import InputError
 from brainmets.geometry import rotation_matrix
@@ -137,7 +137,7 @@ def test_only_bad_cases_fail(tmp_path):
 def test_ingest_writes_three_sequences_and_tumour_core_mask(release, tmp_path):
     records = {r.patient_id: r for r in brats.discover(release)}
     out = tmp_path / "cohort"
-    patient = ingest_patient(records["BraTSMET00001000"], out)
+    patient = ingest_into(records["BraTSMET00001000"], out)
     paths = cohort_paths(out, "BraTSMET00001000")
     # Stored in canonical voxel order: the same voxels in the world.
     seg = _seg()
@@ -156,7 +156,7 @@ def test_ingest_writes_three_sequences_and_tumour_core_mask(release, tmp_path):
     assert sorted(patient["images"]) == ["FLAIR", "T1gd", "T1pre"]
     assert json.loads(paths["patient"].read_text())["metadata"]["t2w"].endswith("-t2w.nii.gz")
 
-    unlabelled = ingest_patient(records["BraTSMET00002000"], out)
+    unlabelled = ingest_into(records["BraTSMET00002000"], out)
     assert unlabelled["labelled"] is False and unlabelled["n_lesions"] is None
 
 
@@ -166,7 +166,7 @@ def test_label_set_setting(release, tmp_path):
         records = {r.patient_id: r for r in brats.discover(release, labels)}
         assert records["BraTSMET00001000"].metadata["lesion_labels"] == list(labels)
         out = tmp_path / "-".join(map(str, labels))
-        ingest_patient(records["BraTSMET00001000"], out)
+        ingest_into(records["BraTSMET00001000"], out)
         mask = np.asarray(nib.load(str(cohort_paths(out, "BraTSMET00001000")["lesions"])).dataobj)
         np.testing.assert_array_equal(mask, canonical(expected.astype(np.uint8), AFFINE)[0])
     for bad in ((), (0, 1), (4,)):
@@ -178,7 +178,7 @@ def test_ingest_rechecks_the_segmentation(release, tmp_path):
     record = {r.patient_id: r for r in brats.discover(release)}["BraTSMET00001000"]
     _save(record.lesions, _seg((1, 7, 3)))  # changed after discovery
     with pytest.raises(InputError, match=r"-seg\.nii\.gz: segmentation label\(s\) 7 outside"):
-        ingest_patient(record, tmp_path / "cohort")
+        ingest_into(record, tmp_path / "cohort")
 
 
 def test_float_segmentation(tmp_path):
@@ -247,7 +247,7 @@ def test_real_case(tmp_path):
     record = records[0]
     assert record.lesions is None  # shipped without its segmentation
     assert record.metadata["t2w"].endswith("BraTS-GLI-00001-000-t2w.nii.gz")
-    patient = ingest_patient(record, tmp_path / "cohort")
+    patient = ingest_into(record, tmp_path / "cohort")
     assert patient["labelled"] is False
     for seq in ("T1pre", "T1gd", "FLAIR"):
         info = patient["images"][seq]

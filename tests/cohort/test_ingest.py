@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainmets.cohort.ingest import cohort_paths, ingest_patient
+from tests.layout import cohort_paths, ingest_into
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError
 from brainmets.lesions import LESION_COLUMNS
@@ -58,7 +58,7 @@ def test_paths_of_the_internal_form(tmp_path):
 
 def test_images_are_written_canonical_with_their_checksums(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
-    patient = ingest_patient(record, tmp_path / "cohort")
+    patient = ingest_into(record, tmp_path / "cohort")
     paths = cohort_paths(tmp_path / "cohort", "p7")
     source = nib.load(str(record.images["FLAIR"]))
     written = nib.load(str(paths["FLAIR"]))
@@ -77,8 +77,8 @@ def test_images_are_written_canonical_with_their_checksums(tmp_path):
 
 def test_lesion_table_counts_components_with_the_connectivity_asked_for(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
-    joined = ingest_patient(record, tmp_path / "c26")
-    apart = ingest_patient(record, tmp_path / "c6", connectivity=6)
+    joined = ingest_into(record, tmp_path / "c26")
+    apart = ingest_into(record, tmp_path / "c6", connectivity=6)
     assert (joined["n_lesions"], joined["subgroup"], joined["lesion_connectivity"]) == (1, "1-3", 26)
     assert (apart["n_lesions"], apart["subgroup"], apart["lesion_connectivity"]) == (2, "1-3", 6)
     table = pd.read_csv(cohort_paths(tmp_path / "c6", "p7")["lesion_table"], sep="\t")
@@ -90,7 +90,7 @@ def test_lesion_table_counts_components_with_the_connectivity_asked_for(tmp_path
 
 
 def test_unlabelled_patient_has_an_empty_table(tmp_path):
-    patient = ingest_patient(_record(tmp_path), tmp_path / "cohort")
+    patient = ingest_into(_record(tmp_path), tmp_path / "cohort")
     paths = cohort_paths(tmp_path / "cohort", "p7")
     assert patient["labelled"] is False and patient["n_lesions"] is None and patient["subgroup"] is None
     assert not paths["lesions"].exists()
@@ -101,14 +101,14 @@ def test_unlabelled_patient_has_an_empty_table(tmp_path):
 def test_empty_mask_is_labelled_with_no_lesions(tmp_path, caplog):
     record = _record(tmp_path, mask=np.zeros(SHAPE, np.uint8))
     with caplog.at_level(logging.WARNING):
-        patient = ingest_patient(record, tmp_path / "cohort")
+        patient = ingest_into(record, tmp_path / "cohort")
     assert patient["labelled"] is True and patient["n_lesions"] == 0 and patient["subgroup"] == "0"
     assert "is empty" in caplog.text
 
 
 def test_sequences_asked_for_and_left_out(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
-    patient = ingest_patient(record, tmp_path / "cohort", sequences=["BRAVO", "T1gd"])
+    patient = ingest_into(record, tmp_path / "cohort", sequences=["BRAVO", "T1gd"])
     paths = cohort_paths(tmp_path / "cohort", "p7")
     assert sorted(patient["images"]) == ["BRAVO", "T1gd"]
     assert patient["sequences_not_used"] == ["T1pre", "FLAIR"]
@@ -119,14 +119,14 @@ def test_sequences_asked_for_and_left_out(tmp_path):
 def test_an_absent_sequence_is_named(tmp_path):
     record = _record(tmp_path, sequences=("T1pre", "T1gd", "FLAIR"))
     with pytest.raises(InputError, match="no BRAVO image given"):
-        ingest_patient(record, tmp_path / "cohort", sequences=["T1gd", "BRAVO"])
+        ingest_into(record, tmp_path / "cohort", sequences=["T1gd", "BRAVO"])
     assert not (tmp_path / "cohort").exists()
 
 
 def test_without_a_bravo_the_mask_lies_on_the_t1gd(tmp_path):
     on_t1gd = _two_touching_lesions(T1GD_SHAPE)
     record = _record(tmp_path, sequences=("T1pre", "T1gd", "FLAIR"), mask=on_t1gd, mask_affine=T1GD)
-    patient = ingest_patient(record, tmp_path / "cohort")
+    patient = ingest_into(record, tmp_path / "cohort")
     assert patient["reference"] == "T1gd" and patient["n_lesions"] == 1
     mask = nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["lesions"]))
     np.testing.assert_allclose(mask.affine, nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["T1gd"])).affine)
@@ -134,20 +134,20 @@ def test_without_a_bravo_the_mask_lies_on_the_t1gd(tmp_path):
     (tmp_path / "again").mkdir()
     wrong = _record(tmp_path / "again", sequences=("T1pre", "T1gd", "FLAIR"), mask=_two_touching_lesions())
     with pytest.raises(InputError, match="T1gd"):
-        ingest_patient(wrong, tmp_path / "cohort2")
+        ingest_into(wrong, tmp_path / "cohort2")
     # The reference may be named.
-    chosen = ingest_patient(_record(tmp_path / "again", mask=_two_touching_lesions()), tmp_path / "cohort3", reference="BRAVO")
+    chosen = ingest_into(_record(tmp_path / "again", mask=_two_touching_lesions()), tmp_path / "cohort3", reference="BRAVO")
     assert chosen["reference"] == "BRAVO"
 
 
 @pytest.mark.parametrize("dtype,stored", [(np.float64, np.float32), (np.float32, np.float32), (np.int16, np.int16)])
 def test_floating_images_are_stored_as_float32_integers_as_given(tmp_path, dtype, stored):
-    ingest_patient(_record(tmp_path, dtype=dtype), tmp_path / "cohort")
+    ingest_into(_record(tmp_path, dtype=dtype), tmp_path / "cohort")
     assert nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["BRAVO"])).get_data_dtype() == stored
 
 
 def test_inputs_are_left_unmodified(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
     before = {p: p.read_bytes() for p in record.input_paths()}
-    ingest_patient(record, tmp_path / "cohort")
+    ingest_into(record, tmp_path / "cohort")
     assert {p: p.read_bytes() for p in record.input_paths()} == before

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from brainmets.cohort.header import canonical
-from brainmets.cohort.ingest import cohort_paths, ingest_patient
+from tests.layout import cohort_paths, ingest_into
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError, check_patient_ids
 from brainmets.sequences import SEQUENCES
@@ -35,7 +35,7 @@ def good_record(tmp_path):
 def _fails(record, tmp_path, match):
     out = tmp_path / "cohort"
     with pytest.raises(InputError, match=match) as info:
-        ingest_patient(record, out)
+        ingest_into(record, out)
     assert "patient 'p01'" in str(info.value)
     assert not (out / "sub-p01").exists(), "a failed patient must leave nothing behind"
     return info.value
@@ -43,7 +43,7 @@ def _fails(record, tmp_path, match):
 
 def test_good_patient_is_ingested_unmodified(good_record, tmp_path):
     before = {p: p.read_bytes() for p in good_record.input_paths()}
-    patient = ingest_patient(good_record, tmp_path / "cohort")
+    patient = ingest_into(good_record, tmp_path / "cohort")
     assert patient["n_lesions"] == 1 and patient["subgroup"] == "1-3"
     paths = cohort_paths(tmp_path / "cohort", "p01")
     assert all(paths[k].exists() for k in (*SEQUENCES, "lesions", "lesion_table", "patient"))
@@ -85,7 +85,7 @@ def test_4d_image(good_record, tmp_path):
 def test_4d_with_single_volume_is_accepted(good_record, tmp_path):
     volume = np.random.default_rng(1).random((12, 10, 8, 1)).astype(np.float32)
     good_record.images["T1pre"] = _write(tmp_path / "one.nii.gz", volume)
-    ingest_patient(good_record, tmp_path / "cohort")
+    ingest_into(good_record, tmp_path / "cohort")
     written = nib.load(str(cohort_paths(tmp_path / "cohort", "p01")["T1pre"]))
     # The single volume, as 3D (in canonical voxel order).
     np.testing.assert_array_equal(np.asarray(written.dataobj), canonical(volume[..., 0], AFFINE)[0])

@@ -204,14 +204,14 @@ def test_deidentified_export(exported, tmp_path):
 
 
 def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
-    from brainmets.cohort.ingest import cohort_paths, ingest_patient
+    from tests.layout import cohort_paths, ingest_into
     from brainmets.cohort.sheet import PatientRecord
 
     root, paths, _ = study
     images = {seq: paths[seq] for seq in SEQUENCES}
     images["FLAIR"] = root / "FLAIR"  # the oblique sagittal series, as DICOM
     record = PatientRecord("p3", images, lesions=paths["lesions"])
-    patient = ingest_patient(record, tmp_path)
+    patient = ingest_into(record, tmp_path)
     assert patient["images"]["FLAIR"]["dicom_sidecar"]["SeriesDescription"] == DESCRIPTIONS["FLAIR"]
     ingested = nib.load(str(cohort_paths(tmp_path, "p3")["FLAIR"]))
     original = nib.load(str(paths["FLAIR"]))
@@ -227,7 +227,7 @@ def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
 
 
 def test_two_series_in_a_sequence_folder_is_an_error(study, tmp_path):
-    from brainmets.cohort.ingest import ingest_patient
+    from tests.layout import ingest_into
     from brainmets.cohort.sheet import PatientRecord
 
     root, paths, _ = study
@@ -237,5 +237,5 @@ def test_two_series_in_a_sequence_folder_is_an_error(study, tmp_path):
     images = {seq: paths[seq] for seq in SEQUENCES}
     images["FLAIR"] = mixed
     with pytest.raises(DicomError, match="2 series where one is expected"):
-        ingest_patient(PatientRecord("p3", images, lesions=paths["lesions"]), tmp_path / "cohort")
+        ingest_into(PatientRecord("p3", images, lesions=paths["lesions"]), tmp_path / "cohort")
     assert not (tmp_path / "cohort").exists()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainmets.geometry import rigid
-from brainmets.network.paths import record_paths
+from tests.layout import record_paths
 from brainmets.network.records import read_index, write_patient_records
 from brainmets.niio import save_nifti
 from brainmets.sequences import SEQUENCES

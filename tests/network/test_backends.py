@@ -1,7 +1,6 @@
 """Training under the JAX backend on a machine without TensorFlow, and the
 same batches under every backend."""
 
-import hashlib
 import json
 import os
 import subprocess
@@ -42,6 +41,7 @@ TRAIN_TWICE = NO_TENSORFLOW + textwrap.dedent(
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     import keras
     from brainmets.network.records import read_index
+    from brainmets.network.paths import model_files
     from brainmets.network.train import train_model
     args = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.loads(open("args.json").read())
     indices = [read_index(p) for p in args["indices"]]
@@ -51,8 +51,8 @@ TRAIN_TWICE = NO_TENSORFLOW + textwrap.dedent(
         deterministic=True,
     )
     network = {"width": 0.0625, "bn_momentum": 0.9}
-    first = train_model(indices[:2], indices[2:], args["folder"], network, settings, {"normalization": "histogram_equalization"}, 7, context=3)
-    second = train_model(indices[:2], indices[2:], args["folder"], network, {**settings, "epochs": 2}, {"normalization": "histogram_equalization"}, 7, context=3)
+    first = train_model(indices[:2], indices[2:], model_files(args["folder"]), network, settings, {"normalization": "histogram_equalization"}, 7, context=3)
+    second = train_model(indices[:2], indices[2:], model_files(args["folder"]), network, {**settings, "epochs": 2}, {"normalization": "histogram_equalization"}, 7, context=3)
     print(json.dumps({"backend": keras.backend.backend(), "first": first, "second": second,
                       "tensorflow_imported": any(m.split(".")[0] == "tensorflow" for m in sys.modules)}))
     """

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from brainmets.network.paths import model_files
 from brainmets.network.train import train_model
 from brainmets.predict import predict_patient_files
 from brainmets.sequences import SEQUENCES
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.slow
 SETTINGS = dict(
     epochs=1, steps_per_epoch=2, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
     beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.5, crop=None, precision="float32", gpus=0, deterministic=True,
+    run_eagerly=True,  # a few steps: tracing a graph would take longer than training
 )
 NETWORK = {"width": 0.0625, "bn_momentum": 0.9}
 # As in a card written before preprocessing.reference existed.
@@ -46,7 +48,7 @@ def models(records, tmp_path_factory):
     enough; test_training checks the card of a real one)."""
     root = tmp_path_factory.mktemp("models")
     indices = [r[1] for r in records]
-    card = train_model(indices[:2], indices[2:], root / "dropout", NETWORK, SETTINGS, OLD_PREPROCESSING, 7, context=3)
+    card = train_model(indices[:2], indices[2:], model_files(root / "dropout"), NETWORK, SETTINGS, OLD_PREPROCESSING, 7, context=3)
     (root / "dropout" / "threshold.json").write_text(json.dumps({"operating_threshold": THRESHOLD}))
     _copy_model(root / "dropout", root / "plain", sequence_dropout=0.0, accepted_missing=[])
     return root, card

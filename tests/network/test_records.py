@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from brainmets.network import dataset, loader
-from brainmets.network.paths import record_paths
+from tests.layout import record_paths
 from brainmets.network.records import check_compatible, read_index, read_patient_records, write_patient_records
 from brainmets.network.slicebank import SliceBank
 from brainmets.network.stacking import SliceStacker

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from brainmets.network.inference import check_inputs, predict_volume
-from brainmets.network.model import build_model
-from brainmets.network.records import read_index
+from brainmets.network.paths import model_files
 from brainmets.network.train import load_trained, train_model
 
 from .conftest import write_records
@@ -23,6 +22,7 @@ pytestmark = pytest.mark.slow
 SETTINGS = dict(
     epochs=1, steps_per_epoch=3, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
     beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, crop=None, precision="float32", gpus=0, deterministic=True,
+    run_eagerly=True,  # a few steps: tracing a graph would take longer than training
 )
 
 
@@ -40,7 +40,7 @@ def trained(records, tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     indices = [r[1] for r in records]
     for name, seed in (("a", 7), ("b", 7)):
-        train_model(indices[:2], indices[2:], root / name, NETWORK, SETTINGS, PREPROCESSING, seed, context=3)
+        train_model(indices[:2], indices[2:], model_files(root / name), NETWORK, SETTINGS, PREPROCESSING, seed, context=3)
     return root
 
 
@@ -76,21 +76,21 @@ def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
     indices = [r[1] for r in records]
     folder = tmp_path / "model"
     settings = {**SETTINGS, "sequence_dropout": 0.0}
-    train_model(indices[:2], indices[2:], folder, NETWORK, settings, PREPROCESSING, 7, context=3)
+    train_model(indices[:2], indices[2:], model_files(folder), NETWORK, settings, PREPROCESSING, 7, context=3)
     caplog.set_level(logging.INFO, logger="brainmets.network.train")
     # Same inputs, one more epoch: continues from the checkpoint.
-    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, PREPROCESSING, 7, context=3)
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, PREPROCESSING, 7, context=3)
     assert card["resumed_from_epoch"] == 1 and "resuming from epoch-001.keras" in caplog.text
     assert sorted(p.name for p in (folder / "checkpoints").glob("*.keras")) == ["epoch-002.keras"]  # older ones pruned
     # Scoring the dev patients less often changes no weight: still a continuation,
     # whose third epoch has no dev metrics.
-    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 3, "validation_every": 2}, PREPROCESSING, 7, context=3)
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 3, "validation_every": 2}, PREPROCESSING, 7, context=3)
     history = pd.read_csv(folder / "history.csv")
     assert card["resumed_from_epoch"] == 2 and list(history.epoch) == [1, 2, 3]
     assert history.val_loss.notna().tolist() == [True, True, False]
     # Another normalization: the checkpoint is stale, training starts over and says why.
     caplog.clear()
-    card = train_model(indices[:2], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
     assert card["resumed_from_epoch"] == 0 and card["preprocessing"]["normalization"] == "zscore"
     assert "discarding the checkpoints" in caplog.text and "preprocessing settings changed" in caplog.text
     # New images under the same patient id: the records' digest tells.
@@ -99,7 +99,7 @@ def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
     shutil.copytree(records[0][0]["T1pre"].parent, fresh)
     _, changed = write_records(fresh, "r0", seed=99)
     assert changed["sha256"] != indices[0]["sha256"]
-    card = train_model([changed, indices[1]], indices[2:], folder, NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    card = train_model([changed, indices[1]], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
     assert card["resumed_from_epoch"] == 0 and "records' content changed" in caplog.text
 
 
@@ -130,7 +130,6 @@ def test_windowed_inference_matches_whole_frame_inside_the_brain(trained):
 
 def test_one_loaded_model_predicts_many_patients(trained, records, tmp_path):
     from brainmets.network.inference import predict_patients
-    from brainmets.network.paths import prediction_paths
     from brainmets.niio import load_nifti
 
     model, card = load_trained(trained / "a")
@@ -138,10 +137,11 @@ def test_one_loaded_model_predicts_many_patients(trained, records, tmp_path):
         f"p{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"]}
         for i, (files, _) in enumerate(records[:2])
     }
-    reports = predict_patients(model, card, patients, tmp_path / "predictions", batch_size=4, margin=8)
+    outputs = {pid: {"probability": tmp_path / "maps" / f"{pid}.nii.gz", "report": tmp_path / "reports" / f"{pid}.json"} for pid in patients}
+    reports = predict_patients(model, card, patients, outputs, batch_size=4, margin=8)
     assert [r["patient_id"] for r in reports] == ["p0", "p1"] and all(r["window_margin"] == 8 for r in reports)
     for pid, patient in patients.items():
-        paths = prediction_paths(tmp_path / "predictions", pid)
+        paths = outputs[pid]
         prob, affine = load_nifti(paths["probability"])
         mask, mask_affine = load_nifti(patient["brain_mask"])
         assert prob.shape == mask.shape and np.allclose(affine, mask_affine) and np.all(prob[mask == 0] == 0)
@@ -153,7 +153,7 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
 
     indices = [r[1] for r in records]
     settings = {**SETTINGS, "sequence_dropout": 0.0}
-    card = train_model(indices[:2], indices[2:], tmp_path / "m", NETWORK, settings, PREPROCESSING, 7, 3, cohort_description("phantom", False))
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "m"), NETWORK, settings, PREPROCESSING, 7, 3, cohort_description("phantom", False))
     assert "never seen a real scan" in card["training_cohort"]["warning"]
     assert card["accepted_missing"] == []  # trained without sequence dropout
     assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]

@@ -147,7 +147,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     from brainmets.phantom.generate import generate_patient
 
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        generate_patient(tiny_config(), seed, 0, "001", "4-10", tmp_path / name)
+        generate_patient(tiny_config(), seed, 0, "001", "4-10", phantom_paths(tmp_path / name, "001"))
     a, b, c = (phantom_paths(tmp_path / n, "001") for n in "abc")
     for key in (*SEQUENCES, "instances", "brain_mask", "lesion_table", "transforms"):
         assert a[key].read_bytes() == b[key].read_bytes(), key

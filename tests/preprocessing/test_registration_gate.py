@@ -10,7 +10,6 @@ from brainmets.preprocessing.registration_gate import (
     lets_through,
     read_verdict,
     registration_gate_step,
-    user_file,
     verdict,
     verdict_step,
 )
@@ -57,12 +56,6 @@ def test_gate_step_stops_a_failed_patient_and_passes_the_rest(tmp_path):
     verdict_path.write_text(json.dumps({"patient_id": "007", "registration": "maybe"}))
     with pytest.raises(ValueError, match="verdict 'maybe' is none of passed, flagged, failed"):
         read_verdict(verdict_path)
-
-
-def test_failures_name_the_users_file():
-    patient = {"patient_id": "001", "images": {"T1gd": {"source": "/scans/other_T1gd.nii"}}}
-    assert user_file(patient, "T1gd", "cohort/sub-001_T1gd.nii.gz") == "/scans/other_T1gd.nii"
-    assert user_file(patient, "FLAIR", "cohort/sub-001_FLAIR.nii.gz") == "cohort/sub-001_FLAIR.nii.gz"
 
 
 def test_qc_table_lists_a_failed_patient_with_its_reason(tmp_path):

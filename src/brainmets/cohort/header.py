@@ -15,7 +15,6 @@ MRI before they cost memory or give a believable wrong answer downstream:
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 

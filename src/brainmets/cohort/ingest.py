@@ -28,17 +28,6 @@ from .validate import InputError, check_content, check_finite, check_mask, check
 log = logging.getLogger(__name__)
 
 
-def cohort_paths(cohort_dir, pid: str) -> dict[str, Path]:
-    base = Path(cohort_dir) / f"sub-{pid}"
-    paths = {seq: base / "anat" / f"sub-{pid}_{seq}.nii.gz" for seq in SEQUENCES}  # those given are written
-    paths.update(
-        lesions=base / "anat" / f"sub-{pid}_lesions.nii.gz",
-        lesion_table=base / f"sub-{pid}_lesions.tsv",
-        patient=base / f"sub-{pid}_patient.json",
-    )
-    return paths
-
-
 def _read(record: PatientRecord, path: Path, sidecars: dict | None = None, seq: str = "") -> tuple[np.ndarray, np.ndarray]:
     if path.is_dir() and record.source == "brainmetshare":
         data, affine = brainmetshare.read_slice_folder(record.patient_id, path)
@@ -69,8 +58,10 @@ def read_dicom_folder(pid: str, folder: Path) -> tuple[np.ndarray, np.ndarray, d
     return data, affine, sidecar
 
 
-def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
-    """Validate every input of one patient, then write its internal form.
+def ingest_patient(record: PatientRecord, files: dict, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
+    """Validate every input of one patient, then write its internal form to
+    ``files`` (the caller's names: one per sequence, ``lesions`` when the
+    patient is labelled, ``lesion_table`` and ``patient``).
 
     ``sequences``: those the workflow uses (default: all the record has);
     ``reference``: the grid the lesion mask must lie on (default: BRAVO,
@@ -92,7 +83,7 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
     ref_data, ref_affine = images[reference]
     mask = None if record.lesions is None else _lesion_mask(record, ref_data.shape, ref_affine, reference)
 
-    paths = cohort_paths(cohort_dir, pid)
+    paths = {key: Path(path) for key, path in files.items()}
     summary = _write_images(record, images, sidecars, paths)
     if mask is not None:
         save_nifti(paths["lesions"], mask, ref_affine)
@@ -111,7 +102,6 @@ def ingest_patient(record: PatientRecord, cohort_dir, connectivity: int = 26, se
         "subgroup": None if n_lesions is None else subgroup_of(n_lesions),
         "lesion_connectivity": connectivity,
         "lesions_source": str(record.lesions) if record.lesions else None,
-        "truth_dir": str(record.truth_dir) if record.truth_dir else None,
         "metadata": record.metadata,
         "reference": reference,
         # Given but left out: another patient of the cohort lacks it.
@@ -162,4 +152,4 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=LESION_COLUMNS)
 
 
-__all__ = ["InputError", "cohort_paths", "ingest_patient"]
+__all__ = ["InputError", "ingest_patient"]

@@ -33,7 +33,6 @@ class PatientRecord:
     lesions: Path | None = None
     metadata: dict = field(default_factory=dict)
     source: str = "sheet"
-    truth_dir: Path | None = None  # exact ground truth (phantom only)
 
     def input_paths(self) -> list[Path]:
         return [*self.images.values(), *([self.lesions] if self.lesions else [])]

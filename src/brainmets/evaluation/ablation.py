@@ -21,7 +21,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..network.inference import missing_refusal, predict_volume
-from ..network.stacking import from_slices_last
+from ..slices import from_slices_last
 from .ablation_table import METRICS
 from .input_set_points import PatientGrids
 from .input_sets import INPUT_SETS, grid_of, input_sets

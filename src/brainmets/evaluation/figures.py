@@ -8,7 +8,6 @@ maps, preprocessed BRAVO images and lesion masks.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 
@@ -17,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..layout import FIGURES, figure_paths  # noqa: E402,F401 (re-exported)
+from ..layout import FIGURES  # noqa: E402,F401 (re-exported)
 from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
 from ..sequences import REFERENCE_PREFERENCE, SUBGROUPS  # noqa: E402
 from ..slices import to_slices_last  # noqa: E402
@@ -209,9 +208,9 @@ def ablation_figure(rows: pd.DataFrame, paths, order, paper: dict | None = None,
 
 
 def all_figures(
-    per_patient, lesions, roc, histories, cases, figures_dir, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]
+    per_patient, lesions, roc, histories, cases, paths: dict, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]
 ) -> None:
-    paths = figure_paths(figures_dir)
+    """Every figure of ``FIGURES``; ``paths``: for each, its ``png`` and ``pdf`` file."""
     figure2(per_patient, cases, paths["figure2"], size_threshold, reference)
     figure3(roc, paths["figure3"])
     figure4(per_patient, cases, paths["figure4"], size_threshold, reference)

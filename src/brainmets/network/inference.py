@@ -11,16 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
-import keras
 import numpy as np
 
 from ..niio import atomic_write_text, load_nifti, save_nifti
-from ..sequences import REFERENCE_PREFERENCE, SEQUENCES
 from ..slices import from_slices_last, to_slices_last
 from .model import DOWNSAMPLING
-from .paths import prediction_paths
 from .stacking import SliceStacker
 
 log = logging.getLogger(__name__)
@@ -135,16 +131,15 @@ def predict_patient(model, card: dict, images: dict, mask_path, out_path, batch_
     return {"seconds": seconds, "missing": missing, "max_probability": float(prob.max()), "window_margin": margin}
 
 
-def predict_patients(model, card: dict, patients: dict, out_dir, batch_size: int = 16, margin: int | None = None, reference: str = REFERENCE_PREFERENCE[0]) -> list[dict]:
+def predict_patients(model, card: dict, patients: dict, outputs: dict, batch_size: int = 16, margin: int | None = None) -> list[dict]:
     """Probability maps and reports of many patients from one loaded model
-    (``patients``: id -> {"images": by sequence, "brain_mask": path}, on
-    the ``reference`` grid), so the start-up (import, model load, tracing)
-    is paid once per model."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    (``patients``: id -> {"images": by sequence, "brain_mask": path};
+    ``outputs``: id -> {"probability": map, "report": JSON}, the caller's
+    names), so the start-up (import, model load, tracing) is paid once per
+    model."""
     reports = []
     for n, (pid, patient) in enumerate(patients.items(), 1):
-        paths = prediction_paths(out_dir, pid, reference)
+        paths = outputs[pid]
         report = predict_patient(model, card, patient["images"], patient["brain_mask"], paths["probability"], batch_size, margin)
         report = {"patient_id": pid, **report}
         atomic_write_text(paths["report"], json.dumps(report, indent=2))

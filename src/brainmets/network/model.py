@@ -164,5 +164,7 @@ def compile_model(model: keras.Model, settings: dict) -> keras.Model:
         optimizer=optimizer,
         loss=WeightedSigmoidCrossEntropy(settings["positive_weight"]),
         metrics=[VoxelDice()],
+        # Tiny smoke runs: tracing the step as a graph takes longer than they train.
+        run_eagerly=settings.get("run_eagerly", False),
     )
     return model

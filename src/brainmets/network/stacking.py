@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..slices import from_slices_last, to_slices_last  # noqa: F401 (re-exported)
 
 
 def n_channels(n_sequences: int, context: int) -> int:

@@ -1,6 +1,6 @@
 """Training with a checkpoint every epoch and resumption after a kill.
 
-State lives in ``<model_dir>/checkpoints/``: ``epoch-NNN.keras`` (weights
+State lives in the ``checkpoints`` folder the caller names: ``epoch-NNN.keras`` (weights
 and optimizer state; only the last is kept), ``history.csv`` and
 ``state.json``, written in that order and each atomically, so a run killed
 at any moment leaves a consistent last epoch.
@@ -69,6 +69,10 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Training settings that change how, not what, is computed.
+HOW_NOT_WHAT = ("validation_every", "run_eagerly")
+
+
 def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
     """A fingerprint of each thing that feeds training, by name. The epoch
     count is left out, so asking for more epochs continues a finished run,
@@ -76,8 +80,9 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
     tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
     parts = {
         "network settings": fingerprint(network),
-        # How often the dev patients are scored changes no weight.
-        "training settings": fingerprint({k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k != "validation_every"}),
+        # How often the dev patients are scored, and whether the step runs
+        # eagerly or as a traced graph, change what is computed on no weight.
+        "training settings": fingerprint({k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k not in HOW_NOT_WHAT}),
         "preprocessing settings": fingerprint(preprocessing),
         "record settings": fingerprint({"context": context}),
         "split": fingerprint(sorted(i["patient_id"] for i in train_indices), sorted(i["patient_id"] for i in dev_indices)),
@@ -241,7 +246,6 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "channels": channels,
         "inplane_size": first["height"],
         "image_dtype": first["image_dtype"],
-        "normalization": preprocessing["normalization"],
         # Everything a new patient's preprocessing must repeat (brainmets-predict).
         "preprocessing": preprocessing,
         "training_cohort": cohort or cohort_description("unknown", False),
@@ -271,12 +275,15 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
 
 
 def train_model(
-    train_indices: list[dict], dev_indices: list[dict], model_dir, network: dict, settings: dict, preprocessing: dict, seed: int, context: int,
+    train_indices: list[dict], dev_indices: list[dict], files: dict, network: dict, settings: dict, preprocessing: dict, seed: int, context: int,
     cohort: dict | None = None,
 ) -> dict:
     """Train (or resume training) and write the model, its card and history.
+    ``files``: where to write ``model``, ``card`` and ``history``, and the
+    ``checkpoints`` and ``tensorboard`` folders (the caller's names, e.g. a
+    rule's outputs, or ``model_files`` of a model folder);
     ``cohort``: ``cohort_description`` of the training data, kept in the card."""
-    paths = model_files(model_dir)
+    paths = {key: Path(files[key]) for key in ("model", "card", "history", "checkpoints", "tensorboard")}
     first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
     dev_ids = sorted(i["patient_id"] for i in dev_indices)
@@ -319,20 +326,25 @@ def train_model(
     card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
     if "warning" in card["training_cohort"]:
-        log.warning("model %s: %s", Path(model_dir).name, card["training_cohort"]["warning"])
+        log.warning("model %s: %s", paths["model"], card["training_cohort"]["warning"])
     return card
 
 
-def load_trained(model_dir):
-    """The trained model and its card."""
-    paths = model_files(model_dir)
+def load_trained(model_path, card_path=None):
+    """The trained model and its card: ``model_path`` is the network file
+    and ``card_path`` its card, or ``model_path`` a model folder
+    (``model_files``) when ``card_path`` is not given."""
+    if card_path is None:
+        folder = model_files(model_path)
+        model_path, card_path = folder["model"], folder["card"]
+    paths = {"model": Path(model_path), "card": Path(card_path)}
     for key in ("model", "card"):
         if not paths[key].exists():
-            raise FileNotFoundError(f"model folder {model_dir}: {paths[key].name} is missing; is this a trained model folder?")
+            raise FileNotFoundError(f"file {paths[key]}: missing; is this a trained model?")
     card = json.loads(paths["card"].read_text())
     if card.get("format_version") != CARD_VERSION:
         raise ValueError(f"file {paths['card']}: model card version {card.get('format_version')} is not {CARD_VERSION}")
     model = keras.saving.load_model(paths["model"], custom_objects=CUSTOM_OBJECTS, compile=False)
     if model.input_shape[-1] != card["channels"]:
-        raise ValueError(f"model folder {model_dir}: the network takes {model.input_shape[-1]} channels, its card says {card['channels']}")
+        raise ValueError(f"file {paths['model']}: the network takes {model.input_shape[-1]} channels, its card says {card['channels']}")
     return model, card

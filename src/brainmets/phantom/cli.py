@@ -13,7 +13,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .generate import PhantomConfig, generate_patient, patient_ids, plan_subgroups
+from .generate import PhantomConfig, generate_patient, patient_ids, phantom_paths, plan_subgroups
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def main(argv=None) -> None:
     for index, pid in enumerate(ids):
         if args.only and pid not in args.only:
             continue
-        meta = generate_patient(cfg, args.seed, index, pid, subgroups[pid], args.out / f"sub-{pid}")
+        meta = generate_patient(cfg, args.seed, index, pid, subgroups[pid], phantom_paths(args.out / f"sub-{pid}", pid))
         logging.info("patient %s (%s): %d lesions", pid, subgroups[pid], meta["n_lesions"])
 
 

@@ -81,7 +81,9 @@ def patient_seed_sequence(seed: int, patient_index: int) -> np.random.SeedSequen
 
 
 def phantom_paths(out_dir: Path, pid: str) -> dict[str, Path]:
-    """Every file one synthetic patient consists of."""
+    """Every file one synthetic patient consists of, laid out in a folder
+    as ``brainmets-phantom`` writes it (the workflow's rule phantom_patient
+    names its own files)."""
     sub = f"sub-{pid}"
     anat = out_dir / "anat"
     truth = out_dir / "truth"
@@ -150,10 +152,10 @@ def simulate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
     return SimulatedPatient(head, vessels, lesions, grids, poses, scanner, bravo_512, noise_rng)
 
 
-def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, out_dir) -> dict:
-    """Simulate one patient and write its images and ground truth."""
-    out_dir = Path(out_dir)
-    paths = phantom_paths(out_dir, pid)
+def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, files: dict) -> dict:
+    """Simulate one patient and write its images and ground truth to
+    ``files`` (the keys of ``phantom_paths``: the caller's names)."""
+    paths = {key: Path(path) for key, path in files.items()}
     sim = simulate_patient(cfg, seed, patient_index, pid, subgroup)
     head, lesions, grids, poses, scanner = sim.head, sim.lesions, sim.grids, sim.poses, sim.scanner
     reference = grids[TRUTH_GRID]

@@ -3,8 +3,8 @@
 Each step is given what it needs: the images, the settings, whether the
 cohort's images came skull-stripped and co-registered (``preprocessed``)
 and, for the phantom, its ground-truth files (``truth``: "transforms" and
-"brain_mask", from ``phantom.generate.phantom_paths``). File names (BIDS
-derivatives) are in ``brainmets.layout``.
+"brain_mask"). The caller names every file: the workflow's rules, or
+``brainmets.layout.preproc_paths`` (BIDS derivatives) for brainmets-predict.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
 from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
-from ..layout import MOVING, coregistration_paths, preproc_paths  # noqa: F401 (re-exported)
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
 from ..slices import slice_axis
 from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
@@ -235,9 +234,9 @@ def run_step(
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
     in that order); ``settings``: the ``preprocessing`` block of the config;
     ``reference``, ``bet_on``: the patient's (``patient_grid``). Absent
-    sequences are skipped (sequence-dropout models); ``paths``: the layout
-    of that reference (``preproc_paths``); ``preprocessed`` and ``truth``:
-    as for the steps."""
+    sequences are skipped (sequence-dropout models); ``paths``: the files by
+    name (``layout.preproc_paths``); ``preprocessed`` and ``truth``: as for
+    the steps."""
     if step not in PREPROCESSING_STEPS:
         raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
     if step == "brain_extraction":

@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 STATES = ("passed", "flagged", "failed")
 
 
-def user_file(patient: dict, seq: str, registered) -> str:
-    """The file the user gave for ``seq``, as the patient record keeps it
-    (the cohort holds a copy in canonical voxel order); else ``registered``."""
-    return patient.get("images", {}).get(seq, {}).get("source") or str(registered)
-
-
 def verdict(pid: str, reference: str, reports) -> dict:
     """The patient's verdict from the registration reports of its sequences
     (``pipeline.coregistration_step``'s); none registered: passed."""
