@@ -1,4 +1,4 @@
-# Config validation, the cohort, the split checkpoint and the input
+# The cohort, the split checkpoint and the input
 # functions that need them. File names are written out in the rule files;
 # input functions refer to them through rules.<rule>.output.<name>.
 import json

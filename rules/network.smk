@@ -53,10 +53,8 @@ rule train:
         cohort_source=config["cohort"]["source"],
         inputs_preprocessed=INPUTS_PREPROCESSED,
         # Resumable state and TensorBoard summaries, beside the model.
-        work={
-            "checkpoints": f"{RUN}/models/{{model}}/checkpoints",
-            "tensorboard": f"{RUN}/models/{{model}}/tensorboard",
-        },
+        checkpoints=f"{RUN}/models/{{model}}/checkpoints",
+        tensorboard=f"{RUN}/models/{{model}}/tensorboard",
     script:
         "../workflow_scripts/train.py"
 

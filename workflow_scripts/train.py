@@ -19,7 +19,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     card = train_model(
         [read_index(f) for f in snakemake.input.train],
         [read_index(f) for f in snakemake.input.dev],
-        {**snakemake.output, **snakemake.params.work},
+        {**snakemake.output, "checkpoints": snakemake.params.checkpoints, "tensorboard": snakemake.params.tensorboard},
         snakemake.params.network,
         snakemake.params.training,
         snakemake.params.preprocessing,
