@@ -44,8 +44,8 @@ def test_slices_last_and_back():
 
 def test_the_network_and_the_figures_use_the_same_slices():
     from brainmets.evaluation import figures
-    from brainmets.network import stacking
+    from brainmets.network import inference
     from brainmets.preprocessing import normalize
 
-    assert stacking.to_slices_last is to_slices_last and stacking.from_slices_last is from_slices_last
+    assert inference.to_slices_last is to_slices_last and inference.from_slices_last is from_slices_last
     assert figures.to_slices_last is to_slices_last and normalize.slice_axis is slice_axis
