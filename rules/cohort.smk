@@ -13,8 +13,6 @@ rule ingest_labelled_patient:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
         pid=id_pattern(LABELLED),
-    group:
-        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1

@@ -30,8 +30,6 @@ rule phantom_patient:
         f"{RUN}/benchmarks/phantom/sub-{{pid}}.tsv"
     wildcard_constraints:
         pid="[A-Za-z0-9]+",
-    group:
-        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1

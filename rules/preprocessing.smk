@@ -14,8 +14,6 @@ rule brain_extraction:
         f"{RUN}/logs/preproc/sub-{{pid}}_brain_extraction.log",
     benchmark:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_brain_extraction.tsv"
-    group:
-        "preprocessing"
     conda:
         "../envs/preprocessing.yaml"
     threads: 1
@@ -61,8 +59,6 @@ rule coregister:
         f"{RUN}/logs/preproc/sub-{{pid}}_coregister.log",
     benchmark:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_coregister.tsv"
-    group:
-        "preprocessing"
     conda:
         "../envs/preprocessing.yaml"
     threads: 1
@@ -88,8 +84,6 @@ rule registration_gate:
         f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
-    group:
-        "preprocessing"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -143,8 +137,6 @@ rule normalize:
         f"{RUN}/logs/preproc/sub-{{pid}}_normalize.log",
     benchmark:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_normalize.tsv"
-    group:
-        "preprocessing"
     conda:
         "../envs/preprocessing.yaml"
     threads: 1
@@ -171,8 +163,6 @@ rule resample_lesions:
         f"{RUN}/logs/preproc/sub-{{pid}}_resample_lesions.log",
     wildcard_constraints:
         pid=id_pattern(LABELLED),
-    group:
-        "preprocessing"
     conda:
         "../envs/preprocessing.yaml"
     threads: 1
