@@ -54,8 +54,8 @@ ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
-# The files of rule infer's folder, per patient: the probability map and
-# the inference report.
+# The files in the folder of rule infer, for each patient (the probability map and
+# the inference report).
 PROBABILITY = (
     f"{RUN}/predictions/{{model}}/sub-{{pid}}_space-{REF}_desc-lesion_probseg.nii.gz"
 )

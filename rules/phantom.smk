@@ -1,17 +1,3 @@
-# Included before rules/common.smk: the cohort's records name this rule's files.
-from brainmets.workflow import phantom_patient_plan
-
-
-def phantom_patient(wildcards):
-    """Index and planned lesion-count subgroup of one synthetic patient."""
-    return phantom_patient_plan(config, wildcards.pid)
-
-
-def phantom_memory(wildcards, attempt):
-    """Memory of a phantom patient's job, more on each retry."""
-    return 4000 * attempt
-
-
 rule phantom_patient:
     output:
         T1pre=f"{RUN}/phantom/sub-{{pid}}/anat/sub-{{pid}}_T1pre.nii.gz",
