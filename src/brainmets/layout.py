@@ -12,7 +12,8 @@ Preprocessing file names follow BIDS derivatives:
     preproc/sub-<id>/anat/sub-<id>_space-BRAVO_desc-lesions_mask.nii.gz
 
 ``BRAVO`` and ``T1pre`` stand for a patient's reference and the image brain
-extraction ran on: ``brainmets-predict`` passes the ones it chose (the first of ``preprocessing.reference`` that the patients have, e.g.
+extraction ran on: ``brainmets-predict`` passes the ones it chose (the
+first of ``preprocessing.reference`` that the patient has, e.g.
 the T1gd without a BRAVO; the reference itself without a T1pre), which then
 take their place in these names (``res-native`` marks the brain-extraction
 mask when it was drawn on the reference itself).
