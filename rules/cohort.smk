@@ -40,10 +40,55 @@ use rule ingest_labelled_patient as ingest_unlabelled_patient with:
         pid=id_pattern(UNLABELLED),
 
 
+# A patient lacking some of the inputs (cohort.incomplete_patients: test):
+# one rule for each gap, writing the sequences such patients have; the
+# lesions lie on their own reference's grid (their T1gd without a BRAVO).
+for gap in sorted(set(INCOMPLETE.values())):
+
+    rule:
+        name:
+            f"ingest_patient_without_{'_'.join(gap)}"
+        input:
+            ingest_inputs,
+        output:
+            **{
+                seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
+                for seq in USED
+                if seq not in gap
+            },
+            lesions=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
+            lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
+            patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
+        log:
+            f"{RUN}/logs/cohort/sub-{{pid}}.log",
+        wildcard_constraints:
+            pid=id_pattern([pid for pid, g in INCOMPLETE.items() if g == gap]),
+        conda:
+            "../envs/core.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=10,
+        params:
+            record=ingest_record,
+            sequences=[seq for seq in USED if seq not in gap],
+            reference=choose_reference(
+                [seq for seq in USED if seq not in gap],
+                config["preprocessing"]["reference"],
+            ),
+            connectivity=config["cohort"]["lesion_connectivity"],
+        script:
+            "../workflow_scripts/ingest_patient.py"
+
+
 rule table1:
     input:
-        patients=per_patient(rules.ingest_labelled_patient.output.patient),
-        lesions=per_patient(rules.ingest_labelled_patient.output.lesion_table),
+        patients=per_patient(
+            rules.ingest_labelled_patient.output.patient, EVERY_PATIENT
+        ),
+        lesions=per_patient(
+            rules.ingest_labelled_patient.output.lesion_table, EVERY_PATIENT
+        ),
     output:
         csv=f"{RUN}/tables/table1.csv",
         md=f"{RUN}/tables/table1.md",

@@ -16,6 +16,7 @@ from brainmets.settings_summary import run_settings
 from brainmets.workflow import (
     cohort_records,
     cohort_sequences,
+    incomplete_patients,
     inputs_preprocessed,
 )
 
@@ -27,13 +28,19 @@ def phantom_files(pid):
 
 
 RECORDS = cohort_records(config, RUN, phantom_files)
-PATIENTS = sorted(RECORDS)
-LABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is not None]
-UNLABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is None]
-# The network's inputs: the sequences every patient has. The reference grid
+# The network's inputs: the sequences every patient has (or, with
+# cohort.incomplete_patients: test, most patients). The reference grid
 # (labels, network input) is the first of preprocessing.reference among
 # them: the BRAVO, else the post-Gd T1 (BraTS, most clinical protocols).
-USED, LEFT_OUT = cohort_sequences(RECORDS)
+USED, LEFT_OUT = cohort_sequences(RECORDS, config["cohort"]["incomplete_patients"])
+# Patients lacking some of them, and what they lack: test patients only,
+# preprocessed and evaluated without it (rule infer_incomplete_patient).
+INCOMPLETE = incomplete_patients(RECORDS, USED, config["training"])
+# Every patient with all the inputs: the workflow's main path.
+PATIENTS = sorted(pid for pid in RECORDS if pid not in INCOMPLETE)
+EVERY_PATIENT = sorted(RECORDS)
+LABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is not None]
+UNLABELLED = [pid for pid in PATIENTS if RECORDS[pid].lesions is None]
 for seq, lacking in LEFT_OUT.items():
     logger.warning(
         f"{seq} is left out for every patient: {len(lacking)} of them have none "
@@ -165,9 +172,15 @@ def training_inputs(wildcards):
     }
 
 
+def complete(pids):
+    """Those of ``pids`` with every input (rule infer's patients)."""
+    return [pid for pid in pids if pid not in INCOMPLETE]
+
+
 def inferred_patients(wildcards):
-    """A model's development and test patients, in a fixed order."""
-    return members(wildcards.model, "dev", "test")
+    """A model's development and test patients with every input, in a
+    fixed order (those lacking one: rule infer_incomplete_patient)."""
+    return complete(members(wildcards.model, "dev", "test"))
 
 
 def dev_patients(wildcards):
@@ -176,8 +189,9 @@ def dev_patients(wildcards):
 
 
 def test_patients(wildcards):
-    """A model's test patients, in the order of its inputs."""
-    return members(wildcards.model, "test")
+    """A model's test patients with every input (the sequence ablation's),
+    in the order of its inputs."""
+    return complete(members(wildcards.model, "test"))
 
 
 def inferred_files(pattern):
@@ -240,13 +254,66 @@ def dev_network_inputs(wildcards):
 
 
 def ablation_inputs(wildcards):
-    return labelled_network_inputs(members(wildcards.model, "test"))
+    return labelled_network_inputs(test_patients(wildcards))
 
 
 def evaluated_patients():
     """(model, patient) of every test patient: the paper's test set, or
     every held-out fold under k-fold."""
     return [(m, pid) for m in split_models() for pid in members(m, "test")]
+
+
+def evaluated_files(model, pid):
+    """What a test patient is evaluated on: its probability map, lesions,
+    brain mask and reference image, from the workflow's main path, or for
+    a patient lacking an input, on its own grid (infer_incomplete_patient)."""
+    if pid in INCOMPLETE:
+        pre = rules.preprocess_incomplete_patient.output
+        names = ("lesions", "brain_mask", "reference_image")
+        return {
+            "probability": expand(
+                rules.infer_incomplete_patient.output.probability, model=model, pid=pid
+            )[0],
+            **{name: expand(pre[name], pid=pid)[0] for name in names},
+        }
+    return {
+        "probability": expand(PROBABILITY, model=model, pid=pid)[0],
+        "lesions": expand(rules.resample_lesions.output.lesions, pid=pid)[0],
+        "brain_mask": expand(rules.normalize.output.brain_mask, pid=pid)[0],
+        "reference_image": expand(rules.normalize.output[REF], pid=pid)[0],
+    }
+
+
+def evaluation_inputs(wildcards):
+    """Rule evaluate_patient's maps: the probability map's producer (rule
+    infer's folder, or the map itself), lesions and brain mask."""
+    files = evaluated_files(wildcards.model, wildcards.pid)
+    producer = (
+        files["probability"]
+        if wildcards.pid in INCOMPLETE
+        else expand(rules.infer.output[0], model=wildcards.model)[0]
+    )
+    return {
+        "predictions": producer,
+        "lesions": files["lesions"],
+        "brain_mask": files["brain_mask"],
+    }
+
+
+def evaluated_probability(wildcards):
+    return evaluated_files(wildcards.model, wildcards.pid)["probability"]
+
+
+def missing_inputs(wildcards):
+    """The inputs a patient lacks (none but for incomplete patients)."""
+    return list(INCOMPLETE.get(wildcards.pid, ()))
+
+
+def incomplete_images(wildcards):
+    """The ingested images a patient lacking some inputs has."""
+    out = rules.ingest_labelled_patient.output
+    have = [seq for seq in USED if seq not in INCOMPLETE[wildcards.pid]]
+    return {seq: expand(out[seq], pid=wildcards.pid)[0] for seq in have}
 
 
 def patient_metrics(wildcards):
@@ -278,19 +345,20 @@ def case_patients(wildcards):
 
 def case_inputs(wildcards):
     """Images of every evaluated patient, for the example-case figures."""
-    cases = evaluated_patients()
+    files = [evaluated_files(m, p) for m, p in evaluated_patients()]
     return {
-        "case_reference": [
-            expand(rules.normalize.output[REF], pid=p)[0] for _, p in cases
-        ],
-        "case_lesions": [
-            expand(rules.resample_lesions.output.lesions, pid=p)[0] for _, p in cases
+        "case_reference": [f["reference_image"] for f in files],
+        "case_lesions": [f["lesions"] for f in files],
+        "case_predictions": [
+            f["probability"]
+            for f, (_, p) in zip(files, evaluated_patients())
+            if p in INCOMPLETE
         ],
     }
 
 
 def case_probabilities(wildcards):
-    return [expand(PROBABILITY, model=m, pid=p)[0] for m, p in evaluated_patients()]
+    return [evaluated_files(m, p)["probability"] for m, p in evaluated_patients()]
 
 
 def network_outputs(wildcards):

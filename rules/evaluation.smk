@@ -1,8 +1,6 @@
 rule evaluate_patient:
     input:
-        predictions=rules.infer.output[0],
-        lesions=rules.resample_lesions.output.lesions,
-        brain_mask=rules.normalize.output.brain_mask,
+        unpack(evaluation_inputs),
         threshold=rules.operating_threshold.output[0],
         patient=rules.ingest_labelled_patient.output.patient,
     output:
@@ -18,7 +16,9 @@ rule evaluate_patient:
         mem_mb=4000,
         runtime=10,
     params:
-        probability=PROBABILITY,
+        probability=evaluated_probability,
+        # A patient lacking an input: its input set's operating point.
+        missing=missing_inputs,
         settings=EVALUATION_SETTINGS,
     script:
         "../workflow_scripts/evaluate_patient.py"

@@ -153,3 +153,38 @@ rule operating_threshold:
         settings=EVALUATION_SETTINGS,
     script:
         "../workflow_scripts/operating_threshold.py"
+
+
+# A test patient lacking some inputs (cohort.incomplete_patients: test),
+# predicted on its own grid at its input set's operating point, as
+# brainmets-predict would (Grovik et al. 2021's test without BRAVO).
+rule infer_incomplete_patient:
+    input:
+        preprocessed=rules.preprocess_incomplete_patient.output.report,
+        brain_mask=rules.preprocess_incomplete_patient.output.brain_mask,
+        model=rules.train.output.model,
+        card=rules.train.output.card,
+        threshold=rules.operating_threshold.output[0],
+    output:
+        probability=f"{RUN}/incomplete/predictions/{{model}}/sub-{{pid}}_desc-lesion_probseg.nii.gz",
+        report=f"{RUN}/incomplete/predictions/{{model}}/sub-{{pid}}_desc-inference.json",
+    log:
+        f"{RUN}/logs/predictions/incomplete/{{model}}_sub-{{pid}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/predictions/incomplete/{{model}}_sub-{{pid}}.tsv"
+    wildcard_constraints:
+        pid=id_pattern(INCOMPLETE),
+    conda:
+        "../envs/network.yaml"
+    threads: 2
+    resources:
+        gpu=config["inference"]["gpus"],
+        mem_mb=6000,
+        runtime=60,
+    params:
+        batch_size=config["inference"]["batch_size"],
+        window_margin=config["inference"]["window_margin"],
+        gpus=config["inference"]["gpus"],
+        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+    script:
+        "../workflow_scripts/infer_incomplete_patient.py"

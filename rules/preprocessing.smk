@@ -237,6 +237,38 @@ if ALT_REF:
             "../workflow_scripts/preprocess_alternative_reference.py"
 
 
+# A test patient lacking some inputs (cohort.incomplete_patients: test),
+# preprocessed on its own reference (its T1gd without a BRAVO), as
+# brainmets-predict would; its lesions lie on that reference.
+rule preprocess_incomplete_patient:
+    input:
+        unpack(incomplete_images),
+        lesions=rules.ingest_labelled_patient.output.lesions,
+    output:
+        work=directory(f"{RUN}/incomplete/preproc/sub-{{pid}}"),
+        brain_mask=f"{RUN}/incomplete/preproc/sub-{{pid}}_desc-brain_mask.nii.gz",
+        lesions=f"{RUN}/incomplete/preproc/sub-{{pid}}_desc-lesions_mask.nii.gz",
+        reference_image=f"{RUN}/incomplete/preproc/sub-{{pid}}_desc-reference_image.nii.gz",
+        report=f"{RUN}/incomplete/preproc/sub-{{pid}}_desc-preprocessing.json",
+    log:
+        f"{RUN}/logs/preproc/incomplete_sub-{{pid}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/preproc/incomplete_sub-{{pid}}.tsv"
+    wildcard_constraints:
+        pid=id_pattern(INCOMPLETE),
+    conda:
+        "../envs/preprocessing.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        preprocessing=config["preprocessing"],
+        preprocessed=patient_preprocessed,
+    script:
+        "../workflow_scripts/preprocess_incomplete_patient.py"
+
+
 # Every patient, a failed one too (from its registration verdict).
 rule preprocessing_qc_table:
     input:

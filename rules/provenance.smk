@@ -16,6 +16,6 @@ rule provenance:
         mem_mb=500,
         runtime=5,
     params:
-        patients=PATIENTS,
+        patients=EVERY_PATIENT,
     script:
         "../workflow_scripts/provenance.py"

@@ -1,6 +1,6 @@
 checkpoint splits:
     input:
-        per_patient(rules.ingest_labelled_patient.output.patient),
+        per_patient(rules.ingest_labelled_patient.output.patient, EVERY_PATIENT),
     output:
         f"{RUN}/records/splits.json",
     log:
@@ -14,5 +14,7 @@ checkpoint splits:
     params:
         settings=config["split"],
         seed=config["seed"],
+        # Patients lacking an input: test patients only.
+        test_only=sorted(INCOMPLETE),
     script:
         "../workflow_scripts/splits.py"

@@ -58,6 +58,10 @@ def test_run_settings_of_a_clinical_cohort():
             {"sequence_dropout": 0.5, "sequence_dropout_sets": [["T1gd", "FLAIR"], ["T1pre"]]},
             "0.5 of the examples lose one of T1gd+FLAIR; T1pre",
         ),
+        (
+            {"sequence_dropout": 0.5, "sequence_dropout_max_missing": 1, "sequence_dropout_fill": "mid_grey", "sequence_dropout_warmup_epochs": 2},
+            "0.5 of the examples lose at most 1 sequences (given as mid grey), after 2 epochs on complete inputs",
+        ),
     ],
 )
 def test_sequence_dropout_in_words(training, words):

@@ -64,3 +64,19 @@ def test_split_from_settings_follows_the_strategy():
     assert split_summary(kfold) == "split: 3 folds of [6, 6, 6] patients"
     records = [{"patient_id": "a", "subgroup": "1-3"}, {"patient_id": "b", "subgroup": None}]
     assert patient_subgroups(records) == {"a": "1-3", "b": "unlabelled"}
+
+
+def test_patients_lacking_an_input_are_only_ever_tested():
+    from brainmets.splits import split_from_settings
+
+    cohort = _cohort(6, 6, 6)
+    settings = {"strategy": "paper", "test_per_subgroup": 2, "min_dev_patients": 1}
+    split = split_from_settings(cohort, 4, settings, test_only=["p007", "p001"])
+    others = {pid: g for pid, g in cohort.items() if pid not in ("p001", "p007")}
+    drawn = paper_split(others, 4, 2, min_dev=1)
+    assert split["test_only"] == ["p001", "p007"]
+    assert split["test"] == sorted(drawn["test"] + ["p001", "p007"]) == split["models"]["main"]["test"]
+    assert split["train"] == drawn["train"] and split["dev"] == drawn["dev"]
+    assert not {"p001", "p007"} & set(split["train"] + split["dev"])
+    with pytest.raises(ValueError, match="patients p001 lack an input and can only be test patients, but split.strategy kfold"):
+        split_from_settings(cohort, 4, {"strategy": "kfold", "k": 3, "min_dev_patients": 1}, test_only=["p001"])

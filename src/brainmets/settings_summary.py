@@ -57,4 +57,5 @@ def sequence_dropout_setting(training: dict) -> str:
         subsets = "one of " + "; ".join("+".join(subset) for subset in training["sequence_dropout_sets"])
     warmup = training.get("sequence_dropout_warmup_epochs", 0)
     start = f", after {warmup} epochs on complete inputs" if warmup else ""
-    return f"{training['sequence_dropout']:g} of the examples lose {subsets}{start}"
+    fill = " (given as mid grey)" if training.get("sequence_dropout_fill", "zero") == "mid_grey" else ""
+    return f"{training['sequence_dropout']:g} of the examples lose {subsets}{fill}{start}"

@@ -90,12 +90,27 @@ def kfold_split(subgroups: dict[str, str], seed: int, k: int = 5, dev_ratio: flo
     return {"strategy": "kfold", "seed": seed, "k": k, "folds": folds, "models": models}
 
 
-def split_from_settings(subgroups: dict[str, str], seed: int, settings: dict) -> dict:
+def split_from_settings(subgroups: dict[str, str], seed: int, settings: dict, test_only=()) -> dict:
     """The split the configuration's ``split`` block asks for: the paper's
-    (``strategy: paper``) or stratified k-fold."""
+    (``strategy: paper``) or stratified k-fold. ``test_only``: patients that
+    can only be tested (they lack an input): drawn from the others, the
+    split then holds them as extra test patients."""
+    test_only = sorted(test_only)
+    drawn = {pid: g for pid, g in subgroups.items() if pid not in set(test_only)}
     if settings["strategy"] == "paper":
-        return paper_split(subgroups, seed, settings.get("test_per_subgroup"), min_dev=settings["min_dev_patients"])
-    return kfold_split(subgroups, seed, settings["k"], min_dev=settings["min_dev_patients"])
+        split = paper_split(drawn, seed, settings.get("test_per_subgroup"), min_dev=settings["min_dev_patients"])
+    else:
+        if test_only:
+            raise ValueError(
+                f"patients {', '.join(test_only)} lack an input and can only be test patients, "
+                "but split.strategy kfold trains on every patient: use strategy paper"
+            )
+        return kfold_split(drawn, seed, settings["k"], min_dev=settings["min_dev_patients"])
+    if test_only:
+        split["test"] = sorted(split["test"] + test_only)
+        split["models"]["main"]["test"] = split["test"]
+        split["test_only"] = test_only
+    return split
 
 
 def split_summary(split: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 from .cohort import brainmetshare, brats
@@ -52,17 +53,56 @@ def cohort_records(config: dict, run_dir, phantom_files=None) -> dict[str, Patie
     return {r.patient_id: r for r in records}
 
 
-def cohort_sequences(records: dict[str, PatientRecord]) -> tuple[tuple[str, ...], dict[str, list[str]]]:
-    """The sequences the workflow uses, those every patient has (in the
-    order of ``SEQUENCES``), and for each sequence some patients have but
-    others lack, the patients without it: one network is trained on one set
-    of inputs, so such a sequence is left out for every patient."""
+def cohort_sequences(records: dict[str, PatientRecord], incomplete: str = "leave_out_sequence") -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    """The sequences the workflow uses (in the order of ``SEQUENCES``), and
+    for each sequence some patients have but the workflow leaves out, the
+    patients without it. One network is trained on one set of inputs:
+    ``incomplete`` ``leave_out_sequence`` uses the sequences every patient
+    has; ``test`` those more than half of the patients have, the patients
+    lacking some of them being test patients (``incomplete_patients``)."""
     have = {pid: set(r.images) for pid, r in records.items()}
-    used = tuple(seq for seq in SEQUENCES if all(seq in h for h in have.values()))
+    if incomplete == "test":
+        used = tuple(seq for seq in SEQUENCES if 2 * sum(seq in h for h in have.values()) > len(have))
+    else:
+        used = tuple(seq for seq in SEQUENCES if all(seq in h for h in have.values()))
     left_out = {seq: sorted(pid for pid, h in have.items() if seq not in h) for seq in SEQUENCES if seq not in used and any(seq in h for h in have.values())}
     if not used:
         raise ValueError("no sequence is given for every patient of the cohort: the network needs at least one common input")
     return used, left_out
+
+
+def incomplete_patients(records: dict[str, PatientRecord], used, training: dict) -> dict[str, tuple[str, ...]]:
+    """Patients lacking some of the ``used`` sequences, with what they lack
+    (in the order of ``SEQUENCES``). They can only be test patients of a
+    model trained to accept that gap (``training``'s sequence dropout), and
+    need lesions to be evaluated: anything else fails here, naming them."""
+    lacking = {pid: tuple(seq for seq in used if seq not in r.images) for pid, r in sorted(records.items())}
+    lacking = {pid: missing for pid, missing in lacking.items() if missing}
+    accepted = accepted_gaps(used, training)
+    for pid, missing in lacking.items():
+        record = records[pid]
+        where = f"patient {pid} ({record.source} cohort)"
+        if record.lesions is None:
+            raise ValueError(f"{where}: lacks {', '.join(missing)} and has no lesion mask; a patient lacking a sequence is a test patient, which needs one")
+        if frozenset(missing) not in accepted:
+            how = (
+                "training.sequence_dropout_sets or sequence_dropout_max_missing must include it"
+                if training.get("sequence_dropout")
+                else "training.sequence_dropout is 0: the model needs every input"
+            )
+            raise ValueError(f"{where}: lacks {', '.join(missing)}, which the model is not trained to do without ({how})")
+    return lacking
+
+
+def accepted_gaps(used, training: dict) -> set[frozenset]:
+    """The sets of sequences a model trained with ``training`` accepts missing."""
+    if not training.get("sequence_dropout"):
+        return set()
+    if training.get("sequence_dropout_sets"):
+        return {frozenset(s) for s in training["sequence_dropout_sets"] if set(s) <= set(used) and len(s) < len(used)}
+    most = training.get("sequence_dropout_max_missing")
+    most = len(used) - 1 if most is None else min(int(most), len(used) - 1)
+    return {frozenset(c) for n in range(1, most + 1) for c in combinations(used, n)}
 
 
 def phantom_patient_plan(config: dict, pid: str) -> dict:

@@ -140,3 +140,31 @@ def test_missing_sequences_the_card_accepts():
     assert missing_refusal(old, ["FLAIR"]) is None
     assert "do without only these sets of sequences: T1pre; T1gd; BRAVO; FLAIR" in missing_refusal(old, ["BRAVO", "FLAIR"])
     assert missing_refusal(_card(0.0), []) is None
+
+
+def test_mid_grey_fill_is_the_same_in_training_and_inference(records):
+    """A blanked sequence is the middle grey inside the brain (where another
+    sequence has signal) and zero outside, in the batches and at inference."""
+    from brainmets.network.inference import missing_volume
+
+    grey, intact = _sampler(records, sequence_dropout=1.0, seed=8, fill="mid_grey"), _sampler(records, seed=8)
+    assert grey.bank.images.dtype == np.uint8 and grey.fill_level == 128.0
+    for step in (0, 5):
+        x, _ = grey.batch(step)
+        full, _ = intact.batch(step)
+        for example, original in zip(x, full):
+            brain = (original > 0).any(-1)
+            blocks = example.reshape(*example.shape[:2], N_SEQ, PER_SEQUENCE)
+            originals = original.reshape(*original.shape[:2], N_SEQ, PER_SEQUENCE)
+            blanked = [s for s in range(N_SEQ) if not np.array_equal(blocks[:, :, s], originals[:, :, s])]
+            assert blanked
+            for s in blanked:
+                np.testing.assert_array_equal(blocks[:, :, s], np.where(brain, 128, 0)[..., None].repeat(PER_SEQUENCE, -1))
+    mask = np.zeros((4, 4, 2), np.uint8)
+    mask[1:3, 1:3] = 1
+    card = _card(0.5, image_dtype="uint8", sequence_dropout_fill="mid_grey")
+    np.testing.assert_allclose(missing_volume(card, mask), mask * (128 / 255))
+    # Older cards, and the zero fill: zeros.
+    assert not missing_volume(_card(0.5, image_dtype="uint8"), mask).any()
+    with pytest.raises(ValueError, match="unknown sequence dropout fill 'grey'"):
+        dataset.missing_level("grey", "uint8")

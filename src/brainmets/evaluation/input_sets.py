@@ -57,6 +57,14 @@ def label_of(missing) -> str | None:
     return next((label for label, left_out in INPUT_SETS.items() if frozenset(left_out) == wanted), None)
 
 
+def set_name(missing) -> str:
+    """How reports name the inputs lacking ``missing``: its input set's
+    label, else "without A and B"."""
+    if not missing:
+        return COMPLETE
+    return label_of(missing) or "without " + " and ".join(missing)
+
+
 def thresholds_by_input_set(thresholds: dict) -> dict[str, float]:
     """Input set -> operating threshold, from ``threshold.json``'s content
     (only the complete set for a model without sequence dropout)."""

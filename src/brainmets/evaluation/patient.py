@@ -17,21 +17,25 @@ import numpy as np
 import pandas as pd
 
 from ..niio import atomic_write_text, load_nifti
+from .input_sets import set_name, threshold_for
 from .metrics import EvaluationSettings, evaluate_patient
 
 # Dense near zero, where the curves of good models live.
 FPR_GRID = np.r_[0.0, np.logspace(-5, 0, 120)]
 
 
-def evaluate_patient_files(pid: str, model: str, files: dict, settings: dict, out_path) -> dict:
-    """``files``: probability, lesions, brain_mask, threshold (JSON), patient (JSON)."""
+def evaluate_patient_files(pid: str, model: str, files: dict, settings: dict, out_path, missing=()) -> dict:
+    """``files``: probability, lesions, brain_mask, threshold (JSON), patient
+    (JSON); ``missing``: the inputs the patient lacks, whose input set's
+    operating point is then used."""
     started = time.perf_counter()
     prob, affine = load_nifti(files["probability"])
     truth, truth_affine = load_nifti(files["lesions"], np.uint8)
     brain, _ = load_nifti(files["brain_mask"], np.uint8)
     if truth.shape != prob.shape or not np.allclose(truth_affine, affine, atol=1e-4):
         raise ValueError(f"patient '{pid}', file {files['probability']}: not on the grid of {files['lesions']}")
-    threshold = json.loads(Path(files["threshold"]).read_text())["operating_threshold"]
+    thresholds = json.loads(Path(files["threshold"]).read_text())
+    threshold = threshold_for(thresholds, missing)[0] if missing else thresholds["operating_threshold"]
     patient = json.loads(Path(files["patient"]).read_text())
     eval_settings = EvaluationSettings(threshold=threshold, **settings)
     row, lesions, fps, roc = evaluate_patient(truth, prob, brain, affine, eval_settings)
@@ -40,6 +44,7 @@ def evaluate_patient_files(pid: str, model: str, files: dict, settings: dict, ou
         "patient_id": pid,
         "model": model,
         "subgroup": patient["subgroup"],
+        "input_set": set_name(missing),
         "operating_threshold": threshold,
         **row,
         "seconds": round(time.perf_counter() - started, 3),

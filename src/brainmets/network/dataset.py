@@ -9,8 +9,9 @@ replica's, with several GPUs) holds both. Each example is randomly flipped
 and rotated by a multiple of 90 degrees together with its label, and
 optionally (sequence dropout, with probability ``sequence_dropout``) has a
 uniformly drawn non-empty proper subset of its sequences (of at most
-``max_missing`` of them, or one of the given ``subsets``) blanked to zeros, whole: the model then accepts
-those subsets missing, given as zeros (the authors' 2021 follow-up; at least
+``max_missing`` of them, or one of the given ``subsets``) blanked, whole,
+to zeros or to a middle grey inside the brain (``fill``): the model then accepts
+those subsets missing, given so (the authors' 2021 follow-up; at least
 one sequence is always kept). Dropout may start only at batch
 ``dropout_from_step``: a network that first learns from complete inputs
 keeps their accuracy, and then learns to do without some of them.
@@ -72,10 +73,27 @@ def interleaved_order(n_lesion: int, n_uniform: int) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
+# What a blanked sequence is filled with, as a share of the stored range:
+# zeros (outside the brain's value: on a T1pre, "dark", which reads as
+# enhancement beside a bright T1gd) or the middle grey of the brain's
+# histogram-equalized intensities, inside the brain only.
+MISSING_FILLS = {"zero": 0.0, "mid_grey": 0.5}
+
+
+def missing_level(fill: str, image_dtype) -> float:
+    """A blanked sequence's value inside the brain, in the stored units
+    (uint8 images: 0-255, as the batches hold them)."""
+    if fill not in MISSING_FILLS:
+        raise ValueError(f"unknown sequence dropout fill {fill!r}: use {', '.join(MISSING_FILLS)}")
+    full = 255.0 if np.dtype(image_dtype) == np.uint8 else 1.0
+    return float(np.round(MISSING_FILLS[fill] * full))
+
+
 class BalancedSampler:
     def __init__(
         self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None,
         max_missing: int | None = None, dropout_from_step: int = 0, subsets: list[tuple[int, ...]] | None = None,
+        fill: str = "zero",
     ):
         self.bank = bank
         self.crop = crop if crop and crop < min(bank.shape) else None
@@ -85,6 +103,7 @@ class BalancedSampler:
         self.augment = augment
         self.sequence_dropout = float(sequence_dropout)
         self.dropout_from_step = int(dropout_from_step)
+        self.fill_level = missing_level(fill, bank.images.dtype)
         # Empty with a single sequence: nothing can be blanked.
         self.dropout_subsets = list(subsets) if subsets is not None else dropout_subsets(bank.images.shape[-1], max_missing)
         if self.n_lesion and not len(bank.lesion_centres):
@@ -120,8 +139,10 @@ class BalancedSampler:
             drop = rng.random(len(rows)) < self.sequence_dropout
             which = rng.integers(0, len(self.dropout_subsets), len(rows))
             for i in np.flatnonzero(drop):
+                # The brain: where any sequence has signal (images are masked).
+                value = ((images[i] > 0).any(-1, keepdims=True) * self.fill_level).astype(images.dtype)
                 for s in self.dropout_subsets[which[i]]:  # channels are sequence-major
-                    images[i, ..., s * per_sequence : (s + 1) * per_sequence] = 0
+                    images[i, ..., s * per_sequence : (s + 1) * per_sequence] = value
         return images, labels
 
     def _patches(self, images, labels, is_lesion, rng):

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..niio import atomic_write_text, load_nifti, save_nifti
 from ..slices import from_slices_last, to_slices_last
+from .dataset import missing_level
 from .model import DOWNSAMPLING
 from .stacking import SliceStacker
 
@@ -78,13 +79,14 @@ def brain_window(mask: np.ndarray, margin: int | None, multiple: int = DOWNSAMPL
 
 def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_size: int = 16, missing=(), margin: int | None = None) -> np.ndarray:
     """Probabilities (H, W, Z) for slices-last ``volumes`` (by sequence;
-    a missing sequence is given as zeros, as sequence dropout trained it).
+    a missing sequence is filled as sequence dropout trained it: zeros, or
+    the card's ``sequence_dropout_fill`` inside the brain).
 
     Only slices with brain are computed, in batches of one fixed shape (the
     last is padded, so the network is traced once); with ``margin``, only
     the brain's window (``brain_window``) of each slice."""
     shape = mask.shape
-    stack = [np.zeros(shape, np.float32) if seq in missing else volumes[seq] for seq in card["sequences"]]
+    stack = [missing_volume(card, mask) if seq in missing else volumes[seq] for seq in card["sequences"]]
     stacker = SliceStacker(stack, card["context"])
     prob = np.zeros(shape, np.float32)
     rows, cols = brain_window(mask, margin)
@@ -102,6 +104,14 @@ def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_siz
         if done == len(todo) or (start // batch_size) % 10 == 9:
             log.info("inference: %d/%d slices (%.1f slices/s)", done, len(todo), done / (time.perf_counter() - started))
     return prob * (mask > 0)
+
+
+def missing_volume(card: dict, mask: np.ndarray) -> np.ndarray:
+    """A missing sequence as the model's training blanked it (older cards: zeros)."""
+    dtype = card.get("image_dtype", "float32")
+    level = missing_level(card.get("sequence_dropout_fill", "zero"), dtype)
+    full = 255.0 if np.dtype(dtype) == np.uint8 else 1.0
+    return ((mask > 0) * (level / full)).astype(np.float32)
 
 
 def load_preprocessed(card: dict, images: dict, mask_path) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:

@@ -100,6 +100,9 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
             parts["sequence dropout"] = fingerprint("proper subsets of at most", settings["sequence_dropout_max_missing"])
         if settings.get("sequence_dropout_sets"):
             parts["sequence dropout"] = fingerprint("these subsets", settings["sequence_dropout_sets"])
+        # Absent for zeros, the fill of older checkpoints.
+        if settings.get("sequence_dropout_fill", "zero") != "zero":
+            parts["sequence dropout fill"] = fingerprint(settings["sequence_dropout_fill"])
     return parts
 
 
@@ -199,7 +202,7 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
     return dataset.BalancedSampler(
         bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
         settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
-        dataset.named_dropout_subsets(sequences, named) if named else None,
+        dataset.named_dropout_subsets(sequences, named) if named else None, settings.get("sequence_dropout_fill", "zero"),
     )
 
 
@@ -252,7 +255,9 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
         "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
-        # Subsets of ``sequences`` the model may be given without (as zeros).
+        # What a missing sequence is given as (dataset.MISSING_FILLS).
+        "sequence_dropout_fill": settings.get("sequence_dropout_fill", "zero"),
+        # Subsets of ``sequences`` the model may be given without.
         "accepted_missing": [[first["sequences"][i] for i in subset] for subset in dict.fromkeys(sampler.dropout_subsets)] if sampler.sequence_dropout > 0 else [],
         "epochs": settings["epochs"],
         "learning_rate": settings["learning_rate"],

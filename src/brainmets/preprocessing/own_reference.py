@@ -1,0 +1,47 @@
+"""A test patient lacking some of the workflow's sequences (cohort
+``incomplete_patients: test``), preprocessed on its own reference: the first
+of ``preprocessing.reference`` it has (its T1gd without a BRAVO), with brain
+extraction on its T1pre, else that reference, as ``brainmets-predict``
+would (rule preprocess_incomplete_patient). Its lesion mask, drawn on that
+reference, is carried onto the network's grid."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from ..layout import preproc_paths
+from ..niio import atomic_write_text
+from ..sequences import brain_extraction_source, choose_reference
+from .pipeline import lesion_resampling_step, preprocess_patient
+from .settings import PreprocessingSettings
+
+log = logging.getLogger(__name__)
+
+
+def preprocess_on_own_reference(pid: str, images: dict, lesions, block: dict, work, outputs: dict, preprocessed: bool = False) -> dict:
+    """``images``: the patient's ingested images by sequence; ``block``: the
+    configuration's ``preprocessing``; ``work``: a folder for every
+    intermediate file; ``outputs``: ``brain_mask``, ``lesions``,
+    ``reference_image`` and ``report`` (the caller's names). The report
+    names the reference and each preprocessed image."""
+    settings = PreprocessingSettings.from_config(block)
+    reference = choose_reference(images, settings.reference)
+    bet_on = brain_extraction_source(images, reference)
+    log.info("patient %s: preprocessed on its %s (brain extraction on %s), given %s", pid, reference, bet_on, ", ".join(images))
+    paths = preproc_paths(Path(work) / "preproc", Path(work) / "qc", pid, reference, bet_on)
+    preprocess_patient(pid, images, {k: str(v) for k, v in paths.items()}, settings.on_reference(reference), reference, bet_on, preprocessed)
+    voxels = lesion_resampling_step(lesions, paths["brain_mask"], outputs["lesions"])
+    shutil.copyfile(paths["brain_mask"], outputs["brain_mask"])
+    shutil.copyfile(paths[f"preproc_{reference}"], outputs["reference_image"])
+    report = {
+        "patient_id": pid,
+        "reference": reference,
+        "brain_extraction_on": bet_on,
+        "images": {seq: str(paths[f"preproc_{seq}"]) for seq in images},
+        "lesion_voxels": voxels,
+    }
+    atomic_write_text(outputs["report"], json.dumps(report, indent=2))
+    return report
