@@ -194,20 +194,14 @@ def test_patients(wildcards):
     return complete(members(wildcards.model, "test"))
 
 
-def inferred_files(pattern):
+def patients_files(pattern, patients):
     """An input function: ``pattern`` (PROBABILITY or INFERENCE_REPORT) of
-    a model's inferred patients, in the order of inferred_patients."""
+    a model's ``patients`` (inferred_patients, dev_patients), in their order."""
 
     def files(wildcards):
-        return expand(pattern, model=wildcards.model, pid=inferred_patients(wildcards))
+        return expand(pattern, model=wildcards.model, pid=patients(wildcards))
 
     return files
-
-
-def dev_probabilities(wildcards):
-    """The probability maps of a model's development patients (in the
-    order of dev_patients), inside rule infer's folder."""
-    return expand(PROBABILITY, model=wildcards.model, pid=dev_patients(wildcards))
 
 
 def network_inputs(pids):

@@ -84,8 +84,8 @@ rule infer:
         runtime=60,
     params:
         patients=inferred_patients,
-        probability=inferred_files(PROBABILITY),
-        report=inferred_files(INFERENCE_REPORT),
+        probability=patients_files(PROBABILITY, inferred_patients),
+        report=patients_files(INFERENCE_REPORT, inferred_patients),
         sequences=USED,
         batch_size=config["inference"]["batch_size"],
         window_margin=config["inference"]["window_margin"],
@@ -147,7 +147,7 @@ rule operating_threshold:
         runtime=10,
     params:
         patients=dev_patients,
-        probability=dev_probabilities,
+        probability=patients_files(PROBABILITY, dev_patients),
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
         settings=EVALUATION_SETTINGS,
