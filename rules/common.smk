@@ -339,14 +339,13 @@ def case_patients(wildcards):
 
 def case_inputs(wildcards):
     """Images of every evaluated patient, for the example-case figures."""
-    files = [evaluated_files(m, p) for m, p in evaluated_patients()]
+    files = {(m, p): evaluated_files(m, p) for m, p in evaluated_patients()}
     return {
-        "case_reference": [f["reference_image"] for f in files],
-        "case_lesions": [f["lesions"] for f in files],
+        "case_reference": [f["reference_image"] for f in files.values()],
+        "case_lesions": [f["lesions"] for f in files.values()],
+        # Maps outside rule infer's folders (patients lacking an input).
         "case_predictions": [
-            f["probability"]
-            for f, (_, p) in zip(files, evaluated_patients())
-            if p in INCOMPLETE
+            f["probability"] for (_, p), f in files.items() if p in INCOMPLETE
         ],
     }
 

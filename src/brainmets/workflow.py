@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import combinations
 from pathlib import Path
 
 from .cohort import brainmetshare, brats
@@ -95,14 +94,15 @@ def incomplete_patients(records: dict[str, PatientRecord], used, training: dict)
 
 
 def accepted_gaps(used, training: dict) -> set[frozenset]:
-    """The sets of sequences a model trained with ``training`` accepts missing."""
+    """The sets of sequences a model trained with ``training`` on ``used``
+    accepts missing: those its sequence dropout draws."""
+    from .network.dataset import dropout_subsets, named_dropout_subsets
+
     if not training.get("sequence_dropout"):
         return set()
-    if training.get("sequence_dropout_sets"):
-        return {frozenset(s) for s in training["sequence_dropout_sets"] if set(s) <= set(used) and len(s) < len(used)}
-    most = training.get("sequence_dropout_max_missing")
-    most = len(used) - 1 if most is None else min(int(most), len(used) - 1)
-    return {frozenset(c) for n in range(1, most + 1) for c in combinations(used, n)}
+    used, named = list(used), training.get("sequence_dropout_sets")
+    subsets = named_dropout_subsets(used, named) if named else dropout_subsets(len(used), training.get("sequence_dropout_max_missing"))
+    return {frozenset(used[i] for i in subset) for subset in subsets}
 
 
 def phantom_patient_plan(config: dict, pid: str) -> dict:

@@ -34,8 +34,7 @@ def evaluate_patient_files(pid: str, model: str, files: dict, settings: dict, ou
     brain, _ = load_nifti(files["brain_mask"], np.uint8)
     if truth.shape != prob.shape or not np.allclose(truth_affine, affine, atol=1e-4):
         raise ValueError(f"patient '{pid}', file {files['probability']}: not on the grid of {files['lesions']}")
-    thresholds = json.loads(Path(files["threshold"]).read_text())
-    threshold = threshold_for(thresholds, missing)[0] if missing else thresholds["operating_threshold"]
+    threshold = threshold_for(json.loads(Path(files["threshold"]).read_text()), missing)[0]
     patient = json.loads(Path(files["patient"]).read_text())
     eval_settings = EvaluationSettings(threshold=threshold, **settings)
     row, lesions, fps, roc = evaluate_patient(truth, prob, brain, affine, eval_settings)

@@ -140,7 +140,7 @@ class BalancedSampler:
             which = rng.integers(0, len(self.dropout_subsets), len(rows))
             for i in np.flatnonzero(drop):
                 # The brain: where any sequence has signal (images are masked).
-                value = ((images[i] > 0).any(-1, keepdims=True) * self.fill_level).astype(images.dtype)
+                value = ((images[i] > 0).any(-1, keepdims=True) * self.fill_level).astype(images.dtype) if self.fill_level else 0
                 for s in self.dropout_subsets[which[i]]:  # channels are sequence-major
                     images[i, ..., s * per_sequence : (s + 1) * per_sequence] = value
         return images, labels

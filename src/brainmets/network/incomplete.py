@@ -36,7 +36,6 @@ def infer_incomplete_patient(pid: str, preprocessed, brain_mask, model: dict, th
         "patient_id": pid,
         "input_set": set_name(missing),
         "missing_sequences": missing,
-        "unused_sequences": sorted(set(done["images"]) - set(card["sequences"])),
         "reference": done["reference"],
         "threshold": threshold,
         "threshold_chosen_as": chosen_as,
