@@ -9,10 +9,10 @@ the sequence ablation of its test patients.
 Takes the run's records, split and preprocessed images, and the settings of
 its ``--config`` files (default ``config.yaml``; repeat for overlays) with
 ``--set``'s JSON laid over the ``training`` block; trains with ``--threads`` CPU threads (two screens side
-by side: 1 each). A screen, not the workflow's ablation: every input set is
-evaluated on the reference (BRAVO) grid, with the missing sequences blanked
-there (the workflow's sets without BRAVO use T1gd-referenced preprocessing,
-``alternative_reference_preprocessing``). Prints one row per input set:
+by side: 1 each). The input sets without BRAVO are chosen and scored on the
+run's T1gd-referenced preprocessing of a patient where the run made one
+(``alternative_reference_preprocessing``, as its ablation does), else on the
+BRAVO grid with the missing sequences blanked. Prints one row per input set:
 threshold, mean (sd) Dice, lesion sensitivity and false positives per
 patient (all, and of at least ``evaluation.min_fp_volume_mm3``), and writes
 the per-patient rows to ``--out``/ablation_rows.tsv. Training is
@@ -45,7 +45,7 @@ def main() -> None:
 
     from brainmets.evaluation.ablation import ablation_rows
     from brainmets.evaluation.ablation_table import ablation_table
-    from brainmets.evaluation.input_sets import input_sets
+    from brainmets.evaluation.input_set_points import dev_input_set_points
     from brainmets.evaluation.metrics import EvaluationSettings
     from brainmets.evaluation.threshold import DevCurve, choose_operating_point
     from brainmets.network.devices import configure_gpus, limit_cpu_threads
@@ -73,31 +73,32 @@ def main() -> None:
     model, card = load_trained(args.out)
     reference = card["preprocessing"].get("reference", ["BRAVO"])[0]
 
-    def files(pid: str) -> dict:
+    def files(pid: str, grid: str = reference) -> dict:
         anat = args.run / "preproc" / f"sub-{pid}" / "anat"
         return {
-            "images": {s: anat / f"sub-{pid}_space-{reference}_desc-preproc_{s}.nii.gz" for s in card["sequences"]},
-            "brain_mask": anat / f"sub-{pid}_space-{reference}_desc-brain_mask.nii.gz",
-            "lesions": anat / f"sub-{pid}_space-{reference}_desc-lesions_mask.nii.gz",
+            "images": {s: anat / f"sub-{pid}_space-{grid}_desc-preproc_{s}.nii.gz" for s in card["sequences"] if s != reference or grid == reference},
+            "brain_mask": anat / f"sub-{pid}_space-{grid}_desc-brain_mask.nii.gz",
+            "lesions": anat / f"sub-{pid}_space-{grid}_desc-lesions_mask.nii.gz",
         }
 
     evaluation = config["evaluation"]
     settings = EvaluationSettings.from_config(config)
-    sets = input_sets(card["sequences"])
-    curves = {label: DevCurve(settings) for label in sets}
     margin, batch = config["inference"]["window_margin"], config["inference"]["batch_size"]
+    choice, froc = evaluation["operating_point"], evaluation["froc_max_false_positives"]
+    # The run's T1gd-referenced preprocessing, where it made one: the sets
+    # without BRAVO are chosen and scored there, as the workflow does.
+    alternative = {"T1gd": {pid: files(pid, "T1gd") for pid in split["dev"] + split["test"] if files(pid, "T1gd")["brain_mask"].exists()}}
+    complete = DevCurve(settings)
     for pid in split["dev"]:
         f = files(pid)
         volumes, mask, affine, _ = load_preprocessed(card, f["images"], f["brain_mask"])
-        truth = load_nifti(f["lesions"], np.uint8)[0] > 0
-        brain = from_slices_last(mask, affine) > 0
-        for label, missing in sets.items():
-            prob = predict_volume(model, card, volumes, mask, batch, list(missing), margin)
-            curves[label].add(pid, from_slices_last(prob, affine), truth, brain, affine)
-    choice, froc = evaluation["operating_point"], evaluation["froc_max_false_positives"]
-    thresholds = {label: choose_operating_point(*curves[label].result(), choice, froc, what=label)["operating_threshold"] for label in sets}
+        prob = predict_volume(model, card, volumes, mask, batch, [], margin)
+        complete.add(pid, from_slices_last(prob, affine), load_nifti(f["lesions"], np.uint8)[0] > 0, from_slices_last(mask, affine) > 0, affine)
+    points = dev_input_set_points(model, card, {pid: files(pid) for pid in split["dev"]}, choice, froc, settings, batch, margin, alternative)
+    thresholds = {"all given": choose_operating_point(*complete.result(), choice, froc, what="all given")["operating_threshold"]}
+    thresholds.update({label: point["operating_threshold"] for label, point in points.items()})
     scoring = EvaluationSettings.from_config(config, threshold=thresholds["all given"])
-    rows = ablation_rows(model, card, {pid: files(pid) for pid in split["test"]}, scoring, batch, margin, thresholds)
+    rows = ablation_rows(model, card, {pid: files(pid) for pid in split["test"]}, scoring, batch, margin, thresholds, alternative)
     rows.to_csv(args.out / "ablation_rows.tsv", sep="\t", index=False)
     table = ablation_table(rows)
     columns = ["input set", "threshold", "dice", "lesion_sensitivity", "fp_components", "fp_components_min_volume"]

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from brainmets.cohort.sheet import PatientRecord
+from brainmets.evaluation.tables import PAPER_SETTINGS
 from brainmets.phantom.generate import patient_ids, patient_seed_sequence, plan_subgroups
 from brainmets.provenance import PHANTOM_SEED_NOTE, run_seeds
 from brainmets.settings_summary import COHORTS, run_settings, sequence_dropout_setting
@@ -34,9 +35,12 @@ def test_run_settings_of_the_default_configuration():
 def test_run_settings_of_a_clinical_cohort():
     config = copy.deepcopy(CONFIG)
     config["cohort"]["source"] = "sheet"
-    config["training"].update(steps_per_epoch=None, crop=None, learning_rate_drop_epochs=0)
+    config["training"].update(steps_per_epoch=None, crop=None, learning_rate_drop_epochs=0, lesion_draw="slice")
     config["split"]["min_dev_patients"] = 1
     settings = run_settings(config, ("T1gd",))
+    assert settings["lesion draws"] == PAPER_SETTINGS["lesion draws"] == "a slice with a lesion, uniformly"
+    config["training"]["lesion_draw"] = "lesion"
+    assert run_settings(config, ("T1gd",))["lesion draws"] == "a lesion, uniformly, then one of its slices"
     assert settings["patients"] is None and settings["smallest lesion diameter (mm)"] is None
     assert settings["batches per epoch"] == "one pass over the training slices"
     assert settings["training patches"] == "whole slices"

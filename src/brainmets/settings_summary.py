@@ -10,6 +10,12 @@ COHORTS = {
     "brats": "BraTS-METS layout (k-fold over labelled cases)",
 }
 
+# How the paper comparison words training.lesion_draw.
+LESION_DRAWS = {
+    "slice": "a slice with a lesion, uniformly",
+    "lesion": "a lesion, uniformly, then one of its slices",
+}
+
 
 def run_settings(config: dict, used) -> dict:
     """This run's values of the settings the paper comparison lists, from the
@@ -35,6 +41,7 @@ def run_settings(config: dict, used) -> dict:
         "training patches": (
             f"{training['crop']}x{training['crop']}" if training["crop"] else "whole slices"
         ),
+        "lesion draws": LESION_DRAWS[training.get("lesion_draw", "slice")],
         "operating point": config["evaluation"]["operating_point"],
         "development patients": (
             f"at least {config['split']['min_dev_patients']}"

@@ -56,6 +56,7 @@ def test_model_card(trained):
     assert card["sequence_dropout"] == 0.25 and card["preprocessing"]["normalization"] == "histogram_equalization"
     # Dropout over any non-empty proper subset: the card lists them all.
     assert card["sequences"] == ["T1pre", "T1gd", "BRAVO", "FLAIR"] and len(card["accepted_missing"]) == 14
+    assert card["lesion_draw"] == "slice"  # the paper's, unless set
 
 
 def test_missing_sequence_needs_a_dropout_model(trained):

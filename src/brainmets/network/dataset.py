@@ -16,6 +16,12 @@ one sequence is always kept). Dropout may start only at batch
 ``dropout_from_step``: a network that first learns from complete inputs
 keeps their accuracy, and then learns to do without some of them.
 
+Beyond the paper, ``lesion_draw="lesion"`` makes each lesion draw pick a
+lesion uniformly among all the training lesions, then one of its voxels
+(its slice, and the voxel a patch keeps): the paper's uniform draw over
+lesion slices sees a 40 mm lesion on some 20 slices for each slice of a
+6 mm one, and the network then finds the small ones last and least sure.
+
 Beyond the paper, ``crop`` trains on square patches instead of whole slices
 (the network is fully convolutional; inference stays whole-slice): a
 lesion draw's patch holds a random voxel of its lesion at a random place,
@@ -35,6 +41,7 @@ import math
 
 import numpy as np
 
+from .records import full_scale
 from .slicebank import SliceBank
 from ..sequences import SEQUENCES
 
@@ -85,15 +92,19 @@ def missing_level(fill: str, image_dtype) -> float:
     (uint8 images: 0-255, as the batches hold them)."""
     if fill not in MISSING_FILLS:
         raise ValueError(f"unknown sequence dropout fill {fill!r}: use {', '.join(MISSING_FILLS)}")
-    full = 255.0 if np.dtype(image_dtype) == np.uint8 else 1.0
-    return float(np.round(MISSING_FILLS[fill] * full))
+    return float(np.round(MISSING_FILLS[fill] * full_scale(image_dtype)))
+
+
+# How a lesion draw picks its slice: uniformly among lesion slices (the
+# paper), or a lesion uniformly among lesions, then one of its voxels.
+LESION_DRAWS = ("slice", "lesion")
 
 
 class BalancedSampler:
     def __init__(
         self, bank: SliceBank, batch_size: int, lesion_fraction: float, seed: int, augment: bool = True, sequence_dropout: float = 0.0, crop: int | None = None,
         max_missing: int | None = None, dropout_from_step: int = 0, subsets: list[tuple[int, ...]] | None = None,
-        fill: str = "zero",
+        fill: str = "zero", lesion_draw: str = "slice",
     ):
         self.bank = bank
         self.crop = crop if crop and crop < min(bank.shape) else None
@@ -108,6 +119,9 @@ class BalancedSampler:
         self.dropout_subsets = list(subsets) if subsets is not None else dropout_subsets(bank.images.shape[-1], max_missing)
         if self.n_lesion and not len(bank.lesion_centres):
             raise ValueError(f"no training slice of patients {', '.join(bank.patients)} has a lesion: the lesion part of each batch cannot be drawn")
+        if lesion_draw not in LESION_DRAWS:
+            raise ValueError(f"unknown lesion draw {lesion_draw!r}: use {', '.join(LESION_DRAWS)}")
+        self.lesion_draw = lesion_draw
         self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)
 
     def _rng(self, step: int) -> np.random.Generator:
@@ -115,21 +129,34 @@ class BalancedSampler:
 
     def draw(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Bank rows of batch ``step`` and which of them are lesion draws."""
+        rows, is_lesion, _ = self._draw(step)
+        return rows, is_lesion
+
+    def _draw(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Also the (y, x) lesion voxel each lesion draw's patch keeps
+        (-1: any of the slice's lesion voxels)."""
         rng = self._rng(step)
-        lesion = rng.choice(self.bank.lesion_centres, self.n_lesion) if self.n_lesion else np.zeros(0, np.int64)
+        anchors = np.full((self.batch_size, 2), -1, np.int64)
+        if self.n_lesion and self.lesion_draw == "lesion":
+            voxels, starts = self.bank.lesions()
+            which = rng.integers(0, len(starts) - 1, self.n_lesion)
+            picked = voxels[starts[which] + (rng.random(self.n_lesion) * np.diff(starts)[which]).astype(np.int64)]
+            lesion, anchors[: self.n_lesion] = picked[:, 0], picked[:, 1:]
+        else:
+            lesion = rng.choice(self.bank.lesion_centres, self.n_lesion) if self.n_lesion else np.zeros(0, np.int64)
         uniform = rng.choice(self.bank.centres, self.batch_size - self.n_lesion)
         rows = np.r_[lesion, uniform][self.order]
         is_lesion = (np.arange(self.batch_size) < self.n_lesion)[self.order]
-        return rows.astype(np.int64), is_lesion
+        return rows.astype(np.int64), is_lesion, anchors[self.order]
 
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """(images, labels) of batch ``step``, images in the stored dtype
         (B, H, W, channels), labels uint8 (B, H, W, 1)."""
-        rows, is_lesion = self.draw(step)
+        rows, is_lesion, anchors = self._draw(step)
         images, labels = self.bank.inputs(rows), self.bank.targets(rows)
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xA06, int(step)]))
         if self.crop:
-            images, labels = self._patches(images, labels, is_lesion, rng)
+            images, labels = self._patches(images, labels, is_lesion, anchors, rng)
         if self.augment:
             for i in range(len(rows)):
                 images[i], labels[i] = flip_rotate(images[i], labels[i], rng.integers(0, 2, 2), int(rng.integers(0, 4)))
@@ -145,22 +172,26 @@ class BalancedSampler:
                     images[i, ..., s * per_sequence : (s + 1) * per_sequence] = value
         return images, labels
 
-    def _patches(self, images, labels, is_lesion, rng):
+    def _patches(self, images, labels, is_lesion, anchors, rng):
         c = self.crop
-        corners = [patch_origin(labels[i], c, bool(is_lesion[i]), rng) for i in range(len(images))]
+        corners = [patch_origin(labels[i], c, bool(is_lesion[i]), rng, anchors[i]) for i in range(len(images))]
         return (
             np.stack([images[i, y : y + c, x : x + c] for i, (y, x) in enumerate(corners)]),
             np.stack([labels[i, y : y + c, x : x + c] for i, (y, x) in enumerate(corners)]),
         )
 
 
-def patch_origin(label: np.ndarray, size: int, around_lesion: bool, rng: np.random.Generator) -> tuple[int, int]:
+def patch_origin(label: np.ndarray, size: int, around_lesion: bool, rng: np.random.Generator, anchor=(-1, -1)) -> tuple[int, int]:
     """Top-left corner of a ``size`` patch: anywhere in the slice, or (a
-    lesion draw) anywhere that keeps a random lesion voxel inside."""
+    lesion draw) anywhere that keeps a lesion voxel inside: ``anchor``, or
+    else a random one."""
     h, w = label.shape[:2]
     if around_lesion:
-        voxels = np.argwhere(label[..., 0] > 0)
-        y, x = voxels[rng.integers(len(voxels))]
+        if anchor[0] >= 0:
+            y, x = anchor
+        else:
+            voxels = np.argwhere(label[..., 0] > 0)
+            y, x = voxels[rng.integers(len(voxels))]
         lo_y, lo_x = max(0, y - size + 1), max(0, x - size + 1)
         return int(rng.integers(lo_y, min(y, h - size) + 1)), int(rng.integers(lo_x, min(x, w - size) + 1))
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))

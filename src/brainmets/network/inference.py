@@ -17,6 +17,7 @@ import numpy as np
 from ..niio import atomic_write_text, load_nifti, save_nifti
 from ..slices import from_slices_last, to_slices_last
 from .dataset import missing_level
+from .records import full_scale
 from .model import DOWNSAMPLING
 from .stacking import SliceStacker
 
@@ -110,8 +111,7 @@ def missing_volume(card: dict, mask: np.ndarray) -> np.ndarray:
     """A missing sequence as the model's training blanked it (older cards: zeros)."""
     dtype = card.get("image_dtype", "float32")
     level = missing_level(card.get("sequence_dropout_fill", "zero"), dtype)
-    full = 255.0 if np.dtype(dtype) == np.uint8 else 1.0
-    return ((mask > 0) * (level / full)).astype(np.float32)
+    return ((mask > 0) * (level / full_scale(dtype))).astype(np.float32)
 
 
 def load_preprocessed(card: dict, images: dict, mask_path) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:

@@ -51,9 +51,15 @@ def image_dtype(normalization: str) -> str:
     return "uint8" if normalization == "histogram_equalization" else "float16"
 
 
+def full_scale(dtype) -> float:
+    """The stored value of a normalized 1.0: uint8 keeps the 256 levels
+    of histogram equalization as 0-255, floats keep 0-1."""
+    return 255.0 if np.dtype(dtype) == np.uint8 else 1.0
+
+
 def encode_images(batch: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "uint8":
-        return np.clip(np.rint(batch * 255.0), 0, 255).astype(np.uint8)
+        return np.clip(np.rint(batch * full_scale(dtype)), 0, 255).astype(np.uint8)
     return batch.astype(np.float16)
 
 

@@ -39,7 +39,7 @@ from . import dataset, loader
 from .devices import accelerator_count, cache_compilations, distribution_scope, make_deterministic
 from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
 from .paths import model_files
-from .records import check_compatible
+from .records import check_compatible, full_scale
 from .slicebank import SliceBank
 from .summaries import EpochSummaries
 
@@ -53,7 +53,7 @@ def training_network(network: keras.Model, image_dtype: str) -> keras.Model:
     """``network`` behind a layer that takes batches in the records' stored
     dtype and scales them as ``records.encode_images`` stored them (uint8
     k -> k/255), on the device: the host never makes float copies."""
-    scale = 1.0 / 255.0 if image_dtype == "uint8" else 1.0
+    scale = 1.0 / full_scale(image_dtype)
     stored = keras.Input(network.input_shape[1:], dtype=image_dtype, name="stored_slices")
     scaled = keras.layers.Rescaling(scale, name="to_network_range")(stored)
     return keras.Model(stored, network(scaled), name="training_network")
@@ -203,6 +203,7 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
         bank, settings["batch_size"], settings["lesion_fraction"], seed, settings["augment"], settings["sequence_dropout"], settings["crop"],
         settings.get("sequence_dropout_max_missing"), settings.get("sequence_dropout_warmup_epochs", 0) * steps,
         dataset.named_dropout_subsets(sequences, named) if named else None, settings.get("sequence_dropout_fill", "zero"),
+        settings.get("lesion_draw", "slice"),
     )
 
 
@@ -266,6 +267,7 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "steps_per_epoch": run["steps"],
         "batch_size": settings["batch_size"],
         "crop": sampler.crop,
+        "lesion_draw": sampler.lesion_draw,
         "resumed_from_epoch": run["initial_epoch"],
         "train_patients": run["train_ids"],
         "dev_patients": run["dev_ids"],
