@@ -269,13 +269,17 @@ rule preprocess_incomplete_patient:
         "../workflow_scripts/preprocess_incomplete_patient.py"
 
 
-# Every patient, a failed one too (from its registration verdict).
+# Every patient, a failed one too (from its registration verdict), and those
+# tested without a sequence.
 rule preprocessing_qc_table:
     input:
         unpack(qc_table_later_inputs),
         bet=per_patient(rules.brain_extraction.output.bet_report),
         verdicts=per_patient(rules.registration_verdict.output[0]),
         xfm=per_patient(rules.coregister.output.xfm_report),
+        own_reference=per_patient(
+            rules.preprocess_incomplete_patient.output.report, list(INCOMPLETE)
+        ),
     output:
         report(
             f"{RUN}/qc/preprocessing.tsv",

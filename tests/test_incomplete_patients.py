@@ -133,6 +133,12 @@ def test_a_sheet_whose_test_patients_lack_a_sequence(tiny_run, tmp_path_factory)
         assert np.asarray(grids[0].dataobj).sum() == preproc["lesion_voxels"] > 0
         assert 0 < per_patient.loc[pid, "lesion_voxels"] <= preproc["lesion_voxels"]
     assert (per_patient.drop(index=["x07", "x08"]).input_set == "all given").all()
+    # The preprocessing QC table has them too, each on its own reference.
+    qc = pd.read_csv(run / "qc" / "preprocessing.tsv", sep="\t", dtype={"patient_id": str}).set_index("patient_id")
+    assert set(qc.index) == set(split["train"] + split["dev"] + split["test"])
+    assert qc.reference.to_dict() == {pid: "T1gd" if pid == "x07" else "BRAVO" for pid in qc.index}
+    assert qc.loc["x07", "FLAIR_mi_gain"] > 0 and pd.isna(qc.loc["x08", "FLAIR_mi_gain"]) and qc.loc["x08", "T1gd_mi_gain"] > 0
+    assert qc.loc["x07", "lesion_voxels"] == json.loads((run / "incomplete" / "preproc" / "sub-x07_desc-preprocessing.json").read_text())["lesion_voxels"]
     table1 = pd.read_csv(run / "tables" / "table1.csv").set_index("characteristic")["value"]
     assert table1["Patients"] == "8" and table1["Patients with lesion masks"] == "8"
     assert (run / "figures" / "figure4.png").stat().st_size > 0

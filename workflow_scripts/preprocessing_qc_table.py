@@ -15,7 +15,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     # Lesion masks exist for the labelled patients the registration gate let through.
     through = {v["patient_id"] for v in map(read_verdict, inputs.verdicts) if lets_through(v)}
     labelled = [pid for pid in snakemake.params.labelled if pid in through]
-    table = qc_table(inputs.bet, inputs.xfm, inputs.normalize, zip(labelled, inputs.lesions, inputs.lesion_brain_masks), inputs.verdicts)
+    table = qc_table(inputs.bet, inputs.xfm, inputs.normalize, zip(labelled, inputs.lesions, inputs.lesion_brain_masks), inputs.verdicts, inputs.own_reference)
     atomic_write_text(snakemake.output[0], table.to_csv(sep="\t", index=False, float_format="%.4f"))
     log.info("preprocessing QC of %d patients", len(table))
     for row in table[table.status != "passed"].itertuples():

@@ -109,15 +109,11 @@ def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str, b
     paths. A model trained on
     skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
     inputs: no brain extraction or registration then, as in its training."""
-    from .layout import preproc_paths
-    from .preprocessing.pipeline import preprocess_patient
+    from .preprocessing.pipeline import preprocess_into
     from .preprocessing.settings import PreprocessingSettings
 
-    paths = {k: str(v) for k, v in preproc_paths(work / "preproc", work / "qc", pid, reference, bet_on).items()}
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
-    settings = PreprocessingSettings.from_card(card).on_reference(reference)
-    preprocess_patient(pid, images, paths, settings, reference, bet_on, prepared)
-    return paths
+    return preprocess_into(work, pid, images, PreprocessingSettings.from_card(card), reference, bet_on, prepared)
 
 
 def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Path) -> tuple[dict, dict]:

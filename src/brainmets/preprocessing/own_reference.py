@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from pathlib import Path
 
-from ..layout import preproc_paths
+from ..layout import moving_sequences
 from ..niio import atomic_write_text
 from ..sequences import brain_extraction_source, choose_reference
-from .pipeline import lesion_resampling_step, preprocess_patient
+from .pipeline import lesion_resampling_step, preprocess_into
 from .settings import PreprocessingSettings
 
 log = logging.getLogger(__name__)
@@ -31,8 +30,7 @@ def preprocess_on_own_reference(pid: str, images: dict, lesions, block: dict, wo
     reference = choose_reference(images, settings.reference)
     bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: preprocessed on its %s (brain extraction on %s), given %s", pid, reference, bet_on, ", ".join(images))
-    paths = preproc_paths(Path(work) / "preproc", Path(work) / "qc", pid, reference, bet_on)
-    preprocess_patient(pid, images, {k: str(v) for k, v in paths.items()}, settings.on_reference(reference), reference, bet_on, preprocessed)
+    paths = preprocess_into(work, pid, images, settings, reference, bet_on, preprocessed)
     voxels = lesion_resampling_step(lesions, paths["brain_mask"], outputs["lesions"])
     shutil.copyfile(paths["brain_mask"], outputs["brain_mask"])
     shutil.copyfile(paths[f"preproc_{reference}"], outputs["reference_image"])
@@ -42,6 +40,14 @@ def preprocess_on_own_reference(pid: str, images: dict, lesions, block: dict, wo
         "brain_extraction_on": bet_on,
         "images": {seq: str(paths[f"preproc_{seq}"]) for seq in images},
         "lesion_voxels": voxels,
+        # What qc/preprocessing.tsv reads, as it reads a complete patient's.
+        "reports": {
+            "brain_extraction": str(paths["bet_report"]),
+            "normalization": str(paths["normalize_report"]),
+            "coregistration": [str(paths[f"xfm_report_{seq}"]) for seq in moving_sequences(reference) if seq in images],
+        },
+        "brain_mask": str(outputs["brain_mask"]),
+        "lesions": str(outputs["lesions"]),
     }
     atomic_write_text(outputs["report"], json.dumps(report, indent=2))
     return report

@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
+from ..layout import preproc_paths
 from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
@@ -182,13 +183,23 @@ def lesion_voxels_outside(lesions_path, mask_path) -> tuple[int, int]:
     return int((lesions & ~mask).sum()), int(lesions.sum())
 
 
-def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdicts=()) -> pd.DataFrame:
+def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdicts=(), own_reference_reports=()) -> pd.DataFrame:
     """One row per patient: its status (passed, flagged or failed by the
-    registration gate, with the problem), engine, mask volume, mask Dice,
-    registration error, and (labelled patients) lesion voxels outside the
-    network's mask. A failed patient has no normalisation or lesion columns.
-    ``lesion_masks``: (patient id, lesions on the network grid, its mask);
-    ``verdicts``: the registration gate's, one per patient."""
+    registration gate, with the problem), engine, mask volume, the grid it
+    was preprocessed on, mask Dice, registration error, and (labelled
+    patients) lesion voxels outside the network's mask. A failed patient has
+    no normalisation or lesion columns. ``lesion_masks``: (patient id,
+    lesions on the network grid, its mask); ``verdicts``: the registration
+    gate's, one per patient; ``own_reference_reports``: those of test
+    patients lacking a sequence (``own_reference``), which name their steps'
+    reports."""
+    bet_reports, xfm_reports, normalize_reports, lesion_masks = list(bet_reports), list(xfm_reports), list(normalize_reports), list(lesion_masks)
+    for f in own_reference_reports:
+        r = json.loads(Path(f).read_text())
+        bet_reports.append(r["reports"]["brain_extraction"])
+        normalize_reports.append(r["reports"]["normalization"])
+        xfm_reports.extend(r["reports"]["coregistration"])
+        lesion_masks.append((r["patient_id"], r["lesions"], r["brain_mask"]))
     rows = {}
     for f in bet_reports:
         r = json.loads(Path(f).read_text())
@@ -198,7 +209,7 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
         rows[r["patient_id"]].update(status=r["registration"], problem=r["problem"] and f"registration: {r['problem']}")
     for f in normalize_reports:
         r = json.loads(Path(f).read_text())
-        rows[r["patient_id"]]["mask_dice"] = r.get("mask_dice")
+        rows[r["patient_id"]].update(reference=r.get("reference"), mask_dice=r.get("mask_dice"))
     for f in xfm_reports:
         r = json.loads(Path(f).read_text())
         row = rows[r["patient_id"]]
@@ -259,3 +270,12 @@ def preprocess_patient(
 ) -> dict:
     """The whole chain of one patient, as the workflow's rules run it."""
     return {step: run_step(step, pid, images, paths, settings, reference, bet_on, preprocessed, truth) for step in PREPROCESSING_STEPS}
+
+
+def preprocess_into(work, pid, images: dict, settings: PreprocessingSettings, reference: str, bet_on: str, preprocessed: bool = False) -> dict[str, str]:
+    """The whole chain of one patient outside the workflow's layout (a new
+    patient, a test patient on its own reference): every file under
+    ``work``/preproc and ``work``/qc; returns their paths by name."""
+    paths = {k: str(v) for k, v in preproc_paths(Path(work) / "preproc", Path(work) / "qc", pid, reference, bet_on).items()}
+    preprocess_patient(pid, images, paths, settings.on_reference(reference), reference, bet_on, preprocessed)
+    return paths
