@@ -11,7 +11,7 @@ COHORTS = {
 }
 
 # How the paper comparison words training.lesion_draw.
-LESION_DRAWS = {
+LESION_DRAW_WORDS = {
     "slice": "a slice with a lesion, uniformly",
     "lesion": "a lesion, uniformly, then one of its slices",
 }
@@ -41,7 +41,7 @@ def run_settings(config: dict, used) -> dict:
         "training patches": (
             f"{training['crop']}x{training['crop']}" if training["crop"] else "whole slices"
         ),
-        "lesion draws": LESION_DRAWS[training.get("lesion_draw", "slice")],
+        "lesion draws": LESION_DRAW_WORDS[training.get("lesion_draw", "slice")],
         "operating point": config["evaluation"]["operating_point"],
         "development patients": (
             f"at least {config['split']['min_dev_patients']}"

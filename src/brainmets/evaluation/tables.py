@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..sequences import SUBGROUPS
-from ..settings_summary import LESION_DRAWS
+from ..settings_summary import LESION_DRAW_WORDS
 from .statistics import ranksum
 
 # Metric column, label, scale for display (100: percent); a label may name
@@ -214,7 +214,7 @@ PAPER_SETTINGS = {
     "learning rate": 0.001,
     "learning-rate drop": "none",
     "training patches": "whole slices",
-    "lesion draws": LESION_DRAWS["slice"],
+    "lesion draws": LESION_DRAW_WORDS["slice"],
     "operating point": "youden",
     "development patients": "train:dev 20:1",
     "brain-mask margin (mm)": 0.0,

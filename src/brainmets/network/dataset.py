@@ -122,6 +122,9 @@ class BalancedSampler:
         if lesion_draw not in LESION_DRAWS:
             raise ValueError(f"unknown lesion draw {lesion_draw!r}: use {', '.join(LESION_DRAWS)}")
         self.lesion_draw = lesion_draw
+        if self.n_lesion and lesion_draw == "lesion":
+            # Listed here, once: batches are made by several threads at once.
+            bank.lesions()
         self.order = interleaved_order(self.n_lesion, batch_size - self.n_lesion)
 
     def _rng(self, step: int) -> np.random.Generator:
