@@ -23,7 +23,7 @@ rule ingest_labelled_patient:
         record=ingest_record,
         sequences=USED,
         reference=REF,
-        connectivity=config["cohort"]["lesion_connectivity"],
+        lesion_instances=LESION_INSTANCES,
     script:
         "../workflow_scripts/ingest_patient.py"
 
@@ -76,7 +76,7 @@ for gap in sorted(set(INCOMPLETE.values())):
                 [seq for seq in USED if seq not in gap],
                 config["preprocessing"]["reference"],
             ),
-            connectivity=config["cohort"]["lesion_connectivity"],
+            lesion_instances=LESION_INSTANCES,
         script:
             "../workflow_scripts/ingest_patient.py"
 

@@ -2,9 +2,11 @@
 # functions that need them. File names are written out in the rule files;
 # input functions refer to them through rules.<rule>.output.<name>.
 import json
+from dataclasses import asdict
 
 from brainmets.evaluation.metrics import configured_settings
 from brainmets.layout import FIGURES
+from brainmets.lesions import LesionInstances
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
     SEQUENCES,
@@ -69,6 +71,9 @@ PROBABILITY = (
 INFERENCE_REPORT = f"{RUN}/predictions/{{model}}/sub-{{pid}}_desc-inference.json"
 # Evaluation settings as plain values (EvaluationSettings.from_config's).
 EVALUATION_SETTINGS = configured_settings(config)
+# What counts as one lesion, as plain values: Table 1 and the subgroups
+# count lesions as the evaluation does.
+LESION_INSTANCES = asdict(LesionInstances.from_config(config))
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from brainmets.lesions import connected_components, lesion_table, lesion_table_from_mask
+from brainmets.lesions import LesionInstances, connected_components, lesion_table, lesion_table_from_mask
 
 
 def _sphere(n, centre, radius_mm, spacing):
@@ -71,3 +71,47 @@ def test_instance_table_skips_missing_ids():
     labels[4, 4, 4] = 3
     table = lesion_table(labels, np.eye(4))
     assert table.lesion_id.tolist() == [1, 3]
+
+
+def _pieces():
+    """One tumour in two pieces 2 voxels apart (centre to centre 3 mm at
+    1.5 mm spacing, gap 1 voxel), and a one-voxel speck far away."""
+    mask = np.zeros((30, 20, 20), bool)
+    mask[2:6, 2:6, 2:6] = True
+    mask[7:10, 2:6, 2:6] = True
+    mask[25, 15, 15] = True
+    return mask, np.diag([1.5, 1.5, 1.5, 1.0])
+
+
+def test_instances_by_default_are_connected_components():
+    mask, affine = _pieces()
+    labels, n = LesionInstances().label(mask, affine)
+    expected, m = connected_components(mask, 26)
+    assert n == m == 3 and np.array_equal(labels, expected)
+
+
+def test_pieces_within_the_join_distance_are_one_lesion():
+    mask, affine = _pieces()
+    labels, n = LesionInstances(join_mm=3.0).label(mask, affine)
+    assert n == 2 and labels[3, 3, 3] == labels[8, 3, 3] != labels[25, 15, 15]
+    assert np.array_equal(labels > 0, mask)  # joining adds no voxel
+    assert LesionInstances(join_mm=2.9).label(mask, affine)[1] == 3  # farther than 2.9 mm: apart
+    table = lesion_table_from_mask(mask, affine, LesionInstances(join_mm=3.0))
+    assert len(table) == 2 and table.voxels.tolist() == [4 * 4 * 4 + 3 * 4 * 4, 1]
+
+
+def test_instances_under_the_minimum_volume_are_not_counted():
+    mask, affine = _pieces()
+    # The speck is 3.375 mm^3; each piece is larger.
+    labels, n = LesionInstances(min_volume_mm3=3.4).label(mask, affine)
+    assert n == 2 and labels[25, 15, 15] == 0 and sorted(np.unique(labels).tolist()) == [0, 1, 2]
+    labels, n = LesionInstances(join_mm=3.0, min_volume_mm3=3.4).label(mask, affine)
+    assert n == 1 and labels[3, 3, 3] == labels[8, 3, 3] == 1
+    assert LesionInstances(min_volume_mm3=3.375).label(mask, affine)[1] == 3  # at the minimum: counted
+    assert LesionInstances(join_mm=3.0, min_volume_mm3=1.0).label(np.zeros((4, 4, 4), bool), affine)[1] == 0
+
+
+def test_instances_from_the_configuration():
+    config = {"cohort": {"lesion_connectivity": 18, "lesion_join_mm": 4.0, "lesion_min_volume_mm3": 10.0}}
+    assert LesionInstances.from_config(config) == LesionInstances(18, 4.0, 10.0)
+    assert LesionInstances.from_config({"cohort": {"lesion_connectivity": 26}}) == LesionInstances()

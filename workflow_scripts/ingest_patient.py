@@ -6,6 +6,7 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
 
 from brainmets.cohort.ingest import ingest_patient
+from brainmets.lesions import LesionInstances
 from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -13,5 +14,5 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     record = snakemake.params.record
     params = snakemake.params
     files = dict(snakemake.output.items())
-    patient = ingest_patient(record, files, params.connectivity, params.sequences, params.reference)
+    patient = ingest_patient(record, files, LesionInstances(**params.lesion_instances), params.sequences, params.reference)
     log.info("patient %s: ingested, %s lesions", patient["patient_id"], patient["n_lesions"])

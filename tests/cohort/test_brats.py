@@ -169,7 +169,7 @@ def test_label_set_setting(release, tmp_path):
         ingest_into(records["BraTSMET00001000"], out)
         mask = np.asarray(nib.load(str(cohort_paths(out, "BraTSMET00001000")["lesions"])).dataobj)
         np.testing.assert_array_equal(mask, canonical(expected.astype(np.uint8), AFFINE)[0])
-    for bad in ((), (0, 1), (4,)):
+    for bad in ((), (0, 1), (5,)):
         with pytest.raises(ValueError, match="subset of 1, 2, 3"):
             brats.discover(release, bad)
 
@@ -258,3 +258,79 @@ def test_real_case(tmp_path):
     data, affine = canonical(np.asarray(original.dataobj), original.affine)
     np.testing.assert_array_equal(np.asarray(t1gd.dataobj), data)
     np.testing.assert_allclose(t1gd.affine, affine)
+
+
+def _case_2018(root, name, seg=None, skip=()):
+    """A case in the BraTS 2018-2021 naming: <case>_{t1,t1ce,t2,flair,seg}."""
+    case = root / name
+    case.mkdir(parents=True)
+    rng = np.random.default_rng(len(name))
+    for suffix in ("t1", "t1ce", "t2", "flair"):
+        if suffix not in skip:
+            _save(case / f"{name}_{suffix}.nii.gz", rng.integers(0, 1000, SHAPE).astype(np.int16))
+    if seg is not None:
+        _save(case / f"{name}_seg.nii.gz", seg)
+    return case
+
+
+def test_brats_2018_naming_and_labels(tmp_path):
+    root = tmp_path / "MICCAI_BraTS_2018"
+    case = _case_2018(root / "HGG", "Brats18_2013_2_1", seg=_seg((1, 2, 4)))
+    _case_2018(root / "LGG", "Brats18_TCIA10_103_1", seg=_seg((1, 2, 1)))  # no enhancing tumour
+    _case(root / "2023", "BraTS-MET-00001-000", seg=_seg())
+    records = {r.patient_id: r for r in brats.discover(root)}
+    assert sorted(records) == ["BraTSMET00001000", "Brats18201321", "Brats18TCIA101031"]
+    record = records["Brats18201321"]
+    assert record.images == {"T1pre": case / "Brats18_2013_2_1_t1.nii.gz", "T1gd": case / "Brats18_2013_2_1_t1ce.nii.gz", "FLAIR": case / "Brats18_2013_2_1_flair.nii.gz"}
+    assert record.metadata["t2w"] == str(case / "Brats18_2013_2_1_t2.nii.gz")
+    assert record.metadata["naming"] == "2018-2021" and record.metadata["label_convention"] == "2018-2021"
+    assert records["BraTSMET00001000"].metadata["label_convention"] == "2023"
+    # Tumour core by default in either convention: necrotic core and the enhancing tumour (4 here).
+    patient = ingest_into(record, tmp_path / "cohort")
+    mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", "Brats18201321")["lesions"])).dataobj)
+    seg = _seg((1, 2, 4))
+    np.testing.assert_array_equal(mask, canonical(np.isin(seg, (1, 4)).astype(np.uint8), AFFINE)[0])
+    assert patient["n_lesions"] == 3  # necrotic and enhancing parts split by oedema, and the distant spot
+    # Labels given in the 2023 numbering select the same regions; 4 is read as 3.
+    for labels, regions in (((3,), (4,)), ((4,), (4,)), ((1, 2, 3), (1, 2, 4)), ((2,), (2,))):
+        found = {r.patient_id: r for r in brats.discover(root, labels)}["Brats18201321"]
+        ingest_into(found, tmp_path / f"c{labels}")
+        mask = np.asarray(nib.load(str(cohort_paths(tmp_path / f"c{labels}", "Brats18201321")["lesions"])).dataobj)
+        np.testing.assert_array_equal(mask, canonical(np.isin(seg, regions).astype(np.uint8), AFFINE)[0])
+
+
+def test_brats_2018_bad_cases_named(tmp_path):
+    _case_2018(tmp_path, "Brats18_A_1", seg=_seg((1, 2, 4)), skip=("flair",))
+    _case_2018(tmp_path, "Brats18_B_1", seg=_seg((1, 3, 4)))  # 3 and 4: no convention has both
+    _case_2018(tmp_path, "Brats18_C_1", seg=_seg((1, 2, 4)))
+    stray = tmp_path / "scans" / "patient7"
+    stray.mkdir(parents=True)
+    _save(stray / "T1_post.nii.gz", np.zeros(SHAPE, np.int16))
+    records, problems = brats.scan(tmp_path)
+    assert [r.patient_id for r in records] == ["Brats18C1"]
+    by_case = {p.patient: p for p in problems}
+    assert sorted(by_case) == ["Brats18_A_1", "Brats18_B_1", "patient7"]
+    assert by_case["Brats18_A_1"].file.endswith("Brats18_A_1_flair.nii.gz")
+    assert "flair (FLAIR) file is missing (BraTS 2018-2021 naming)" in by_case["Brats18_A_1"].problem
+    assert by_case["Brats18_B_1"].file.endswith("Brats18_B_1_seg.nii.gz") and "both 3 and 4" in by_case["Brats18_B_1"].problem
+    neither = by_case["patient7"]
+    assert neither.file.endswith("scans/patient7") and "follow neither BraTS naming" in neither.problem
+    assert "patient7_t1ce.nii.gz" in neither.problem and "patient7-t1c.nii.gz" in neither.problem
+    assert "\n" not in str(neither)
+
+
+def test_real_brats_2018_cases(tmp_path):
+    (root,) = require_realdata("brats2018")
+    records = brats.discover(root, cache=tmp_path / "labels.json")
+    cases = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert len(records) == len(cases) == 8
+    assert sorted(r.metadata["case"] for r in records) == cases
+    for record in records:
+        assert set(record.images) == {"T1pre", "T1gd", "FLAIR"} and record.metadata["t2w"].endswith("_t2.nii.gz")
+        assert record.metadata["naming"] == "2018-2021" and record.metadata["label_convention"] == "2018-2021"
+    record = records[0]
+    patient = ingest_into(record, tmp_path / "cohort")
+    seg = nib.load(str(record.lesions))
+    core = np.isin(np.asarray(seg.dataobj), (1, 4))
+    mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", record.patient_id)["lesions"])).dataobj)
+    assert patient["labelled"] and mask.sum() == core.sum() > 1000

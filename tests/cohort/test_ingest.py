@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from brainmets.lesions import LesionInstances
+
 from tests.layout import cohort_paths, ingest_into
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError
@@ -78,7 +80,7 @@ def test_images_are_written_canonical_with_their_checksums(tmp_path):
 def test_lesion_table_counts_components_with_the_connectivity_asked_for(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
     joined = ingest_into(record, tmp_path / "c26")
-    apart = ingest_into(record, tmp_path / "c6", connectivity=6)
+    apart = ingest_into(record, tmp_path / "c6", instances=LesionInstances(connectivity=6))
     assert (joined["n_lesions"], joined["subgroup"], joined["lesion_connectivity"]) == (1, "1-3", 26)
     assert (apart["n_lesions"], apart["subgroup"], apart["lesion_connectivity"]) == (2, "1-3", 6)
     table = pd.read_csv(cohort_paths(tmp_path / "c6", "p7")["lesion_table"], sep="\t")

@@ -180,4 +180,26 @@ def test_settings_from_the_configuration():
         connectivity=config["cohort"]["lesion_connectivity"],
     )
     assert EvaluationSettings(threshold=0.5, **configured_settings(config)) == settings
-    assert list(configured_settings(config)) == ["size_threshold", "found_fraction", "min_fp_volume_mm3", "brats_dilation", "connectivity"]
+    assert list(configured_settings(config)) == [
+        "size_threshold", "found_fraction", "min_fp_volume_mm3", "brats_dilation", "connectivity", "lesion_join_mm", "lesion_min_volume_mm3",
+    ]
+
+
+def test_lesion_instances_count_truth_and_prediction_alike():
+    """An expert's tumour in two pieces with a stray voxel: with the real
+    cohort's instances it is one lesion, found once, and the prediction's
+    specks count as nothing."""
+    truth, prob = empty(), np.zeros((30, 30, 20), np.float32)
+    truth[5:9, 5:9, 5:9] = 1
+    truth[10:13, 5:9, 5:9] = 1  # the same tumour beyond a one-voxel gap
+    truth[20, 20, 10] = 1  # a stray voxel of the annotation
+    prob[5:13, 5:9, 5:9] = 0.9
+    prob[24, 5, 5] = 0.9  # a one-voxel false positive
+    exact, lesions_exact, *_ = evaluate_patient(truth, prob, brain(), AFFINE, SETTINGS)
+    assert (exact["lesions"], exact["detected_lesions"], exact["fp_components"]) == (3, 2, 1)
+    reader = EvaluationSettings(threshold=0.5, lesion_join_mm=2.0, lesion_min_volume_mm3=5.0)
+    row, lesions, *_ = evaluate_patient(truth, prob, brain(), AFFINE, reader)
+    assert (row["lesions"], row["detected_lesions"], row["lesion_sensitivity"], row["fp_components"]) == (1, 1, 1.0, 0)
+    assert len(lesions) == 1 and lesions[0]["voxels"] == 64 + 48 and lesions[0]["found"]
+    assert row["dice"] == exact["dice"]  # voxel metrics do not depend on what a lesion is
+    assert row["brats_false_positives"] == 0 and exact["brats_false_positives"] == 1

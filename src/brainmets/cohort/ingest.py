@@ -18,7 +18,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from ..lesions import LESION_COLUMNS, lesion_table_from_mask
+from ..lesions import LESION_COLUMNS, LesionInstances, lesion_table_from_mask
 from ..niio import atomic_write_text, file_sha256, save_nifti, spacing_mm
 from ..sequences import SEQUENCES, choose_reference, subgroup_of
 from . import brainmetshare, brats
@@ -58,11 +58,14 @@ def read_dicom_folder(pid: str, folder: Path) -> tuple[np.ndarray, np.ndarray, d
     return data, affine, sidecar
 
 
-def ingest_patient(record: PatientRecord, files: dict, connectivity: int = 26, sequences=None, reference: str | None = None) -> dict:
+def ingest_patient(
+    record: PatientRecord, files: dict, instances: LesionInstances = LesionInstances(), sequences=None, reference: str | None = None
+) -> dict:
     """Validate every input of one patient, then write its internal form to
     ``files`` (the caller's names: one per sequence, ``lesions`` when the
     patient is labelled, ``lesion_table`` and ``patient``).
 
+    ``instances``: what counts as one lesion (Table 1, the subgroups);
     ``sequences``: those the workflow uses (default: all the record has);
     ``reference``: the grid the lesion mask must lie on (default: BRAVO,
     else T1gd, as ``choose_reference``). Everything is checked before
@@ -87,7 +90,7 @@ def ingest_patient(record: PatientRecord, files: dict, connectivity: int = 26, s
     summary = _write_images(record, images, sidecars, paths)
     if mask is not None:
         save_nifti(paths["lesions"], mask, ref_affine)
-        table = lesion_table_from_mask(mask, ref_affine, connectivity)
+        table = lesion_table_from_mask(mask, ref_affine, instances)
     else:
         table = None
     text = (table if table is not None else _empty_table()).to_csv(sep="\t", index=False, float_format="%.4f")
@@ -100,7 +103,9 @@ def ingest_patient(record: PatientRecord, files: dict, connectivity: int = 26, s
         "labelled": mask is not None,
         "n_lesions": n_lesions,
         "subgroup": None if n_lesions is None else subgroup_of(n_lesions),
-        "lesion_connectivity": connectivity,
+        "lesion_connectivity": instances.connectivity,
+        "lesion_join_mm": instances.join_mm,
+        "lesion_min_volume_mm3": instances.min_volume_mm3,
         "lesions_source": str(record.lesions) if record.lesions else None,
         "metadata": record.metadata,
         "reference": reference,
@@ -121,7 +126,7 @@ def _lesion_mask(record: PatientRecord, ref_shape, ref_affine, reference: str) -
         raw_mask = brainmetshare.binarise_mask(raw_mask)
     elif record.source == "brats":
         labels = record.metadata.get("lesion_labels", brats.DEFAULT_LESION_LABELS)
-        raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels)
+        raw_mask = brats.lesion_mask(pid, record.lesions, raw_mask, labels, record.metadata.get("naming"))
     mask = check_mask(pid, record.lesions, raw_mask, mask_affine, ref_shape, ref_affine, reference)
     if not mask.any():
         log.warning("patient %s: lesion mask %s is empty", pid, record.lesions)

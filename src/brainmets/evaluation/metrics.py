@@ -1,8 +1,10 @@
 """Per-patient metrics of the paper, from the probability map and truth.
 
-All voxel metrics use voxels inside the brain mask only. Lesions are 3D
-connected components (``connectivity``: 6, 18 or 26, a setting; 26 by
-default) of the ground truth and of the thresholded prediction.
+All voxel metrics use voxels inside the brain mask only. Lesions are the
+instances (``lesions.LesionInstances``: 3D connected components, 26 by
+default; pieces within ``lesion_join_mm`` joined; those under
+``lesion_min_volume_mm3`` not counted) of the ground truth and of the
+thresholded prediction, counted the same way in both.
 
 * Voxel ROC: AUC, and sensitivity / specificity / threshold at the maximum
   of Youden's index (see ``roc``).
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..lesions import connected_components, longest_diameter_mm
+from ..lesions import LesionInstances, longest_diameter_mm
 from ..niio import spacing_mm, voxel_volume_mm3
 from .roc import brain_roc
 
@@ -39,12 +41,19 @@ class EvaluationSettings:
     min_fp_volume_mm3: float = 10.0
     connectivity: int = 26
     brats_dilation: int = 1
+    lesion_join_mm: float = 0.0
+    lesion_min_volume_mm3: float = 0.0
 
     @classmethod
     def from_config(cls, config: dict, **chosen) -> EvaluationSettings:
         """The settings of the workflow's configuration; ``chosen``: those
         not configured (the operating ``threshold``, chosen per model)."""
         return cls(**configured_settings(config), **chosen)
+
+    @property
+    def instances(self) -> LesionInstances:
+        """What counts as one lesion, in the truth and in the prediction."""
+        return LesionInstances(self.connectivity, self.lesion_join_mm, self.lesion_min_volume_mm3)
 
 
 # Each configured field and where the workflow's configuration holds it.
@@ -54,13 +63,15 @@ CONFIG_KEYS = {
     "min_fp_volume_mm3": ("evaluation", "min_fp_volume_mm3"),
     "brats_dilation": ("evaluation", "brats_dilation"),
     "connectivity": ("cohort", "lesion_connectivity"),
+    "lesion_join_mm": ("cohort", "lesion_join_mm"),
+    "lesion_min_volume_mm3": ("cohort", "lesion_min_volume_mm3"),
 }
 
 
 def configured_settings(config: dict) -> dict:
     """The configured fields of :class:`EvaluationSettings`, as plain
     values (a rule's params; its script builds the settings from them)."""
-    return {name: config[block][key] for name, (block, key) in CONFIG_KEYS.items()}
+    return {name: config[block][key] for name, (block, key) in CONFIG_KEYS.items() if key in config[block]}
 
 
 def _ratio(num: float, den: float) -> float:
@@ -84,9 +95,9 @@ def voxel_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
 def lesion_detection(truth: np.ndarray, predicted: np.ndarray, affine, settings: EvaluationSettings) -> tuple[dict, list[dict]]:
     """Detected lesions and false-positive components; also one row per
     false-positive component (its volume)."""
-    truth_labels, n_truth = connected_components(truth, settings.connectivity)
-    pred_labels, n_pred = connected_components(predicted, settings.connectivity)
-    detected = np.unique(truth_labels[predicted & (truth_labels > 0)])
+    truth_labels, n_truth = settings.instances.label(truth, affine)
+    pred_labels, n_pred = settings.instances.label(predicted, affine)
+    detected = np.unique(truth_labels[(pred_labels > 0) & (truth_labels > 0)])
     touching = np.unique(pred_labels[truth & (pred_labels > 0)])
     voxel_mm3 = voxel_volume_mm3(affine)
     sizes = np.bincount(pred_labels.ravel(), minlength=n_pred + 1)
@@ -104,7 +115,7 @@ def lesion_detection(truth: np.ndarray, predicted: np.ndarray, affine, settings:
 
 def size_analysis(truth: np.ndarray, probability: np.ndarray, affine, settings: EvaluationSettings) -> list[dict]:
     """One row per ground-truth lesion: longest diameter, covered share, found."""
-    labels, _ = connected_components(truth, settings.connectivity)
+    labels, _ = settings.instances.label(truth, affine)
     covered = probability >= settings.size_threshold
     voxel_mm3 = voxel_volume_mm3(affine)
     rows = []
@@ -147,7 +158,7 @@ def evaluate_patient(truth: np.ndarray, probability: np.ndarray, brain_mask: np.
     # Lesion-wise on the whole volume: a lesion the brain mask cut off is a miss.
     detection, fp_rows = lesion_detection(truth, predicted, affine, settings)
     row.update(detection)
-    row.update(lesionwise_brats(truth, predicted, affine, settings.connectivity, settings.brats_dilation))
+    row.update(lesionwise_brats(truth, predicted, affine, settings.instances, settings.brats_dilation))
     lesions = size_analysis(truth, probability * brain, affine, settings)
     return row, lesions, fp_rows, roc
 
@@ -178,7 +189,7 @@ def _union_box(boxes, margin: int, shape) -> tuple[slice, ...]:
     )
 
 
-def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, connectivity: int = 26, dilation: int = 1) -> dict:
+def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, instances: LesionInstances = LesionInstances(), dilation: int = 1) -> dict:
     """BraTS-METS-style lesion-wise Dice and HD95.
 
     Matching rule: a predicted component matches a ground-truth lesion when
@@ -189,8 +200,8 @@ def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, connectiv
     over lesions and false positives.
     """
     spacing = spacing_mm(affine)
-    truth_labels, n_truth = connected_components(truth, connectivity)
-    pred_labels, n_pred = connected_components(predicted, connectivity)
+    truth_labels, n_truth = instances.label(truth, affine)
+    pred_labels, n_pred = instances.label(predicted, affine)
     pred_boxes = ndimage.find_objects(pred_labels)
     matched = set()
     dices, hds = [], []
