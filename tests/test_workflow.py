@@ -44,7 +44,7 @@ def test_preprocessing_outputs_and_qc(tiny_run):
     assert (qc.mask_dice > 0.8).all()
     for seq in ("T1pre", "T1gd", "FLAIR"):
         assert (qc[f"{seq}_tre_mean_mm"] < 4.0).all()
-        assert not qc[f"{seq}_flagged"].any()
+        assert (qc[f"{seq}_registration"] == "passed").all()
     for pid in TINY:
         anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
         mask = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
@@ -153,6 +153,299 @@ def test_html_report(tiny_run):
     assert len(html) > 100_000
     for name in ("figure3.png", "table3a", "preprocessing.tsv", "provenance.json"):
         assert name in html
+
+
+def test_predict_command_on_a_new_patient(tiny_run, tmp_path):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    model = tiny_run / "models" / "main"
+    args = [f"--{s.lower()}={raw[s]}" for s in SEQUENCES]
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={tmp_path}", "--id=new1"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bravo = nib.load(str(raw["BRAVO"]))
+    prob = nib.load(str(tmp_path / "sub-new1_space-BRAVO_desc-lesion_probseg.nii.gz"))
+    mask = nib.load(str(tmp_path / "sub-new1_space-BRAVO_desc-lesion_mask.nii.gz"))
+    assert prob.shape == mask.shape == bravo.shape
+    np.testing.assert_allclose(prob.affine, bravo.affine, atol=1e-5)
+    p = np.asarray(prob.dataobj)
+    assert p.min() >= 0 and p.max() <= 1
+    report = json.loads((tmp_path / "sub-new1_desc-predict.json").read_text())
+    # A synthetic-cohort model says so, in the log and in the report.
+    assert "never seen a real scan" in result.stderr and "never seen a real scan" in report["model_training_cohort"]["warning"]
+    threshold = json.loads((model / "threshold.json").read_text())["operating_threshold"]
+    assert report["threshold"] == threshold
+    np.testing.assert_array_equal(np.asarray(mask.dataobj) > 0, p >= threshold)
+    table = pd.read_csv(tmp_path / "sub-new1_desc-lesions.tsv", sep="\t")
+    assert list(table.columns) == ["lesion_id", "volume_mm3", "longest_diameter_mm", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm"]
+    assert len(table) == report["lesions"]
+
+
+def test_predict_on_a_patient_aligned_on_one_grid(tiny_run, tmp_path):
+    """Sequences that arrive already aligned on the BRAVO's grid (as BraTS
+    ships them) pass every check of brainmets-predict."""
+    from .aligned_phantom import write_aligned
+
+    aligned = write_aligned(phantom_paths(tiny_run / "phantom" / "sub-002", "002"), tmp_path / "aligned", "002")
+    args = [f"--{s.lower()}={aligned[s]}" for s in SEQUENCES]
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={tiny_run / 'models' / 'main'}", f"--out={out}", "--id=aligned2"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for seq in ("T1pre", "T1gd", "FLAIR"):
+        report = json.loads((out / "work" / "preproc" / "sub-aligned2" / "xfm" / f"sub-aligned2_from-{seq}_to-BRAVO_desc-metrics.json").read_text())
+        assert report["registration"] == "passed" and report["problem"] is None, report
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("missing_flair", "FLAIR missing, but model"),
+        ("bad_bravo", "not a readable NIfTI image"),
+        ("no_model", "model.json: missing"),
+        ("wrong_card", "the network takes 28 channels, its card says 20"),
+    ],
+)
+def test_predict_command_errors(tiny_run, tmp_path, change, message):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    images = {s: str(raw[s]) for s in SEQUENCES}
+    model = tiny_run / "models" / "main"
+    if change == "missing_flair":
+        # The tiny run trains with sequence dropout: its card, without it.
+        del images["FLAIR"]
+        model = tmp_path / "model"
+        shutil.copytree(tiny_run / "models" / "main", model, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+        card = json.loads((model / "model.json").read_text())
+        (model / "model.json").write_text(json.dumps({**card, "sequence_dropout": 0.0, "accepted_missing": []}))
+    elif change == "bad_bravo":
+        images["BRAVO"] = str(tmp_path / "bravo.nii.gz")
+        (tmp_path / "bravo.nii.gz").write_bytes(b"not an image")
+    elif change == "no_model":
+        model = tmp_path
+    elif change == "wrong_card":
+        model = tmp_path / "model"
+        shutil.copytree(tiny_run / "models" / "main", model, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+        card = json.loads((model / "model.json").read_text())
+        (model / "model.json").write_text(json.dumps({**card, "channels": 20}))
+    args = [f"--{s.lower()}={p}" for s, p in images.items()]
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={out}", "--id=x1"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert message in result.stderr
+    if change != "wrong_card":
+        assert "x1" in result.stderr or change == "no_model"
+    assert not (out / "sub-x1_space-BRAVO_desc-lesion_probseg.nii.gz").exists()
+
+
+def test_sequence_ablation_target(tiny_run):
+    workdir = tiny_run.parents[1]
+    result = snakemake(workdir, "ablation", "--configfile", str(REPO / "configs/test.yaml"))
+    assert "rule train" not in result.stdout + result.stderr
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    rows = pd.read_csv(tiny_run / "metrics" / "ablation" / "main.tsv", sep="\t", dtype={"patient_id": str})
+    assert sorted(set(rows.patient_id)) == sorted(split["test"]) and len(rows) == 6 * len(split["test"])
+    assert rows.auc.between(0, 1).all()
+    # The set without BRAVO on the T1gd grid, from the test patients preprocessed
+    # on the T1gd (as brainmets-predict would); the others on the BRAVO grid.
+    grids = rows.groupby("input_set").grid.unique().to_dict()
+    assert {label: list(g) for label, g in grids.items()} == {
+        label: ["T1gd" if label == "without BRAVO" else "BRAVO"] for label in grids
+    }
+    for pid in split["test"]:
+        anat = tiny_run / "preproc" / f"sub-{pid}" / "anat"
+        t1gd_grid = nib.load(str(anat / f"sub-{pid}_space-T1gd_desc-brain_mask.nii.gz"))
+        bravo_grid = nib.load(str(anat / f"sub-{pid}_space-BRAVO_desc-brain_mask.nii.gz"))
+        assert not np.allclose(t1gd_grid.affine, bravo_grid.affine, atol=1e-3)
+        assert not list(anat.glob("*space-T1gd_desc-preproc_BRAVO*"))
+        assert (tiny_run / "logs" / "preproc" / f"sub-{pid}_alternative_reference.log").exists()
+    table = (tiny_run / "tables" / "ablation.md").read_text()
+    assert "| without BRAVO and T1gd |" in table and "0.795" in table  # the 2021 paper's Dice without BRAVO
+    # Each input set at the operating point chosen for it on the dev patients.
+    thresholds = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
+    assert set(thresholds["input_sets"]) == set(rows.input_set) - {"all given"}
+    used = rows.groupby("input_set").threshold.first()
+    assert used["all given"] == pytest.approx(thresholds["operating_threshold"])
+    for label, point in thresholds["input_sets"].items():
+        assert used[label] == pytest.approx(point["operating_threshold"]) and point["operating_point"] == "froc"
+        assert point["grid"] == ("T1gd" if label == "without BRAVO" else "BRAVO")
+    assert (tiny_run / "figures" / "ablation.png").stat().st_size > 10_000
+
+
+def test_predict_without_bravo_on_the_post_contrast_grid(tiny_run, tmp_path):
+    raw = phantom_paths(tiny_run / "phantom" / "sub-002", "002")
+    model = tiny_run / "models" / "main"
+    args = [f"--t1pre={raw['T1pre']}", f"--t1gd={raw['T1gd']}", f"--flair={raw['FLAIR']}"]
+    result = subprocess.run([sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={tmp_path}", "--id=nobravo"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    t1gd = nib.load(str(raw["T1gd"]))
+    prob = nib.load(str(tmp_path / "sub-nobravo_space-T1gd_desc-lesion_probseg.nii.gz"))
+    assert prob.shape == t1gd.shape and np.allclose(prob.affine, t1gd.affine, atol=1e-5)
+    report = json.loads((tmp_path / "sub-nobravo_desc-predict.json").read_text())
+    assert report["reference"] == "T1gd" and report["missing_sequences"] == ["BRAVO"]
+    # Cut at the operating point chosen without BRAVO, and named.
+    thresholds = json.loads((model / "threshold.json").read_text())
+    assert report["threshold"] == pytest.approx(thresholds["input_sets"]["without BRAVO"]["operating_threshold"])
+    assert report["threshold_chosen_as"] == "operating point of the input set 'without BRAVO'"
+
+
+def test_split_written_once(tiny_run):
+    split = json.loads((tiny_run / "records" / "splits.json").read_text())
+    assert split["strategy"] == "paper" and len(split["test"]) == 3
+    assert sorted(split["train"] + split["dev"] + split["test"]) == list(TINY)
+    assert split["models"]["main"]["test"] == split["test"]
+
+
+def test_provenance(tiny_run):
+    record = json.loads((tiny_run / "provenance.json").read_text())
+    assert record["config"]["run_name"] == "test"
+    assert record["seeds"]["master"] == record["config"]["seed"]
+    assert record["packages"]["snakemake"] and record["packages"]["nibabel"]
+    assert "commit" in record["workflow"]
+    assert record["patients"] == list(TINY)
+
+
+def test_changed_normalization_retrains_from_scratch(tiny_run, tmp_path):
+    """A finished model must not be reused after its inputs changed: the
+    rerun discards the checkpoints, says why, and trains on the new records."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run.parents[1], workdir, symlinks=True)
+    run = workdir / "results" / "test"
+    model = "results/test/models/main/model.json"
+    # The target first: --config takes every value after it.
+    snakemake(workdir, model, "--configfile", str(REPO / "configs/test.yaml"), "--config", "preprocessing={normalization: zscore}")
+    log = (run / "logs" / "models" / "main_train.log").read_text()
+    assert "discarding the checkpoints" in log and "preprocessing settings changed" in log and "records' content changed" in log
+    card = json.loads((run / "models" / "main" / "model.json").read_text())
+    assert card["resumed_from_epoch"] == 0 and card["preprocessing"]["normalization"] == "zscore" and card["image_dtype"] == "float16"
+    assert pd.read_csv(run / "models" / "main" / "history.csv").epoch.tolist() == [1, 2, 3]
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    result = snakemake(tiny_run.parents[1], "--configfile", str(REPO / "configs/test.yaml"), "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("configfile", ["config.yaml", "configs/paper.yaml"])
+def test_whole_dag_dry_runs(tmp_path, configfile):
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / configfile))
+    assert "phantom_patient" in result.stdout
+
+
+HEAVY = ("ants", "matplotlib", "tensorflow", "keras")
+WITHOUT_HEAVY = (
+    "import sys; [sys.modules.__setitem__(m, None) for m in %r]; "
+    "from snakemake.cli import main; sys.argv = ['snakemake'] + sys.argv[1:]; main()" % (HEAVY,)
+)
+
+
+@pytest.mark.parametrize("args", [["-n", "--cores", "1"], ["--lint"]])
+def test_dag_builds_without_the_heavy_libraries(tmp_path, args):
+    """Dry runs and lint on a login node: the workflow's own Python imports
+    no ANTs, matplotlib or TensorFlow (the jobs' scripts do)."""
+    cmd = [sys.executable, "-c", WITHOUT_HEAVY, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"), *args]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "halted; None in sys.modules" not in result.stdout + result.stderr
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_snakefmt_check():
+    snakefmt = shutil.which("snakefmt", path=str(REPO / ".venv" / "bin")) or shutil.which("snakefmt")
+    if snakefmt is None:
+        pytest.skip("snakefmt is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([snakefmt, "--check", "."], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bad_patient_fails_alone_with_keep_going(tiny_patients, tmp_path):
+    rows = []
+    for pid, (_, out) in tiny_patients.items():
+        paths = phantom_paths(out, pid)
+        rows.append({"patient_id": f"p{pid}", **{s: str(paths[s]) for s in SEQUENCES}, "lesions": str(paths["lesions"])})
+    broken = tmp_path / "broken_flair.nii.gz"
+    img = nib.load(rows[1]["FLAIR"])
+    data = np.asarray(img.dataobj).astype(np.float32)
+    data[0, 0, 0] = np.nan
+    nib.save(nib.Nifti1Image(data, img.affine), str(broken))
+    rows[1]["FLAIR"] = str(broken)
+    sheet = tmp_path / "cohort.tsv"
+    pd.DataFrame(rows).to_csv(sheet, sep="\t", index=False)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"run_name: sheet\ncohort:\n  source: sheet\n  sheet: {sheet}\n")
+
+    targets = [f"results/sheet/cohort/sub-p{pid}/sub-p{pid}_patient.json" for pid in ("001", "002", "003")]
+    result = snakemake(tmp_path, "--configfile", str(config), "--keep-going", *targets, check=False)
+    assert result.returncode != 0
+    cohort = tmp_path / "results" / "sheet" / "cohort"
+    assert (cohort / "sub-p001" / "sub-p001_patient.json").exists()
+    assert (cohort / "sub-p003" / "sub-p003_patient.json").exists()
+    assert not (cohort / "sub-p002").exists()
+    message = "patient 'p002', file " + str(broken) + ": 1 of"
+    assert message in result.stderr
+    assert message in (tmp_path / "results" / "sheet" / "logs" / "cohort" / "sub-p002.log").read_text()
+
+
+def test_swapped_patient_fails_registration_alone_with_keep_going(tiny_patients, tmp_path):
+    """p001's T1gd taken from p002: after its co-registration the blocks
+    still need several millimetres to match (7.9 mm on these 4 mm
+    phantoms, limit 4 mm). The QC table lists p001 as failed with the
+    reason, the other patients are preprocessed, and the run ends non-zero
+    with one line naming patient, file and shift. p003 arrives as BraTS
+    ships its cases, every sequence already aligned on its BRAVO's grid:
+    a registration that starts right and stays right passes every check."""
+    from .aligned_phantom import write_aligned
+
+    rows = []
+    for pid, (_, out) in tiny_patients.items():
+        paths = phantom_paths(out, pid)
+        rows.append({"patient_id": f"p{pid}", **{s: str(paths[s]) for s in SEQUENCES}})
+    rows[0]["T1gd"] = rows[1]["T1gd"]
+    aligned = write_aligned(phantom_paths(tiny_patients["003"][1], "003"), tmp_path / "aligned", "003")
+    rows[2].update({s: str(aligned[s]) for s in SEQUENCES})
+    sheet = tmp_path / "cohort.tsv"
+    pd.DataFrame(rows).to_csv(sheet, sep="\t", index=False)
+    config = tmp_path / "config.yaml"
+    # The gate's defaults (the schema's), as for real heads.
+    config.write_text(f"run_name: sheet\ncohort:\n  source: sheet\n  sheet: {sheet}\n")
+    run = tmp_path / "results" / "sheet"
+    preprocessed = "preproc/sub-p{0}/anat/sub-p{0}_space-BRAVO_desc-preproc_T1gd.nii.gz"
+    targets = ["results/sheet/qc/preprocessing.tsv", *(f"results/sheet/{preprocessed.format(p)}" for p in ("001", "002", "003"))]
+    result = snakemake(tmp_path, "--configfile", str(config), "--keep-going", *targets, check=False)
+    assert result.returncode != 0
+    assert (run / preprocessed.format("002")).exists() and (run / preprocessed.format("003")).exists()
+    assert not (run / preprocessed.format("001")).exists()
+    qc = pd.read_csv(run / "qc" / "preprocessing.tsv", sep="\t").set_index("patient_id")
+    assert qc.status.to_dict() == {"p001": "failed", "p002": "passed", "p003": "passed"}
+    assert qc.T1gd_registration.to_dict() == {"p001": "failed", "p002": "passed", "p003": "passed"}
+    assert qc.loc["p001", "problem"].startswith("registration: T1gd: after rigid registration its blocks still need a median local shift of")
+    assert qc.problem.isna()[["p002", "p003"]].all()
+    # Aligned on arrival: nothing to gain, nothing refused.
+    for seq in ("T1pre", "T1gd", "FLAIR"):
+        assert qc.loc["p003", f"{seq}_registration"] == "passed" and qc.loc["p003", f"{seq}_residual_shift_mm"] < 4.0
+        assert abs(qc.loc["p003", f"{seq}_mi_gain"]) < 0.02
+    # The failed patient's row keeps what was measured before the gate.
+    assert (qc.mask_volume_ml > 800).all() and (qc.loc[["p001", "p002"], "T1gd_mi_gain"] > 0).all()
+    verdict = json.loads((run / "preproc" / "sub-p001" / "xfm" / "sub-p001_desc-registration.json").read_text())
+    shift = verdict["sequences"]["T1gd"]
+    assert verdict["registration"] == "failed" and shift["residual_shift_mm"] > 4.0 and shift["file"] == rows[1]["T1gd"]
+    message = (
+        f"patient 'p001', file {rows[1]['T1gd']}: T1gd registration onto the BRAVO is implausible: "
+        f"after rigid registration its blocks still need a median local shift of {shift['residual_shift_mm']:.1f} mm to match (limit 4.0 mm"
+    )
+    lines = [line for line in result.stderr.splitlines() if message in line]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert "is it another patient's image?" in lines[0]
+    assert "Traceback" in (run / "logs" / "preproc" / "sub-p001_registration_gate.log").read_text()
+    assert "T1gd registration onto the BRAVO is implausible (failed)" in (run / "logs" / "preproc" / "sub-p001_coregister.log").read_text()
+    # The report of what could run carries the same table.
+    snakemake(tmp_path, "--configfile", str(config), "--report", "report.html", targets[0])
+    html = (tmp_path / "report.html").read_text()
+    embedded = re.findall(r"data:text/tab-separated-values[^,]*base64,([A-Za-z0-9+/=]+)", html)
+    assert any("p001\tfailed\tregistration: T1gd: after rigid registration" in base64.b64decode(t).decode() for t in embedded)
 
 
 def test_predict_command_on_a_new_patient(tiny_run, tmp_path):

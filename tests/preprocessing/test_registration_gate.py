@@ -20,7 +20,7 @@ from brainmets.preprocessing.registration_gate import (
 def _report(seq, state, before=0.40, after=0.85, pid="001", reference="BRAVO"):
     """A sequence's registration report as coregistration_step writes it."""
     problem = None if state == "passed" else f"mutual information {after:.3f} after registration is below the floor 0.67 ({before:.3f} before)"
-    return {"patient_id": pid, "sequence": seq, "reference": reference, "file": f"/scans/{seq}.nii.gz", "mi_before": before, "mi_after": after, "worse_than_start": False, "registration": state, "problem": problem}
+    return {"patient_id": pid, "sequence": seq, "reference": reference, "file": f"/scans/{seq}.nii.gz", "mi_before": before, "mi_after": after, "registration": state, "problem": problem}
 
 
 def _write(tmp_path, reports):

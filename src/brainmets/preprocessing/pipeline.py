@@ -84,11 +84,11 @@ def coregistration_step(
     xfm = paths[f"xfm_{seq}"]
     if preprocessed:
         registration.write_identity_transform(xfm)
-        report = {"mi_before": None, "mi_after": None, "worse_than_start": False, "residual_shift_mm": None, "given": True}
+        report = {"mi_before": None, "mi_after": None, "mi_drop_when_displaced": None, "residual_shift_mm": None, "given": True}
         problem = None
     else:
         report = registration.register_rigid(reference_path, moving_path, xfm, settings.rigid)
-        problem = registration.implausible(report, settings.min_mutual_information, settings.max_residual_shift_mm, settings.max_residual_shift_voxels)
+        problem = registration.implausible(report, settings)
     report["registration"] = "passed" if problem is None else ("failed" if settings.implausible == "fail" else "flagged")
     report["problem"] = problem
     ref_to_moving = registration.read_rigid_ras(xfm)
@@ -218,7 +218,7 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
         row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
         row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
         row[f"{seq}_residual_shift_mm"] = r.get("residual_shift_mm")
-        row[f"{seq}_flagged"] = r["worse_than_start"]
+        row[f"{seq}_mi_drop_when_displaced"] = r.get("mi_drop_when_displaced")
         row[f"{seq}_registration"] = r.get("registration", "passed")
     for pid, lesions_path, mask_path in lesion_masks:
         outside, total = lesion_voxels_outside(lesions_path, mask_path)

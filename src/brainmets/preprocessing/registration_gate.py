@@ -29,7 +29,7 @@ def verdict(pid: str, reference: str, reports) -> dict:
     """The patient's verdict from the registration reports of its sequences
     (``pipeline.coregistration_step``'s); none registered: passed."""
     sequences = {
-        r["sequence"]: {k: r.get(k) for k in ("file", "registration", "problem", "mi_before", "mi_after", "residual_shift_mm")}
+        r["sequence"]: {k: r.get(k) for k in ("file", "registration", "problem", "mi_before", "mi_after", "mi_drop_when_displaced", "residual_shift_mm")}
         for r in reports
     }
     status = max((s["registration"] for s in sequences.values()), key=STATES.index, default="passed")

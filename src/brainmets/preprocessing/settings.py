@@ -48,15 +48,19 @@ class RegistrationSettings:
     gate's (``registration.GATE_SETTINGS``: defaults for what is not given)."""
 
     rigid: registration.RigidSettings
-    min_mutual_information: float
+    mi_loss_tolerance: float
+    min_mi_drop_when_displaced: float
     max_residual_shift_mm: float
     max_residual_shift_voxels: float
     implausible: str
 
     @classmethod
     def from_config(cls, block: dict) -> RegistrationSettings:
+        """``block`` as configured, or as an older model card kept it (its
+        retired keys, ``registration.RETIRED_GATE_SETTINGS``, are ignored)."""
         gate = {**registration.GATE_SETTINGS, **{k: v for k, v in block.items() if k in registration.GATE_SETTINGS}}
-        rigid = {k: v for k, v in block.items() if k not in registration.GATE_SETTINGS}
+        skip = (*registration.GATE_SETTINGS, *registration.RETIRED_GATE_SETTINGS)
+        rigid = {k: v for k, v in block.items() if k not in skip}
         return cls(rigid=registration.RigidSettings(**rigid), **gate)
 
 
