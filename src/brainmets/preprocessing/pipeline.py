@@ -122,6 +122,19 @@ def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
     return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
 
 
+def network_mask(brain: np.ndarray, affine, margin_mm: float, reference: np.ndarray) -> tuple[np.ndarray, float]:
+    """The mask the network sees, and the margin it was grown by: the brain
+    mask grown by ``margin_mm``, unless the ``reference`` image (on the same
+    grid) holds nothing beyond the brain mask, as a skull-stripped input: the
+    band would be voxels of 0, which equalization turns into a grey ring no
+    scan shows, so the brain mask itself is taken."""
+    grown = with_margin(brain, affine, margin_mm)
+    band = grown & ~ndimage.binary_fill_holes(brain)
+    if band.any() and np.mean(reference[band] == 0) > 0.5:
+        return with_margin(brain, affine, 0.0), 0.0
+    return grown, margin_mm
+
+
 def normalization_step(
     pid, cohort_images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str, truth: dict | None = None
 ) -> dict:
@@ -131,7 +144,8 @@ def normalization_step(
 
     The mask the network sees is the brain mask grown by
     ``settings.mask_margin_mm``: a cortical metastasis that brain extraction
-    cut into stays in view. ``truth``: the phantom's, for the mask's Dice."""
+    cut into stays in view (not for a skull-stripped input: ``network_mask``).
+    ``truth``: the phantom's, for the mask's Dice."""
     inplane_size, method, mask_margin_mm = settings.inplane_size, settings.normalization, settings.mask_margin_mm
     ref, ref_affine = load_nifti(cohort_images[reference])
     bet_mask, bet_affine = load_nifti(paths["bet_mask"])
@@ -149,13 +163,16 @@ def normalization_step(
         log.info("patient %s: brain mask Dice against ground truth %.4f", pid, report["mask_dice"])
     shape, affine = normalize.inplane_grid(ref_affine, ref.shape, inplane_size)
     axis = slice_axis(affine)
-    mask = with_margin(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm)
+    ref_on_grid = resample_to_grid(ref, ref_affine, shape, affine, order=1)
+    mask, report["mask_margin_applied_mm"] = network_mask(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm, ref_on_grid)
+    if report["mask_margin_applied_mm"] != mask_margin_mm:
+        log.info("patient %s: nothing beyond the brain mask (skull-stripped input): no %g mm margin", pid, mask_margin_mm)
     save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
         data, data_affine = (ref, ref_affine) if seq == reference else load_nifti(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
-        resampled = resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
+        resampled = ref_on_grid if seq == reference else resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
         save_nifti(paths[f"preproc_{seq}"], normalize.normalize(resampled, mask, axis, method), affine)
     report.update(shape=list(shape), spacing_mm=spacing_mm(affine).round(4).tolist())
     atomic_write_text(paths["normalize_report"], json.dumps(report, indent=2))
