@@ -52,6 +52,7 @@ rule train:
         context=config["records"]["context"],
         cohort_source=config["cohort"]["source"],
         inputs_preprocessed=INPUTS_PREPROCESSED,
+        lesion_instances=LESION_INSTANCES,
         # Resumable state and TensorBoard summaries, beside the model.
         checkpoints=f"{RUN}/models/{{model}}/checkpoints",
         tensorboard=f"{RUN}/models/{{model}}/tensorboard",

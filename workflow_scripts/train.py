@@ -25,6 +25,6 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         snakemake.params.preprocessing,
         snakemake.params.seed,
         snakemake.params.context,
-        cohort_description(snakemake.params.cohort_source, snakemake.params.inputs_preprocessed),
+        cohort_description(snakemake.params.cohort_source, snakemake.params.inputs_preprocessed, snakemake.params.lesion_instances),
     )
     log.info("model %s: %d parameters, trained %d epochs", snakemake.wildcards.model, card["parameters"], card["epochs"])

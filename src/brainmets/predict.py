@@ -54,7 +54,7 @@ import nibabel as nib
 
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
-from .lesions import lesion_table_from_mask
+from .lesions import LesionInstances, lesion_table_from_mask
 from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
@@ -209,7 +209,8 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
     inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
-    mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out)
+    instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
+    mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances)
     dicom = {}
     if reference in dicom_sources:
         dicom = _export_dicom(pid, mask, ref_affine, dicom_sources[reference], out_dir, final_dir, deidentify)
@@ -298,8 +299,9 @@ def _inputs_for_model(pid: str, images: dict, card: dict, model_dir) -> tuple[di
     return images, unused, missing
 
 
-def _write_maps(network_grid, reference_file, cut: float, out: dict):
-    """The probability map, its mask at ``cut`` and the lesion table, written
+def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: LesionInstances = LesionInstances()):
+    """The probability map, its mask at ``cut`` and the lesion table (one row
+    per lesion as the training cohort counted them, ``instances``), written
     on the patient's own reference grid (``reference_file``'s, in its own
     voxel order: the same world points as the canonical grid, so the same
     values); returns the mask, its affine and the table."""
@@ -310,7 +312,7 @@ def _write_maps(network_grid, reference_file, cut: float, out: dict):
     save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
     mask = prob >= cut
     save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
-    table = lesion_table_from_mask(mask, ref_affine)
+    table = lesion_table_from_mask(mask, ref_affine, instances)
     atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
     return mask, ref_affine, table
 

@@ -160,6 +160,9 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
     assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]
     assert "warning" not in cohort_description("brainmetshare", True)
     assert cohort_description("brainmetshare", True)["inputs_preprocessed"] is True
+    counted = cohort_description("brats", True, {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0})
+    assert counted["lesion_instances"] == {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0}
+    assert "lesion_instances" not in cohort_description("phantom", False)
 
 
 def test_sequence_ablation_rows_and_table(trained, records, tmp_path):

@@ -186,11 +186,15 @@ SYNTHETIC_WARNING = (
 )
 
 
-def cohort_description(source: str, inputs_preprocessed: bool) -> dict:
+def cohort_description(source: str, inputs_preprocessed: bool, lesion_instances: dict | None = None) -> dict:
     """What the card says about the training cohort. ``inputs_preprocessed``:
     the training images came skull-stripped and co-registered (BrainMetShare,
-    BraTS), so prediction must not run brain extraction and registration."""
+    BraTS), so prediction must not run brain extraction and registration;
+    ``lesion_instances``: what counted as one lesion there
+    (``lesions.LesionInstances``), which prediction's lesion table repeats."""
     described = {"source": source, "inputs_preprocessed": bool(inputs_preprocessed)}
+    if lesion_instances is not None:
+        described["lesion_instances"] = dict(lesion_instances)
     if source == "phantom":
         described["warning"] = SYNTHETIC_WARNING
     return described
