@@ -17,7 +17,7 @@ from brainmets.cohort.header import canonical
 from brainmets.phantom.generate import phantom_paths
 from brainmets.sequences import SEQUENCES
 
-from .conftest import REPO, TINY, snakemake
+from .conftest import REPO, TINY, require_realdata, snakemake
 
 
 def test_tiny_cohort_runs_end_to_end(tiny_run):
@@ -326,6 +326,15 @@ def test_second_run_has_nothing_to_do(tiny_run):
 def test_whole_dag_dry_runs(tmp_path, configfile):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / configfile))
     assert "phantom_patient" in result.stdout
+
+
+def test_real_cohort_config_dry_runs(tmp_path):
+    """configs/brats2018.yaml on the eight shared BraTS 2018 cases: every
+    case read, three folds."""
+    (root,) = require_realdata("brats2018")
+    result = snakemake(tmp_path, "-n", "--configfile", str(REPO / "configs/brats2018.yaml"), "--config", f"cohort={{brats_root: {root}}}")
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
+    assert jobs["ingest_labelled_patient"] == jobs["normalize"] == "8" and jobs["splits"] == "1"
 
 
 HEAVY = ("ants", "matplotlib", "tensorflow", "keras")
