@@ -22,6 +22,8 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 
+from .niio import spacing_mm, voxel_volume_mm3
+
 # Neighbourhoods of 3D connected components, by neighbour count.
 _CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
 
@@ -66,8 +68,7 @@ class LesionInstances:
         if n and self.join_mm > 0:
             labels, n = _joined(labels, affine, self.join_mm, self.connectivity)
         if n and self.min_volume_mm3 > 0:
-            voxel_mm3 = float(abs(np.linalg.det(np.asarray(affine, float)[:3, :3])))
-            sizes = np.bincount(labels.ravel(), minlength=n + 1) * voxel_mm3
+            sizes = np.bincount(labels.ravel(), minlength=n + 1) * voxel_volume_mm3(affine)
             keep = np.flatnonzero(sizes >= self.min_volume_mm3)
             keep = keep[keep > 0]
             relabel = np.zeros(n + 1, np.int32)
@@ -82,7 +83,7 @@ def _joined(labels: np.ndarray, affine, join_mm: float, connectivity: int) -> tu
     the original voxels."""
     mask = labels > 0
     box = ndimage.find_objects(mask.astype(np.uint8))[0]
-    spacing = np.sqrt((np.asarray(affine, float)[:3, :3] ** 2).sum(0))
+    spacing = spacing_mm(affine)
     pad = np.ceil(join_mm / spacing).astype(int) + 1
     box = tuple(slice(max(0, b.start - p), min(size, b.stop + p)) for b, p, size in zip(box, pad, mask.shape))
     local = mask[box]

@@ -128,10 +128,11 @@ def network_mask(brain: np.ndarray, affine, margin_mm: float, reference: np.ndar
     grid) holds nothing beyond the brain mask, as a skull-stripped input: the
     band would be voxels of 0, which equalization turns into a grey ring no
     scan shows, so the brain mask itself is taken."""
-    grown = with_margin(brain, affine, margin_mm)
-    band = grown & ~ndimage.binary_fill_holes(brain)
+    filled = ndimage.binary_fill_holes(brain)
+    grown = with_margin(filled, affine, margin_mm)
+    band = grown & ~filled
     if band.any() and np.mean(reference[band] == 0) > 0.5:
-        return with_margin(brain, affine, 0.0), 0.0
+        return filled, 0.0
     return grown, margin_mm
 
 
