@@ -92,11 +92,15 @@ def voxel_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
-def lesion_detection(truth: np.ndarray, predicted: np.ndarray, affine, settings: EvaluationSettings) -> tuple[dict, list[dict]]:
+def lesion_detection(
+    truth: np.ndarray, predicted: np.ndarray, affine, settings: EvaluationSettings, truth_instances=None, pred_instances=None
+) -> tuple[dict, list[dict]]:
     """Detected lesions and false-positive components; also one row per
-    false-positive component (its volume)."""
-    truth_labels, n_truth = settings.instances.label(truth, affine)
-    pred_labels, n_pred = settings.instances.label(predicted, affine)
+    false-positive component (its volume). ``truth_instances``,
+    ``pred_instances``: the masks' ``settings.instances.label``, where the
+    caller has them already."""
+    truth_labels, n_truth = truth_instances or settings.instances.label(truth, affine)
+    pred_labels, n_pred = pred_instances or settings.instances.label(predicted, affine)
     detected = np.unique(truth_labels[(pred_labels > 0) & (truth_labels > 0)])
     touching = np.unique(pred_labels[truth & (pred_labels > 0)])
     voxel_mm3 = voxel_volume_mm3(affine)
@@ -113,9 +117,9 @@ def lesion_detection(truth: np.ndarray, predicted: np.ndarray, affine, settings:
     }, fp_rows
 
 
-def size_analysis(truth: np.ndarray, probability: np.ndarray, affine, settings: EvaluationSettings) -> list[dict]:
+def size_analysis(truth: np.ndarray, probability: np.ndarray, affine, settings: EvaluationSettings, truth_instances=None) -> list[dict]:
     """One row per ground-truth lesion: longest diameter, covered share, found."""
-    labels, _ = settings.instances.label(truth, affine)
+    labels, _ = truth_instances or settings.instances.label(truth, affine)
     covered = probability >= settings.size_threshold
     voxel_mm3 = voxel_volume_mm3(affine)
     rows = []
@@ -156,10 +160,12 @@ def evaluate_patient(truth: np.ndarray, probability: np.ndarray, brain_mask: np.
         **voxel_metrics(truth[brain], predicted[brain]),
     }
     # Lesion-wise on the whole volume: a lesion the brain mask cut off is a miss.
-    detection, fp_rows = lesion_detection(truth, predicted, affine, settings)
+    # Each mask's instances once: joining pieces takes a distance transform.
+    truth_instances, pred_instances = settings.instances.label(truth, affine), settings.instances.label(predicted, affine)
+    detection, fp_rows = lesion_detection(truth, predicted, affine, settings, truth_instances, pred_instances)
     row.update(detection)
-    row.update(lesionwise_brats(truth, predicted, affine, settings.instances, settings.brats_dilation))
-    lesions = size_analysis(truth, probability * brain, affine, settings)
+    row.update(lesionwise_brats(truth, predicted, affine, settings.instances, settings.brats_dilation, truth_instances, pred_instances))
+    lesions = size_analysis(truth, probability * brain, affine, settings, truth_instances)
     return row, lesions, fp_rows, roc
 
 
@@ -189,7 +195,9 @@ def _union_box(boxes, margin: int, shape) -> tuple[slice, ...]:
     )
 
 
-def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, instances: LesionInstances = LesionInstances(), dilation: int = 1) -> dict:
+def lesionwise_brats(
+    truth: np.ndarray, predicted: np.ndarray, affine, instances: LesionInstances = LesionInstances(), dilation: int = 1, truth_instances=None, pred_instances=None
+) -> dict:
     """BraTS-METS-style lesion-wise Dice and HD95.
 
     Matching rule: a predicted component matches a ground-truth lesion when
@@ -200,8 +208,8 @@ def lesionwise_brats(truth: np.ndarray, predicted: np.ndarray, affine, instances
     over lesions and false positives.
     """
     spacing = spacing_mm(affine)
-    truth_labels, n_truth = instances.label(truth, affine)
-    pred_labels, n_pred = instances.label(predicted, affine)
+    truth_labels, n_truth = truth_instances or instances.label(truth, affine)
+    pred_labels, n_pred = pred_instances or instances.label(predicted, affine)
     pred_boxes = ndimage.find_objects(pred_labels)
     matched = set()
     dices, hds = [], []

@@ -70,10 +70,11 @@ class DevCurve:
         y = brain_roc(truth, prob, brain).youden()
         self.youden[pid] = {k: _finite(v) for k, v in y.items()}
         log.info("dev patient %s: Youden threshold %.4f (sensitivity %.3f, specificity %.4f)", pid, y["threshold"], y["sensitivity"], y["specificity"])
+        truth_instances = self.settings.instances.label(truth, affine)  # the same at every threshold
         for t, acc in self.per_threshold.items():
             predicted = (prob >= t) & brain
             acc["dice"].append(voxel_metrics(truth[brain], predicted[brain])["dice"])
-            detection, _ = lesion_detection(truth, predicted, affine, self.settings)
+            detection, _ = lesion_detection(truth, predicted, affine, self.settings, truth_instances)
             acc["fp"].append(detection["fp_components"])
             if detection["lesions"]:
                 acc["sensitivity"].append(detection["lesion_sensitivity"])
