@@ -169,6 +169,8 @@ rule ablation:
         runtime=5,
     params:
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
+        seed=config["seed"],
+        resamples=config["evaluation"]["bootstrap_resamples"],
     script:
         "../workflow_scripts/ablation_table.py"
 

@@ -124,6 +124,9 @@ def test_metrics_tables_and_figures(tiny_run):
         assert "|---" in (tiny_run / "tables" / f"{name}.md").read_text()
     comparison = (tiny_run / "tables" / "paper_comparison.md").read_text()
     assert "not a reproduction" in comparison and "- network width: 0.125 (paper: 1.0)" in comparison
+    # Each mean beside its 95% bootstrap interval and the patients it rests on.
+    dice_all = next(line for line in comparison.splitlines() if line.startswith("| 3B | Dice | All |"))
+    assert " to " in dice_all and dice_all.rstrip().endswith(f"| {len(per_patient)} |")
     for name in ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves"):
         assert (tiny_run / "figures" / f"{name}.png").stat().st_size > 10000
         assert (tiny_run / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
@@ -257,6 +260,7 @@ def test_sequence_ablation_target(tiny_run):
         assert (tiny_run / "logs" / "preproc" / f"sub-{pid}_alternative_reference.log").exists()
     table = (tiny_run / "tables" / "ablation.md").read_text()
     assert "| without BRAVO and T1gd |" in table and "0.795" in table  # the 2021 paper's Dice without BRAVO
+    assert "95% bootstrap interval" in table and re.search(r"\| \d\.\d{3} \[\d\.\d{3} to \d\.\d{3}\] \|", table)
     # Each input set at the operating point chosen for it on the dev patients.
     thresholds = json.loads((tiny_run / "models" / "main" / "threshold.json").read_text())
     assert set(thresholds["input_sets"]) == set(rows.input_set) - {"all given"}

@@ -37,6 +37,14 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     points, curves = tables.operating_points(thresholds)
     write("operating_points", points, tables.markdown(points, title="Operating points on the development patients", note=tables.OPERATING_POINTS_NOTE))
     write("dev_froc", curves, tables.markdown(curves, title="Development patients: mean Dice, lesion sensitivity and false positives per patient by threshold (FROC)"))
-    comparison = tables.paper_comparison(per_patient, COHORTS[source], synthetic=source == "phantom", run=snakemake.params.run_settings, min_fp_volume_mm3=min_fp)
+    comparison = tables.paper_comparison(
+        per_patient,
+        COHORTS[source],
+        synthetic=source == "phantom",
+        seed=snakemake.params.seed,
+        resamples=snakemake.params.resamples,
+        run=snakemake.params.run_settings,
+        min_fp_volume_mm3=min_fp,
+    )
     atomic_write_text(snakemake.output.paper_comparison, comparison)
     log.info("tables of %d test patients written", len(per_patient))

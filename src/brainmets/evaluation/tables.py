@@ -51,6 +51,13 @@ def _groups(per_patient: pd.DataFrame):
         yield group, per_patient if group == "all" else per_patient[per_patient.subgroup == group]
 
 
+def _interval_cell(values: np.ndarray, picks: np.ndarray, scale: float = 1, digits: int | None = None) -> tuple[str, int]:
+    """'low to high' of the 95% bootstrap interval of the mean, and the patients it rests on."""
+    _, lo, hi, counted = mean_interval(values, picks)
+    digits = (0 if scale == 100 else 2) if digits is None else digits
+    return ("n/a" if not np.isfinite(lo) else f"{lo * scale:.{digits}f} to {hi * scale:.{digits}f}"), counted
+
+
 def _fmt(mean: float, sd: float, scale: float) -> str:
     if not np.isfinite(mean):
         return "n/a"
@@ -110,7 +117,12 @@ def table4_markdown(df: pd.DataFrame, which: str) -> str:
     return markdown(df, ["metric", *p_columns], f"Table {which}: Wilcoxon rank-sum P-values", "Two-sided; method: " + "; ".join(methods) + ".")
 
 
-def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, run: dict | None = None, min_fp_volume_mm3: float = 10.0) -> str:
+def paper_comparison(
+    per_patient: pd.DataFrame, cohort: str, synthetic: bool, seed: int, resamples: int = 2000, run: dict | None = None, min_fp_volume_mm3: float = 10.0
+) -> str:
+    """This run's Tables 3A-C beside the paper's: mean ± SD, and the 95%
+    bootstrap interval of the mean with the patients it rests on (a
+    subgroup of two patients has an interval that says so)."""
     lines = [
         "# Tables 3A-C: this run beside Grøvik et al. 2020",
         "",
@@ -123,33 +135,52 @@ def paper_comparison(per_patient: pd.DataFrame, cohort: str, synthetic: bool, ru
     changed = reductions({**(run or {}), "smallest counted false positive (mm^3)": min_fp_volume_mm3})
     if changed:
         lines += ["What this run changes from the paper's setup:", "", *changed, ""]
-    lines += ["| table | metric | subgroup | paper | this run |", "|---|---|---|---|---|"]
+    lines += [
+        "| table | metric | subgroup | paper | this run | this run, 95% interval | patients |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    groups = [(group, members, resampled_patients(len(members), seed, resamples) if len(members) else None) for group, members in _groups(per_patient)]
     for which in TABLE3:
         for column, label, scale in table_metrics(which, min_fp_volume_mm3):
-            for group, members in _groups(per_patient):
+            for group, members, picks in groups:
                 mean, sd = PAPER[column][group]
                 paper = f"{mean} ± {sd}"
                 values = members[column].astype(float)
                 ours = _fmt(values.mean(), values.std(ddof=1), scale)
-                lines.append(f"| {which} | {label} | {GROUP_NAMES[group]} | {paper} | {ours} |")
+                interval, counted = ("n/a", 0) if picks is None else _interval_cell(values.to_numpy(), picks, scale)
+                lines.append(f"| {which} | {label} | {GROUP_NAMES[group]} | {paper} | {ours} | {interval} | {counted} |")
     return "\n".join(lines) + "\n"
 
 
 BOOTSTRAP_METRICS = ["auc", "sensitivity", "specificity", "dice", "recall", "precision", "lesion_sensitivity", "fp_components", "fp_components_min_volume", "lesionwise_dice", "lesionwise_hd95_mm"]
 
 
+def resampled_patients(patients: int, seed: int, resamples: int = 2000) -> np.ndarray:
+    """Bootstrap draws (``resamples`` x ``patients`` row indices, with
+    replacement) from ``seed``: one set of draws for every metric and
+    table of a run, so their intervals rest on the same resamples."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB007]))
+    return rng.integers(0, patients, (resamples, patients))
+
+
+def mean_interval(values, picks: np.ndarray) -> tuple[float, float, float, int]:
+    """Mean, percentile 95% interval of the mean over the ``picks``
+    resamples, and the patients with a value (NaN left out of each mean)."""
+    values = np.asarray(values, float)
+    n = len(values)
+    means = np.nanmean(values[picks], axis=1) if n else np.array([np.nan])
+    lo, hi = np.nanpercentile(means, [2.5, 97.5]) if np.isfinite(means).any() else (np.nan, np.nan)
+    return (np.nanmean(values) if n else np.nan), float(lo), float(hi), int(np.isfinite(values).sum())
+
+
 def bootstrap(per_patient: pd.DataFrame, seed: int, resamples: int = 2000) -> pd.DataFrame:
     """Percentile 95% intervals of the mean over patients (resampled with
     replacement; NaN values left out of each mean)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB007]))
-    n = len(per_patient)
-    picks = rng.integers(0, n, (resamples, n))
+    picks = resampled_patients(len(per_patient), seed, resamples)
     rows = []
     for column in BOOTSTRAP_METRICS:
-        values = per_patient[column].astype(float).to_numpy()
-        means = np.nanmean(values[picks], axis=1) if n else np.array([np.nan])
-        lo, hi = np.nanpercentile(means, [2.5, 97.5]) if np.isfinite(means).any() else (np.nan, np.nan)
-        rows.append({"metric": column, "mean": np.nanmean(values) if n else np.nan, "ci95_low": lo, "ci95_high": hi, "patients": int(np.isfinite(values).sum())})
+        mean, lo, hi, n = mean_interval(per_patient[column].astype(float).to_numpy(), picks)
+        rows.append({"metric": column, "mean": mean, "ci95_low": lo, "ci95_high": hi, "patients": n})
     return pd.DataFrame(rows)
 
 
