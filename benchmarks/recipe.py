@@ -1,0 +1,106 @@
+"""Retrain a finished run's main model with another recipe or seed, and
+score a set of its patients with the sequence ablation: the shared part of
+``dropout_recipe.py`` (which ranks recipes, on development patients only)
+and ``seed_spread.py`` (which reports one recipe's spread over seeds, on
+the test patients). Not a script: imported by those two."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """``overlay`` laid over ``base``, block by block (as Snakemake merges
+    its config files)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(paths: list[Path] | None) -> dict:
+    config = {}
+    for path in paths or [Path("config.yaml")]:
+        config = merged(config, yaml.safe_load(Path(path).read_text()))
+    return config
+
+
+def run_split(run: Path) -> dict:
+    """The main model's split of a finished run: train, dev, test ids."""
+    return json.loads((run / "records" / "splits.json").read_text())["models"]["main"]
+
+
+def retrain(run: Path, out: Path, config: dict, training: dict, seed: int, threads: int) -> float:
+    """Train the run's main model on its records with ``training`` and
+    ``seed``; returns the seconds it took."""
+    from brainmets.network.devices import configure_gpus, limit_cpu_threads
+    from brainmets.network.paths import model_files
+    from brainmets.network.records import read_index
+    from brainmets.network.train import cohort_description, train_model
+
+    split = run_split(run)
+    configure_gpus(0, True, "training")
+    limit_cpu_threads(threads)
+    started = time.perf_counter()
+    index = {pid: read_index(run / "records" / f"sub-{pid}_slices.json") for pid in split["train"] + split["dev"]}
+    train_model(
+        [index[p] for p in split["train"]], [index[p] for p in split["dev"]], model_files(out), config["network"], training,
+        config["preprocessing"], seed, config["records"]["context"], cohort_description("phantom", False),
+    )
+    return time.perf_counter() - started
+
+
+def ablation_of(run: Path, model_dir: Path, config: dict, scored: list[str], scored_run: Path | None = None):
+    """Each input set's operating point chosen on ``run``'s development
+    patients, then the ablation rows of ``scored`` (patient ids of
+    ``scored_run``, default ``run``). The sets without BRAVO are chosen and
+    scored on the T1gd-referenced preprocessing of a patient where the run
+    made one (as the workflow's ablation does), else on the BRAVO grid with
+    the missing sequences blanked."""
+    from brainmets.evaluation.ablation import ablation_rows
+    from brainmets.evaluation.input_set_points import dev_input_set_points
+    from brainmets.evaluation.metrics import EvaluationSettings
+    from brainmets.evaluation.threshold import DevCurve, choose_operating_point
+    from brainmets.network.inference import load_preprocessed, predict_volume
+    from brainmets.network.train import load_trained
+    from brainmets.niio import load_nifti
+    from brainmets.slices import from_slices_last
+
+    model, card = load_trained(model_dir)
+    reference = card["preprocessing"].get("reference", ["BRAVO"])[0]
+
+    def files(root: Path, pid: str, grid: str = reference) -> dict:
+        anat = root / "preproc" / f"sub-{pid}" / "anat"
+        return {
+            "images": {s: anat / f"sub-{pid}_space-{grid}_desc-preproc_{s}.nii.gz" for s in card["sequences"] if s != reference or grid == reference},
+            "brain_mask": anat / f"sub-{pid}_space-{grid}_desc-brain_mask.nii.gz",
+            "lesions": anat / f"sub-{pid}_space-{grid}_desc-lesions_mask.nii.gz",
+        }
+
+    def on_t1gd(root: Path, pids: list[str]) -> dict:
+        return {"T1gd": {pid: files(root, pid, "T1gd") for pid in pids if files(root, pid, "T1gd")["brain_mask"].exists()}}
+
+    scored_run = scored_run or run
+    dev = run_split(run)["dev"]
+    settings = EvaluationSettings.from_config(config)
+    margin, batch = config["inference"]["window_margin"], config["inference"]["batch_size"]
+    choice, froc = config["evaluation"]["operating_point"], config["evaluation"]["froc_max_false_positives"]
+    complete = DevCurve(settings)
+    for pid in dev:
+        f = files(run, pid)
+        volumes, mask, affine, _ = load_preprocessed(card, f["images"], f["brain_mask"])
+        prob = predict_volume(model, card, volumes, mask, batch, [], margin)
+        complete.add(pid, from_slices_last(prob, affine), load_nifti(f["lesions"], np.uint8)[0] > 0, from_slices_last(mask, affine) > 0, affine)
+    points = dev_input_set_points(model, card, {pid: files(run, pid) for pid in dev}, choice, froc, settings, batch, margin, on_t1gd(run, dev))
+    thresholds = {"all given": choose_operating_point(*complete.result(), choice, froc, what="all given")["operating_threshold"]}
+    thresholds.update({label: point["operating_threshold"] for label, point in points.items()})
+    scoring = EvaluationSettings.from_config(config, threshold=thresholds["all given"])
+    return ablation_rows(model, card, {pid: files(scored_run, pid) for pid in scored}, scoring, batch, margin, thresholds, on_t1gd(scored_run, scored))
