@@ -113,7 +113,8 @@ rule make_figures:
 
 # Beyond the paper (Grovik et al. 2021), for a model trained with sequence
 # dropout: its test patients with each sequence left out in turn, and with
-# BRAVO and T1gd together. Not part of the default target: snakemake ablation
+# BRAVO and T1gd together. Part of the default target when the model is
+# trained with sequence dropout; alone: snakemake ablation
 rule sequence_ablation:
     input:
         unpack(ablation_inputs),

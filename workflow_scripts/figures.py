@@ -19,8 +19,8 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     # params.case_patients, params.case_probability, input.case_reference and
     # input.case_lesions follow one order (case_inputs in rules/common.smk).
     cases = {
-        pid: {"probability": p, "bravo": b, "lesions": les}
-        for pid, p, b, les in zip(snakemake.params.case_patients, snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
+        pid: {"probability": p, "reference": image, "lesions": les}
+        for pid, p, image, les in zip(snakemake.params.case_patients, snakemake.params.case_probability, ins.case_reference, ins.case_lesions)
     }
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
     out = snakemake.output

@@ -1,6 +1,6 @@
 """Reader for the public Stanford BrainMetShare release.
 
-Layout (see SPEC.md): one folder per case, ``Mets_XXX``, under
+Layout of the release: one folder per case, ``Mets_XXX``, under
 ``mets_stanford_release_train`` (with masks) or ``..._test`` (without), or
 under ``stanford_release_brainmask/mets_stanford_releaseMask_train``. Each
 case has the slice folders ``0`` (post-Gd T1 GRE = BRAVO), ``1`` (pre-Gd T1

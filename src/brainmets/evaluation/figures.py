@@ -49,10 +49,10 @@ def _size_rule(size_threshold: float, found_fraction: float) -> str:
 SHORT_NAMES = {"BRAVO": "post-Gd BRAVO", "T1gd": "post-Gd T1", "T1pre": "pre-Gd T1", "FLAIR": "FLAIR"}
 
 
-def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO"):
+def _show_case(ax_row, reference_image, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO"):
     """Reference image with truth outlines | probability >= floor | thresholded."""
-    k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else bravo.shape[-1] // 2
-    image = np.rot90(bravo[..., k])
+    k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else reference_image.shape[-1] // 2
+    image = np.rot90(reference_image[..., k])
     outline = np.rot90(truth[..., k])
     panels = [
         (f"{image_name}, ground truth", None),
@@ -73,7 +73,7 @@ def _show_case(ax_row, bravo, prob, truth, threshold, title, floor=0.1, image_na
 
 def _case_files(cases: dict, pid: str):
     files = cases[pid]
-    return _axial(files["bravo"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
+    return _axial(files["reference"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
 
 
 def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]) -> None:
@@ -81,10 +81,10 @@ def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     ground-truth outlines, for the test patient with the most lesions."""
     pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
     row = per_patient.set_index("patient_id").loc[pid]
-    bravo, prob, truth = _case_files(cases, pid)
+    image, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     title = f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)"
-    _show_case(axes, bravo, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
+    _show_case(axes, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
     save(fig, paths)
 
 
@@ -115,9 +115,9 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     for ax_row, group in zip(axes, groups):
         members = per_patient[per_patient.subgroup == group].sort_values(["dice", "patient_id"], na_position="first")
         row = members.iloc[len(members) // 2]
-        bravo, prob, truth = _case_files(cases, row.patient_id)
+        image, prob, truth = _case_files(cases, row.patient_id)
         title = f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}"
-        _show_case(ax_row, bravo, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
+        _show_case(ax_row, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
     save(fig, paths)
 
 
