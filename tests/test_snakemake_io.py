@@ -116,3 +116,20 @@ def test_phantom_truth_from_a_rules_inputs():
     ins = {"T1pre": "t1.nii.gz", "truth_transforms": "x.json", "truth_brain_mask": "m.nii.gz"}
     assert phantom_truth(ins) == {"transforms": "x.json", "brain_mask": "m.nii.gz"}
     assert phantom_truth({"T1pre": "t1.nii.gz"}) is None
+
+
+def test_failure_line_tells_errors_apart_by_kind_not_text():
+    from brainmets.errors import CohortError, InputError, PatientError
+    from brainmets.network.modelfolder import ModelFolderError
+    from brainmets.snakemake_io import failure_line
+
+    smk = SimpleNamespace(wildcards={"pid": "p3"}, input=["a.nii.gz"])
+    assert failure_line(smk, InputError("p3", "a.nii.gz", "blank")) == "patient 'p3', file a.nii.gz: blank"
+    assert failure_line(smk, PatientError("p3", "lacks FLAIR")) == "patient 'p3': lacks FLAIR"
+    # A model file's error names the file; the job's patient is added.
+    assert failure_line(smk, ModelFolderError("m/model.json", "not valid JSON")) == "patient 'p3', model file m/model.json: not valid JSON"
+    # A cohort-wide job has no patient: the sheet's line is shown as it is.
+    whole = SimpleNamespace(wildcards={}, input=["cohort.tsv"])
+    assert failure_line(whole, CohortError("cohort sheet cohort.tsv: the file is empty")) == "cohort sheet cohort.tsv: the file is empty"
+    # Any other error that happens to begin with "patient" is not taken for one that names its file.
+    assert failure_line(smk, RuntimeError("patient 3: odd")) == "patient 'p3', file a.nii.gz: RuntimeError: patient 3: odd"

@@ -52,13 +52,14 @@ import numpy as np
 
 import nibabel as nib
 
+from .errors import NamedError, PatientError
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .lesions import LesionInstances, lesion_table_from_mask
 from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
-from .staging import OutputFolderError, check_output_folder, stage_outputs
+from .staging import check_output_folder, stage_outputs
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, reference_order
 
 log = logging.getLogger("brainmets.predict")
@@ -245,7 +246,7 @@ def _reference(pid: str, images: dict, preference) -> str:
     try:
         return choose_reference(images, preference)
     except ValueError as exc:
-        raise ValueError(f"patient '{pid}': {exc}; it is the grid every other sequence is brought onto") from None
+        raise PatientError(pid, f"{exc}; it is the grid every other sequence is brought onto") from None
 
 
 def _check_fields_of_view(pid: str, images: dict, geometry: dict, card: dict) -> None:
@@ -295,7 +296,7 @@ def _inputs_for_model(pid: str, images: dict, card: dict, model_dir) -> tuple[di
     missing = [seq for seq in card["sequences"] if seq not in images]
     refusal = missing_refusal(card, missing)
     if refusal:
-        raise ValueError(f"patient '{pid}': {', '.join(missing)} missing, but model {model_dir} {refusal}")
+        raise PatientError(pid, f"{', '.join(missing)} missing, but model {model_dir} {refusal}")
     return images, unused, missing
 
 
@@ -391,10 +392,8 @@ def main(argv=None) -> int:
 
 def one_line(pid: str, exc: BaseException) -> str:
     """A failure as one line naming the patient, the file and the problem."""
-    if isinstance(exc, (InputError, OutputFolderError)) or str(exc).startswith(f"patient '{pid}'"):
-        text = str(exc)
-    elif isinstance(exc, ModelFolderError):
-        text = f"patient '{pid}', {exc}"
+    if isinstance(exc, NamedError):
+        text = str(exc) if exc.names_patient else f"patient '{pid}', {exc}"
     elif isinstance(exc, OSError) and exc.filename:
         text = f"patient '{pid}', file {exc.filename}: {exc.strerror or exc}"
     else:

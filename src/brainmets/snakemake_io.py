@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 
+from .errors import NamedError
+
 
 @contextlib.contextmanager
 def logged(smk):
@@ -128,9 +130,9 @@ def failure_line(smk, exc: BaseException) -> str:
     """One line naming the job's patient (if any), the file and the problem."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     pid = dict(getattr(smk, "wildcards", {}) or {}).get("pid")
-    if text.startswith(("patient ", "invalid cohort", "cohort sheet", "model file")):
-        return text
     where = f"patient '{pid}', " if pid else ""
+    if isinstance(exc, NamedError):
+        return text if exc.names_patient or not pid else where + text
     if isinstance(exc, OSError) and exc.filename:
         return f"{where}file {exc.filename}: {exc.strerror or text}"
     inputs = [str(f) for f in getattr(smk, "input", [])]

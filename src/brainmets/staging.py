@@ -15,8 +15,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import NamedError
 
-class OutputFolderError(ValueError):
+
+class OutputFolderError(NamedError):
     def __init__(self, patient: str, folder, problem: str):
         super().__init__(f"patient {patient!r}, file {folder}: {problem}")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 
+from ..errors import CohortError
 from ..sequences import SEQUENCES
 from .validate import check_patient_ids
 
@@ -47,25 +48,25 @@ def read_sheet(path) -> list[PatientRecord]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ValueError(f"cohort sheet {path}, line {line}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        raise CohortError(f"cohort sheet {path}, line {line}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     if not text.strip():
-        raise ValueError(f"cohort sheet {path}: the file is empty; expected a header line (patient_id and sequence columns) and one line per patient")
+        raise CohortError(f"cohort sheet {path}: the file is empty; expected a header line (patient_id and sequence columns) and one line per patient")
     try:
         table = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise ValueError(f"cohort sheet {path}: not a tab-separated table ({' '.join(str(exc).split())})") from None
+        raise CohortError(f"cohort sheet {path}: not a tab-separated table ({' '.join(str(exc).split())})") from None
     table.columns = [c.strip() for c in table.columns]
     if table.empty:
-        raise ValueError(f"cohort sheet {path}: no patients (only a header line); add one line per patient")
+        raise CohortError(f"cohort sheet {path}: no patients (only a header line); add one line per patient")
     records = []
     for line, row in enumerate(table.to_dict("records"), start=2):
         row = {k: v.strip() for k, v in row.items() if v is not None and v.strip() != ""}
         try:
             jsonschema.validate(row, SHEET_SCHEMA)
         except jsonschema.ValidationError as exc:
-            raise ValueError(f"cohort sheet {path}, line {line}: {exc.message}") from None
+            raise CohortError(f"cohort sheet {path}, line {line}: {exc.message}") from None
         if not any(seq in row for seq in SEQUENCES):
-            raise ValueError(f"cohort sheet {path}, line {line}: patient {row['patient_id']} has no image (columns {', '.join(SEQUENCES)})")
+            raise CohortError(f"cohort sheet {path}, line {line}: patient {row['patient_id']} has no image (columns {', '.join(SEQUENCES)})")
         resolve = lambda p: p if Path(p).is_absolute() else path.parent / p  # noqa: E731
         records.append(
             PatientRecord(

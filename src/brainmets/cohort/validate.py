@@ -13,18 +13,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from ..errors import CohortError, InputError  # noqa: F401 (InputError: re-exported)
 from .header import canonical, header_problem
 
 # BIDS labels are alphanumeric; this also rules out path separators and "..".
 PATIENT_ID = re.compile(r"^[A-Za-z0-9]+$")
-
-
-class InputError(ValueError):
-    """A problem with one patient's input."""
-
-    def __init__(self, patient: str, file, problem: str):
-        self.patient, self.file, self.problem = patient, str(file), problem
-        super().__init__(f"patient {patient!r}, file {file}: {problem}")
 
 
 def check_patient_ids(ids) -> None:
@@ -39,7 +32,7 @@ def check_patient_ids(ids) -> None:
             problems.append(f"patient id {pid_str!r} appears more than once")
         seen.add(pid_str)
     if problems:
-        raise ValueError("invalid cohort: " + "; ".join(problems))
+        raise CohortError("invalid cohort: " + "; ".join(problems))
 
 
 def check_file(patient: str, path) -> Path:

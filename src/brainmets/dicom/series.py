@@ -16,8 +16,10 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from ..errors import NamedError
 
-class DicomError(ValueError):
+
+class DicomError(NamedError):
     def __init__(self, patient: str, where, problem: str):
         super().__init__(f"patient '{patient}', {where}: {problem}")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..niio import atomic_write_text, load_nifti
 from .input_sets import set_name, threshold_for
 from .metrics import EvaluationSettings, evaluate_patient
@@ -33,7 +34,7 @@ def evaluate_patient_files(pid: str, model: str, files: dict, settings: dict, ou
     truth, truth_affine = load_nifti(files["lesions"], np.uint8)
     brain, _ = load_nifti(files["brain_mask"], np.uint8)
     if truth.shape != prob.shape or not np.allclose(truth_affine, affine, atol=1e-4):
-        raise ValueError(f"patient '{pid}', file {files['probability']}: not on the grid of {files['lesions']}")
+        raise InputError(pid, files["probability"], f"not on the grid of {files['lesions']}")
     threshold = threshold_for(json.loads(Path(files["threshold"]).read_text()), missing)[0]
     patient = json.loads(Path(files["patient"]).read_text())
     eval_settings = EvaluationSettings(threshold=threshold, **settings)

@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 
+from ..errors import PatientError
 from ..evaluation.input_sets import set_name, threshold_for
 from ..niio import atomic_write_text
 from .inference import missing_refusal, predict_patient
@@ -27,7 +28,7 @@ def infer_incomplete_patient(pid: str, preprocessed, brain_mask, model: dict, th
     missing = [seq for seq in card["sequences"] if seq not in done["images"]]
     refusal = missing_refusal(card, missing)
     if refusal:
-        raise ValueError(f"patient {pid}: lacks {', '.join(missing)}, but the model {refusal}")
+        raise PatientError(pid, f"lacks {', '.join(missing)}, but the model {refusal}")
     threshold, chosen_as = threshold_for(json.loads(Path(threshold_path).read_text()), missing)
     log.info("patient %s: without %s on its %s grid, threshold %.4f, the %s", pid, ", ".join(missing), done["reference"], threshold, chosen_as)
     images = {seq: path for seq, path in done["images"].items() if seq in card["sequences"]}

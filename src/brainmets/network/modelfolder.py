@@ -11,6 +11,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from ..errors import NamedError
 from ..sequences import SEQUENCES
 from .paths import model_files
 
@@ -19,8 +20,11 @@ CARD_KEYS = {"format_version": int, "sequences": list, "channels": int, "context
 PREPROCESSING_KEYS = ("brain_extraction", "registration", "inplane_size", "normalization")
 
 
-class ModelFolderError(ValueError):
-    """A missing or broken file of a model folder."""
+class ModelFolderError(NamedError):
+    """A missing or broken file of a model folder (its message names the
+    file, not the patient it was meant for)."""
+
+    names_patient = False
 
     def __init__(self, file, problem: str):
         self.file, self.problem = str(file), problem

@@ -41,6 +41,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from ..errors import InputError
 from ..geometry import resample_to_grid
 from ..niio import spacing_mm
 
@@ -203,8 +204,10 @@ def mask_volume_ml(mask: np.ndarray, affine: np.ndarray) -> float:
 def check_mask_volume(patient: str, path, volume_ml: float, limits_ml) -> None:
     lo, hi = limits_ml
     if not lo <= volume_ml <= hi:
-        raise ValueError(
-            f"patient {patient!r}, file {path}: brain mask volume {volume_ml:.0f} mL is outside the plausible "
+        raise InputError(
+            patient,
+            path,
+            f"brain mask volume {volume_ml:.0f} mL is outside the plausible "
             f"range {lo:.0f}-{hi:.0f} mL; brain extraction failed (check the image, or tune "
             "preprocessing.brain_extraction.fractional_threshold)"
         )
