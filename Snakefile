@@ -2,7 +2,12 @@
 # a reproduction of Grovik et al., JMRI 2020, as one Snakemake workflow.
 from snakemake.utils import min_version
 
+from brainmets.workflow import jobs_import_from
+
 min_version("9.0")
+
+# Every job's script imports the package from this source tree.
+jobs_import_from(f"{workflow.basedir}/src")
 
 
 configfile: "config.yaml"

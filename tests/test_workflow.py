@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import yaml
 from brainmets.cohort.header import canonical
 from brainmets.phantom.generate import phantom_paths
 from brainmets.sequences import SEQUENCES
+from brainmets.workflow import jobs_import_from
 
 from .conftest import REPO, TINY, require_realdata, snakemake
 
@@ -356,6 +358,28 @@ def test_dag_builds_without_the_heavy_libraries(tmp_path, args):
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "halted; None in sys.modules" not in result.stdout + result.stderr
+
+
+def test_scripts_import_the_package_as_any_program():
+    """The Snakefile puts the source tree on every job's PYTHONPATH; no
+    script edits its own import path."""
+    edits = [p.name for p in (REPO / "workflow_scripts").glob("*.py") if "sys.path" in p.read_text()]
+    assert edits == []
+    assert 'jobs_import_from(f"{workflow.basedir}/src")' in (REPO / "Snakefile").read_text()
+
+
+def test_jobs_import_the_package_from_the_source_tree(monkeypatch, tmp_path):
+    """A job's Python without the package installed (no site-packages: as in
+    a rule's conda environment) finds it through the inherited PYTHONPATH."""
+    src = str(REPO / "src")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/elsewhere", src]))
+    jobs_import_from(src)
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [src, "/elsewhere"]
+    found = subprocess.run(
+        [sys.executable, "-S", "-c", "import brainmets; print(brainmets.__file__)"], cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(REPO / "src" / "brainmets" / "__init__.py")
 
 
 def test_lint_is_clean():

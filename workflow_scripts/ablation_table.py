@@ -1,10 +1,5 @@
 """The sequence-ablation table beside the 2021 paper (rule ablation)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import pandas as pd
 
 from brainmets.evaluation.ablation_table import PAPER_2021, ablation_markdown, ablation_table

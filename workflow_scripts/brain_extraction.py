@@ -1,10 +1,5 @@
 """Brain mask from the pre-contrast T1 (rule brain_extraction)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.pipeline import brain_extraction_step
 from brainmets.preprocessing.settings import BrainExtractionSettings
 from brainmets.snakemake_io import logged

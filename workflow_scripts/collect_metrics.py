@@ -1,10 +1,5 @@
 """All test patients' metrics as three tables (rule collect_metrics)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.evaluation.patient import collect
 from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged

@@ -2,11 +2,6 @@
 coregister): a failed registration still writes its outputs and report,
 for the QC table; rule registration_gate stops the patient."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.pipeline import coregistration_step
 from brainmets.preprocessing.settings import RegistrationSettings
 from brainmets.snakemake_io import logged, phantom_truth

@@ -1,10 +1,5 @@
 """Metrics of one test patient (rule evaluate_patient)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.evaluation.patient import evaluate_patient_files
 from brainmets.snakemake_io import logged
 

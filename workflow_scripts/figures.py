@@ -1,10 +1,5 @@
 """Figures 2-6 and the training curves (rule make_figures)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from pathlib import Path
 
 import pandas as pd

@@ -1,11 +1,6 @@
 """Probability maps of a model's development and test patients (rule infer):
 one job per model, so TensorFlow starts and the model loads once."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.inference import predict_patients
 from brainmets.network.train import load_trained

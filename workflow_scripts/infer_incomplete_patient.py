@@ -1,11 +1,6 @@
 """A test patient lacking some inputs, predicted on its own grid at its input
 set's operating point (rule infer_incomplete_patient)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.incomplete import infer_incomplete_patient
 from brainmets.snakemake_io import logged

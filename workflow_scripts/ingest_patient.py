@@ -1,10 +1,5 @@
 """Validate one patient's inputs and write its internal form (rules ingest_*_patient)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.cohort.ingest import ingest_patient
 from brainmets.lesions import LesionInstances
 from brainmets.snakemake_io import logged

@@ -1,11 +1,6 @@
 """Operating points of a sequence-dropout model for each input set, on its
 development patients (rule input_set_operating_points)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import json
 from brainmets.evaluation.input_set_points import dev_input_set_points
 from brainmets.evaluation.metrics import EvaluationSettings

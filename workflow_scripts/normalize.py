@@ -1,10 +1,5 @@
 """All sequences onto the network's grid, masked and normalised (rule normalize)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.pipeline import normalization_step
 from brainmets.preprocessing.settings import PreprocessingSettings
 from brainmets.snakemake_io import logged, phantom_truth

@@ -1,10 +1,5 @@
 """The model's operating points from its development patients (rule operating_threshold)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import json
 from pathlib import Path
 

@@ -1,10 +1,5 @@
 """Simulate one synthetic patient (rule phantom_patient)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.phantom.generate import PhantomConfig, generate_patient
 from brainmets.snakemake_io import logged
 

@@ -2,11 +2,6 @@
 the next reference (rule alternative_reference_preprocessing), for the
 sequence ablation's input sets without the BRAVO."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.pipeline import coregistration_step, lesion_resampling_step, normalization_step
 from brainmets.preprocessing.settings import PreprocessingSettings
 from brainmets.snakemake_io import logged, phantom_truth

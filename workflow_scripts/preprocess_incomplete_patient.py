@@ -1,11 +1,6 @@
 """A test patient lacking some inputs, preprocessed on its own reference
 (rule preprocess_incomplete_patient)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.own_reference import preprocess_on_own_reference
 from brainmets.sequences import SEQUENCES
 from brainmets.snakemake_io import logged

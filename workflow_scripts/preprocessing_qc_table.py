@@ -1,10 +1,5 @@
 """One row per patient of preprocessing quality (rule preprocessing_qc_table)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.niio import atomic_write_text
 from brainmets.preprocessing.pipeline import qc_table
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict

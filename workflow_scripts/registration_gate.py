@@ -1,10 +1,5 @@
 """Stop a patient whose co-registration failed the gate (rule registration_gate)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.registration_gate import registration_gate_step
 from brainmets.snakemake_io import logged
 

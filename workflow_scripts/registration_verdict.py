@@ -1,10 +1,5 @@
 """A patient's registration verdict, failed included (checkpoint registration_verdict)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.registration_gate import verdict_step
 from brainmets.snakemake_io import logged
 

@@ -1,10 +1,5 @@
 """Ground-truth lesion mask onto the network's grid (rule resample_lesions)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.preprocessing.pipeline import lesion_resampling_step
 from brainmets.snakemake_io import logged
 

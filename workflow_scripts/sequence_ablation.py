@@ -1,10 +1,5 @@
 """A sequence-dropout model's test patients with sequences left out (rule sequence_ablation)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import json
 from pathlib import Path
 

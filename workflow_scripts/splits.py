@@ -1,10 +1,5 @@
 """Write the patient split once (rule splits)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import json
 
 from brainmets.niio import atomic_write_text

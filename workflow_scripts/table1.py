@@ -1,10 +1,5 @@
 """Table 1: the cohort (rule table1)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.cohort.table1 import build_table1, to_markdown
 from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged

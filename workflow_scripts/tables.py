@@ -1,10 +1,5 @@
 """Tables 3A-C, 4A-C, the paper comparison, lesion-wise and bootstrap tables (rule make_tables)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 import json
 
 import pandas as pd

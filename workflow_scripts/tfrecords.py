@@ -1,10 +1,5 @@
 """The slices of one labelled patient as a TFRecord shard (rule tfrecords)."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.network.records import write_patient_records
 from brainmets.snakemake_io import logged
 

@@ -1,10 +1,5 @@
 """Train the network of one split (rule train); resumes after a kill."""
 
-import sys
-
-# Jobs in their own conda environment import the package from the source tree.
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-
 from brainmets.network.devices import configure_gpus, limit_cpu_threads, make_deterministic
 from brainmets.network.records import read_index
 from brainmets.network.train import cohort_description, train_model

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .cohort import brainmetshare, brats
 from .cohort.sheet import PatientRecord, read_sheet
 from .phantom.generate import patient_ids, plan_subgroups
 from .sequences import SEQUENCES
+
+
+def jobs_import_from(source_tree) -> str:
+    """Put ``source_tree`` first on the PYTHONPATH every job inherits, so a
+    rule's script imports this package in the workflow's Python and in its
+    own conda environment alike; returns the new PYTHONPATH."""
+    paths = [str(source_tree)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(source_tree)]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    return os.environ["PYTHONPATH"]
 
 
 def phantom_records(config: dict, phantom_files) -> list[PatientRecord]:
