@@ -38,7 +38,7 @@ def run_step(step: str, work: Path) -> None:
     from brainmets.phantom.generate import phantom_paths
     from brainmets.preprocessing import pipeline
     from brainmets.preprocessing.settings import PreprocessingSettings
-    from brainmets.sequences import SEQUENCES
+    from brainmets.sequences import SEQUENCES, patient_grid
 
     cohort = cohort_files(work)
     paths = preproc_paths(work / "preproc", work / "qc", "001")
@@ -46,7 +46,7 @@ def run_step(step: str, work: Path) -> None:
     images = {seq: cohort[seq] for seq in SEQUENCES}
     # The phantom's ground truth, for the accuracy of each step.
     truth = {k: v for k, v in phantom_paths(work / "phantom" / "sub-001", "001").items() if k in ("transforms", "brain_mask")}
-    reference, bet_on = pipeline.patient_grid(images, settings)
+    reference, bet_on = patient_grid(images, settings.reference)
     report = pipeline.run_step(step, "001", images, paths, settings, reference, bet_on, truth=truth)
     if step == "coregister":  # one report per sequence: keep the worst
         report = max(report.values(), key=lambda r: r.get("tre_max_mm") or 0.0)

@@ -72,10 +72,10 @@ for gap in sorted(set(INCOMPLETE.values())):
         params:
             record=ingest_record,
             sequences=[seq for seq in USED if seq not in gap],
-            reference=choose_reference(
+            reference=patient_grid(
                 [seq for seq in USED if seq not in gap],
                 config["preprocessing"]["reference"],
-            ),
+            ).reference,
             lesion_instances=LESION_INSTANCES,
         script:
             "../workflow_scripts/ingest_patient.py"

@@ -11,8 +11,7 @@ from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
     SEQUENCES,
     alternative_reference,
-    brain_extraction_source,
-    choose_reference,
+    patient_grid,
 )
 from brainmets.settings_summary import run_settings
 from brainmets.workflow import (
@@ -48,16 +47,16 @@ for seq, lacking in LEFT_OUT.items():
         f"{seq} is left out for every patient: {len(lacking)} of them have none "
         f"({', '.join(lacking[:10])}{', ...' if len(lacking) > 10 else ''})"
     )
-REF = choose_reference(USED, config["preprocessing"]["reference"])
+# The cohort's grid, decided as for one patient of brainmets-predict: brain
+# extraction on the pre-contrast T1 (paper), else on the reference, whose
+# native-grid mask then needs its own name.
+REF, BET_ON = patient_grid(USED, config["preprocessing"]["reference"])
 MOVING = [seq for seq in USED if seq != REF]
-# Brain extraction on the pre-contrast T1 (paper), else on the reference,
-# whose native-grid mask then needs its own name.
-BET_ON = brain_extraction_source(USED, REF)
 BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
 # A patient without the reference (most clinical protocols have no BRAVO) is
-# preprocessed on the next one: the sequence ablation evaluates its input sets
-# without the reference on that grid, as brainmets-predict would. None when
-# brain extraction needs the reference itself.
+# preprocessed on the next one (patient_grid): the sequence ablation evaluates
+# its input sets without the reference on that grid. None when brain
+# extraction needs the reference itself.
 ALT_REF = alternative_reference(USED, config["preprocessing"]["reference"])
 ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]

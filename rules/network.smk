@@ -157,8 +157,8 @@ rule operating_threshold:
 
 
 # A test patient lacking some inputs (cohort.incomplete_patients: test),
-# predicted on its own grid at its input set's operating point, as
-# brainmets-predict would (Grovik et al. 2021's test without BRAVO).
+# predicted on its own grid at its input set's operating point (Grovik et
+# al. 2021's test without BRAVO).
 rule infer_incomplete_patient:
     input:
         preprocessed=rules.preprocess_incomplete_patient.output.report,

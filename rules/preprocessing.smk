@@ -238,8 +238,8 @@ if ALT_REF:
 
 
 # A test patient lacking some inputs (cohort.incomplete_patients: test),
-# preprocessed on its own reference (its T1gd without a BRAVO), as
-# brainmets-predict would; its lesions lie on that reference.
+# preprocessed on its own reference (patient_grid: its T1gd without a BRAVO);
+# its lesions lie on that reference.
 rule preprocess_incomplete_patient:
     input:
         unpack(incomplete_images),

@@ -6,9 +6,11 @@ import pytest
 from brainmets.sequences import (
     REFERENCE_PREFERENCE,
     SEQUENCES,
+    PatientGrid,
     alternative_reference,
     brain_extraction_source,
     choose_reference,
+    patient_grid,
     reference_order,
     subgroup_of,
 )
@@ -33,6 +35,15 @@ def test_reference_order_accepts_one_name_or_several():
 def test_brain_extraction_runs_on_the_t1pre_else_the_reference():
     assert brain_extraction_source(SEQUENCES, "BRAVO") == "T1pre"
     assert brain_extraction_source(("T1gd", "FLAIR"), "T1gd") == "T1gd"
+
+
+def test_patient_grid_decides_reference_and_brain_extraction_together():
+    assert patient_grid(SEQUENCES) == PatientGrid("BRAVO", "T1pre")
+    reference, bet_on = patient_grid(("T1gd", "FLAIR"), ["BRAVO", "T1gd"])  # no BRAVO, no T1pre
+    assert (reference, bet_on) == ("T1gd", "T1gd")
+    assert patient_grid(SEQUENCES, "T1gd").reference == "T1gd"
+    with pytest.raises(ValueError, match="none of the reference sequences"):
+        patient_grid(("T1pre", "FLAIR"))
 
 
 def test_alternative_reference_only_where_the_brain_mask_survives_without_the_reference():

@@ -4,7 +4,7 @@ import pandas as pd
 
 from brainmets.evaluation.ablation_table import PAPER_2021, ablation_markdown, ablation_table
 from brainmets.evaluation.figures import ablation_figure
-from brainmets.evaluation.input_sets import INPUT_SETS
+from brainmets.input_sets import INPUT_SETS
 from brainmets.niio import atomic_write_text
 from brainmets.snakemake_io import logged
 

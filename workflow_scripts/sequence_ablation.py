@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from brainmets.evaluation.ablation import ablation_rows, check_ablation_model
-from brainmets.evaluation.input_sets import COMPLETE, thresholds_by_input_set
+from brainmets.input_sets import COMPLETE, thresholds_by_input_set
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.train import load_trained

@@ -60,7 +60,7 @@ from .network.modelfolder import ModelFolderError, check_model_folder, read_json
 from .network.modelfolder import read_threshold as read_model_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import check_output_folder, stage_outputs
-from .sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, reference_order
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid, patient_grid, reference_order
 
 log = logging.getLogger("brainmets.predict")
 
@@ -88,7 +88,7 @@ def input_set_threshold(model_dir, complete: float, override: float | None, miss
         return override, "value given with --threshold"
     if not missing:
         return complete, "operating point of complete inputs"
-    from .evaluation.input_sets import threshold_for
+    from .input_sets import threshold_for
     from .network.paths import model_files
 
     path = model_files(model_dir)["threshold"]
@@ -192,7 +192,6 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     _check_fields_of_view(pid, images, geometry, card)
     # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
     from .network.inference import predict_patient
-    from .preprocessing.pipeline import brain_extraction_source
 
     model, card = _load_model(model_dir)
     warning = card.get("training_cohort", {}).get("warning")
@@ -200,9 +199,8 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         log.warning("model %s: %s", model_dir, warning)
     images, unused, missing = _inputs_for_model(pid, images, card, model_dir)
     preference = reference_preference(card)
-    reference = _reference(pid, images, preference)
+    reference, bet_on = _grid(pid, images, preference)
     cut, cut_for = input_set_threshold(model_dir, cut, threshold, missing)
-    bet_on = brain_extraction_source(images, reference)
     log.info("patient %s: threshold %.4f, the %s", pid, cut, cut_for)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
@@ -241,10 +239,10 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     return report
 
 
-def _reference(pid: str, images: dict, preference) -> str:
-    """The first of ``preference`` among the images, or why there is none."""
+def _grid(pid: str, images: dict, preference) -> PatientGrid:
+    """The patient's grid (``patient_grid``), or why it has none."""
     try:
-        return choose_reference(images, preference)
+        return patient_grid(images, preference)
     except ValueError as exc:
         raise PatientError(pid, f"{exc}; it is the grid every other sequence is brought onto") from None
 

@@ -1,5 +1,7 @@
 """The four MR sequences of the paper and how files are named after them."""
 
+from typing import NamedTuple
+
 # Keys are BIDS-label safe (alphanumeric) so they can appear in entity values
 # such as ``from-FLAIR_to-BRAVO``.
 SEQUENCES = ("T1pre", "T1gd", "BRAVO", "FLAIR")
@@ -22,8 +24,9 @@ def reference_order(preference=None) -> tuple[str, ...]:
 
 def choose_reference(present, preference=None) -> str:
     """The first sequence of ``preference`` (default ``REFERENCE_PREFERENCE``)
-    among the ``present`` ones: the grid every other sequence is brought onto."""
-    preference = tuple(preference or REFERENCE_PREFERENCE)
+    among the ``present`` ones: the grid every other sequence is brought onto.
+    ``preference``: one sequence or several (``reference_order``)."""
+    preference = reference_order(preference)
     unknown = [seq for seq in preference if seq not in SEQUENCES]
     if unknown:
         raise ValueError(f"preprocessing.reference: unknown sequence(s) {', '.join(unknown)}; choose among {', '.join(SEQUENCES)}")
@@ -38,6 +41,24 @@ def brain_extraction_source(present, reference: str) -> str:
     else the reference image."""
     return "T1pre" if "T1pre" in present else reference
 
+class PatientGrid(NamedTuple):
+    """Where a patient is preprocessed: the reference every other sequence
+    is brought onto, and the sequence brain extraction runs on."""
+
+    reference: str
+    brain_extraction_on: str
+
+
+def patient_grid(present, preference=None) -> PatientGrid:
+    """The grid of a patient given the ``present`` sequences: the first of
+    ``preference`` (``preprocessing.reference``) it has, and its T1pre, else
+    that reference, for brain extraction. The one place this is decided, for
+    ``brainmets-predict`` and every rule alike; ValueError when none of the
+    preference is present."""
+    reference = choose_reference(present, preference)
+    return PatientGrid(reference, brain_extraction_source(present, reference))
+
+
 def alternative_reference(present, preference=None) -> str | None:
     """The reference of a patient given the ``present`` sequences but the
     reference (the T1gd for a cohort with BRAVO): None when there is no
@@ -47,8 +68,7 @@ def alternative_reference(present, preference=None) -> str | None:
     rest = [seq for seq in present if seq != reference]
     if brain_extraction_source(present, reference) == reference:
         return None
-    preference = tuple(preference or REFERENCE_PREFERENCE)
-    return next((seq for seq in preference if seq in rest), None)
+    return next((seq for seq in reference_order(preference) if seq in rest), None)
 
 
 DESCRIPTIONS = {

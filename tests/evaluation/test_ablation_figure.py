@@ -6,7 +6,7 @@ from PIL import Image
 
 from brainmets.evaluation.ablation_table import PAPER_2021
 from brainmets.evaluation.figures import ablation_figure
-from brainmets.evaluation.input_sets import INPUT_SETS
+from brainmets.input_sets import INPUT_SETS
 
 
 def rows(seed=0):

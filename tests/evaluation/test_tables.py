@@ -8,7 +8,7 @@ import pytest
 
 from brainmets.evaluation import tables
 from brainmets.evaluation.ablation_table import ablation_markdown, ablation_table
-from brainmets.evaluation.input_sets import INPUT_SETS
+from brainmets.input_sets import INPUT_SETS
 
 
 def per_patient(n_per_group=4, seed=0):

@@ -168,7 +168,7 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
 def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
     from brainmets.evaluation.ablation import ablation_rows, check_ablation_model
     from brainmets.evaluation.ablation_table import ablation_markdown, ablation_table
-    from brainmets.evaluation.input_sets import INPUT_SETS, input_sets
+    from brainmets.input_sets import INPUT_SETS, input_sets
     from brainmets.evaluation.metrics import EvaluationSettings
 
     model, card = load_trained(trained / "a")  # trained with sequence dropout
@@ -208,7 +208,7 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
 
 def test_operating_points_per_input_set_on_the_dev_patients(trained, records):
     from brainmets.evaluation.input_set_points import dev_input_set_points
-    from brainmets.evaluation.input_sets import INPUT_SETS
+    from brainmets.input_sets import INPUT_SETS
     from brainmets.evaluation.metrics import EvaluationSettings
 
     model, card = load_trained(trained / "a")

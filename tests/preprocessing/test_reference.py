@@ -9,7 +9,7 @@ import pytest
 from brainmets.layout import MOVING, coregistration_paths, moving_sequences, preproc_paths
 from brainmets.preprocessing import normalize, pipeline, registration
 from brainmets.preprocessing.settings import PreprocessingSettings
-from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference
+from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, patient_grid
 
 from . import synthetic_head as head
 
@@ -63,7 +63,7 @@ def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference
     if preference:
         settings["reference"] = preference
     settings = PreprocessingSettings.from_config(settings)
-    pipeline.preprocess_patient("x", images, {}, settings, *pipeline.patient_grid(images, settings))
+    pipeline.preprocess_patient("x", images, {}, settings, *patient_grid(images, settings.reference))
     assert calls["bet"] == f"{bet_on}.nii.gz"
     assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in SEQUENCES if seq in present and seq != reference]
     assert calls["normalize"] == reference
@@ -72,7 +72,7 @@ def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference
 def test_no_reference_sequence_is_refused():
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
     with pytest.raises(ValueError, match="none of the reference sequences"):
-        pipeline.patient_grid({"T1pre": "a", "FLAIR": "b"}, settings)
+        patient_grid({"T1pre": "a", "FLAIR": "b"}, settings.reference)
 
 
 def _truth_on(shape, affine, seq):
@@ -94,7 +94,7 @@ def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
     images = head.write_patient(tmp_path, ("T1pre", "T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    reports = pipeline.preprocess_patient("nb", images, paths, settings, *pipeline.patient_grid(images, settings))
+    reports = pipeline.preprocess_patient("nb", images, paths, settings, *patient_grid(images, settings.reference))
     assert sorted(reports["coregister"]) == ["FLAIR", "T1pre"]
     assert reports["normalize"]["reference"] == "T1gd"
     t1gd = nib.load(str(images["T1gd"]))
@@ -124,7 +124,7 @@ def test_brain_extraction_runs_on_the_reference_without_t1pre(tmp_path):
     images = head.write_patient(tmp_path, ("T1gd", "FLAIR"))
     paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    reports = pipeline.preprocess_patient("nt", images, paths, settings, *pipeline.patient_grid(images, settings))
+    reports = pipeline.preprocess_patient("nt", images, paths, settings, *patient_grid(images, settings.reference))
     assert list(reports["coregister"]) == ["FLAIR"]
     bet = nib.load(str(paths["bet_mask"]))
     t1gd = nib.load(str(images["T1gd"]))

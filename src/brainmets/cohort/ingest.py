@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..lesions import LESION_COLUMNS, LesionInstances, lesion_table_from_mask
 from ..niio import atomic_write_text, file_sha256, save_nifti, spacing_mm
-from ..sequences import SEQUENCES, choose_reference, subgroup_of
+from ..sequences import SEQUENCES, patient_grid, subgroup_of
 from . import brainmetshare, brats
 from .sheet import PatientRecord
 from .validate import InputError, check_content, check_finite, check_mask, check_overlap, load_image
@@ -68,7 +68,7 @@ def ingest_patient(
     ``instances``: what counts as one lesion (Table 1, the subgroups);
     ``sequences``: those the workflow uses (default: all the record has);
     ``reference``: the grid the lesion mask must lie on (default: BRAVO,
-    else T1gd, as ``choose_reference``). Everything is checked before
+    else T1gd: ``patient_grid``). Everything is checked before
     anything is written, so a bad patient leaves no partial output behind.
     """
     pid = record.patient_id
@@ -76,7 +76,7 @@ def ingest_patient(
     absent = [seq for seq in sequences if seq not in record.images]
     if absent:
         raise InputError(pid, "cohort", f"no {', '.join(absent)} image given")
-    reference = reference or choose_reference(sequences)
+    reference = reference or patient_grid(sequences).reference
     images, sidecars = {}, {}
     for seq in sequences:
         log.info("patient %s: reading %s from %s", pid, seq, record.images[seq])

@@ -5,8 +5,8 @@ each sequence left out in turn, and with BRAVO and T1gd left out together.
 A left-out sequence is blanked in the network's input exactly as sequence
 dropout blanked it in training (zeros). A set without the workflow's
 reference (the BRAVO) is evaluated, where the workflow gives them, on the
-patients preprocessed on the next reference (the T1gd grid), as
-``brainmets-predict`` would preprocess a patient without BRAVO; the other
+patients preprocessed on the next reference (``patient_grid``: the T1gd
+grid of a patient without BRAVO); the other
 sets on the workflow's preprocessing. Each input set is scored
 at its own operating threshold (``input_sets``; the complete set's where
 none was chosen for it) with the metrics of Table 3. The table and its
@@ -24,7 +24,7 @@ from ..network.inference import missing_refusal, predict_volume
 from ..slices import from_slices_last
 from .ablation_table import METRICS
 from .input_set_points import PatientGrids
-from .input_sets import INPUT_SETS, grid_of, input_sets
+from ..input_sets import INPUT_SETS, grid_of, input_sets
 from .metrics import EvaluationSettings, evaluate_patient
 
 log = logging.getLogger(__name__)

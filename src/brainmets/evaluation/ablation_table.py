@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .input_sets import INPUT_SETS
+from ..input_sets import INPUT_SETS
 from .tables import markdown, mean_interval, resampled_patients
 
 METRICS = ("auc", "dice", "lesion_sensitivity", "fp_components", "fp_components_min_volume")

@@ -8,7 +8,7 @@ import numpy as np
 from ..network.inference import load_preprocessed, predict_volume
 from ..niio import load_nifti
 from ..slices import from_slices_last
-from .input_sets import grid_of, input_sets
+from ..input_sets import grid_of, input_sets
 from .metrics import EvaluationSettings
 from .threshold import DevCurve, choose_operating_point
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..niio import atomic_write_text, load_nifti
-from .input_sets import set_name, threshold_for
+from ..input_sets import set_name, threshold_for
 from .metrics import EvaluationSettings, evaluate_patient
 
 # Dense near zero, where the curves of good models live.

@@ -1,7 +1,7 @@
 """A test patient lacking some of the model's sequences (cohort
 ``incomplete_patients: test``, as Grovik et al. 2021 tested without BRAVO),
 predicted on its own grid (``preprocessing.own_reference``) at the operating
-point of its input set, as ``brainmets-predict`` would (rule
+point of its input set (``input_sets.threshold_for``; rule
 infer_incomplete_patient)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from ..errors import PatientError
-from ..evaluation.input_sets import set_name, threshold_for
+from ..input_sets import set_name, threshold_for
 from ..niio import atomic_write_text
 from .inference import missing_refusal, predict_patient
 from .train import load_trained

@@ -1,8 +1,8 @@
 """A test patient lacking some of the workflow's sequences (cohort
 ``incomplete_patients: test``), preprocessed on its own reference: the first
 of ``preprocessing.reference`` it has (its T1gd without a BRAVO), with brain
-extraction on its T1pre, else that reference, as ``brainmets-predict``
-would (rule preprocess_incomplete_patient). Its lesion mask, drawn on that
+extraction on its T1pre, else that reference (``patient_grid``; rule
+preprocess_incomplete_patient). Its lesion mask, drawn on that
 reference, is carried onto the network's grid."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import shutil
 
 from ..layout import moving_sequences
 from ..niio import atomic_write_text
-from ..sequences import brain_extraction_source, choose_reference
+from ..sequences import patient_grid
 from .pipeline import lesion_resampling_step, preprocess_into
 from .settings import PreprocessingSettings
 
@@ -27,8 +27,7 @@ def preprocess_on_own_reference(pid: str, images: dict, lesions, block: dict, wo
     ``reference_image`` and ``report`` (the caller's names). The report
     names the reference and each preprocessed image."""
     settings = PreprocessingSettings.from_config(block)
-    reference = choose_reference(images, settings.reference)
-    bet_on = brain_extraction_source(images, reference)
+    reference, bet_on = patient_grid(images, settings.reference)
     log.info("patient %s: preprocessed on its %s (brain extraction on %s), given %s", pid, reference, bet_on, ", ".join(images))
     paths = preprocess_into(work, pid, images, settings, reference, bet_on, preprocessed)
     voxels = lesion_resampling_step(lesions, paths["brain_mask"], outputs["lesions"])

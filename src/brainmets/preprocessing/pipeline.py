@@ -23,7 +23,7 @@ from ..geometry import resample_to_grid
 from ..layout import preproc_paths
 from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
-from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, brain_extraction_source, choose_reference
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES
 from ..slices import slice_axis
 from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
 from .settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
@@ -140,7 +140,7 @@ def normalization_step(
     pid, cohort_images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str, truth: dict | None = None
 ) -> dict:
     """All sequences onto the resized grid of ``reference`` (chosen once per
-    patient: ``patient_grid``), masked and normalised; ``bet_on``: the
+    patient: ``sequences.patient_grid``), masked and normalised; ``bet_on``: the
     sequence the brain mask was drawn on.
 
     The mask the network sees is the brain mask grown by
@@ -247,22 +247,13 @@ def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdi
 PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 
 
-def patient_grid(images, settings: PreprocessingSettings) -> tuple[str, str]:
-    """The reference of a patient with these images, the first of
-    ``settings.reference`` present (BRAVO, else T1gd), and the sequence brain
-    extraction runs on (the T1pre, else the reference): chosen once per
-    patient, for every step."""
-    reference = choose_reference(images, settings.reference)
-    return reference, brain_extraction_source(images, reference)
-
-
 def run_step(
     step: str, pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
     preprocessed: bool = False, truth: dict | None = None,
 ) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
     in that order); ``settings``: the ``preprocessing`` block of the config;
-    ``reference``, ``bet_on``: the patient's (``patient_grid``). Absent
+    ``reference``, ``bet_on``: the patient's (``sequences.patient_grid``). Absent
     sequences are skipped (sequence-dropout models); ``paths``: the files by
     name (``layout.preproc_paths``); ``preprocessed`` and ``truth``: as for
     the steps."""

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from brainmets.evaluation.input_sets import COMPLETE, input_sets, label_of, threshold_for, thresholds_by_input_set
+from brainmets.input_sets import COMPLETE, input_sets, label_of, threshold_for, thresholds_by_input_set
 
 THRESHOLDS = {"operating_threshold": 0.88, "input_sets": {"without BRAVO": {"operating_threshold": 0.41}, "without BRAVO and T1gd": {"operating_threshold": 0.2}}}
 
@@ -36,7 +36,7 @@ def test_input_sets_of_a_model(sequences, expected):
 
 
 def test_the_grid_of_each_input_set_is_the_first_reference_it_has():
-    from brainmets.evaluation.input_sets import grid_of
+    from brainmets.input_sets import grid_of
 
     card = {"sequences": ["T1pre", "T1gd", "BRAVO", "FLAIR"], "preprocessing": {"reference": ["BRAVO", "T1gd"]}}
     assert grid_of(card, ()) == "BRAVO" and grid_of(card, ["FLAIR"]) == "BRAVO"

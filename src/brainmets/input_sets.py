@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from ..sequences import reference_order
+from .sequences import patient_grid, reference_order
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,14 @@ def input_sets(sequences) -> dict[str, tuple[str, ...]]:
 
 
 def grid_of(card: dict, missing) -> str | None:
-    """The reference grid a patient given the card's sequences without
-    ``missing`` is preprocessed on (as ``brainmets-predict`` would): the
-    first of the card's ``preprocessing.reference`` it has, or None."""
+    """The reference grid (``patient_grid``) of a patient given the card's
+    sequences without ``missing``, or None when it has none of the card's
+    ``preprocessing.reference``."""
     given = [seq for seq in card["sequences"] if seq not in set(missing)]
-    preference = reference_order(card.get("preprocessing", {}).get("reference"))
-    return next((seq for seq in preference if seq in given), None)
+    try:
+        return patient_grid(given, reference_order(card.get("preprocessing", {}).get("reference"))).reference
+    except ValueError:
+        return None
 
 
 def label_of(missing) -> str | None:
