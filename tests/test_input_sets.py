@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from brainmets.input_sets import COMPLETE, input_sets, label_of, threshold_for, thresholds_by_input_set
+from brainmets.errors import PatientError
+from brainmets.input_sets import COMPLETE, choose_input_set, input_sets, label_of, threshold_for, thresholds_by_input_set
 
 THRESHOLDS = {"operating_threshold": 0.88, "input_sets": {"without BRAVO": {"operating_threshold": 0.41}, "without BRAVO and T1gd": {"operating_threshold": 0.2}}}
 
@@ -54,3 +55,27 @@ def test_the_alternative_reference_needs_a_brain_mask_without_the_reference():
     assert alternative_reference(["T1gd", "BRAVO", "FLAIR"], ["BRAVO", "T1gd"]) is None
     assert alternative_reference(["T1pre", "BRAVO", "FLAIR"], ["BRAVO", "T1gd"]) is None
     assert alternative_reference(["T1pre", "T1gd", "FLAIR"], ["BRAVO", "T1gd"]) is None  # already on the T1gd
+
+
+CARD = {"sequences": ["T1pre", "T1gd", "BRAVO", "FLAIR"], "sequence_dropout": 0.5, "accepted_missing": [["BRAVO"], ["BRAVO", "T1gd"]]}
+
+
+def test_choose_input_set_takes_the_models_sequences_and_their_threshold():
+    given = {"T1pre": "a", "T1gd": "b", "FLAIR": "c", "T2": "d"}
+    chosen = choose_input_set("p1", given, CARD, THRESHOLDS)
+    assert chosen.images == {"T1pre": "a", "T1gd": "b", "FLAIR": "c"}
+    assert chosen.unused == ("T2",) and chosen.missing == ("BRAVO",) and chosen.name == "without BRAVO"
+    assert (chosen.threshold, chosen.chosen_as) == (0.41, "operating point of the input set 'without BRAVO'")
+    complete = choose_input_set("p1", {**given, "BRAVO": "e"}, CARD, THRESHOLDS)
+    assert (complete.threshold, complete.chosen_as, complete.name) == (0.88, "operating point of complete inputs", COMPLETE)
+    forced = choose_input_set("p1", given, CARD, {}, override=0.3)
+    assert (forced.threshold, forced.chosen_as) == (0.3, "value given with --threshold")
+
+
+def test_choose_input_set_refuses_what_the_model_cannot_do_without():
+    with pytest.raises(PatientError, match=r"patient 'p2'.*T1pre missing, but model m7 was trained to do without only these sets"):
+        choose_input_set("p2", {"T1gd": "b", "BRAVO": "c", "FLAIR": "d"}, CARD, THRESHOLDS, model="model m7")
+    with pytest.raises(PatientError, match="without sequence dropout and needs all of"):
+        choose_input_set("p2", {"T1gd": "b"}, {"sequences": ["T1gd", "FLAIR"]}, THRESHOLDS)
+    with pytest.raises(ValueError, match="operating point of the input set 'without BRAVO' is 1.5, not a number from 0 to 1"):
+        choose_input_set("p2", {"T1pre": "a", "T1gd": "b", "FLAIR": "c"}, CARD, {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"operating_threshold": 1.5}}})

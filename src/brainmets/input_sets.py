@@ -9,14 +9,18 @@ operating point, chosen on the development patients predicted with that set
 kept in ``threshold.json`` under ``input_sets``. The ablation and
 ``brainmets-predict`` use the one that matches what was given, and name it.
 
-This module names the sets and reads their thresholds (no network code);
-``input_set_points`` predicts the development patients with each set.
+This module names the sets, decides which one a patient's images make and
+the threshold that goes with it (``choose_input_set``, for
+``brainmets-predict`` and the workflow alike; no network code);
+``evaluation.input_set_points`` predicts the development patients with each set.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from .errors import PatientError
 from .sequences import patient_grid, reference_order
 
 log = logging.getLogger(__name__)
@@ -87,3 +91,70 @@ def threshold_for(thresholds: dict, missing) -> tuple[float, str]:
         ", ".join(missing),
     )
     return by_set[COMPLETE], f"operating point of complete inputs (none was chosen without {', '.join(missing)})"
+
+
+def accepted_missing(card: dict) -> list[tuple[str, ...]]:
+    """The subsets of the card's sequences the model may be given without."""
+    if not card.get("sequence_dropout"):
+        return []
+    if "accepted_missing" in card:
+        return [tuple(subset) for subset in card["accepted_missing"]]
+    # Older cards: their dropout blanked one sequence at a time.
+    return [(seq,) for seq in card["sequences"]]
+
+
+def missing_refusal(card: dict, missing) -> str | None:
+    """Why the model cannot run without the ``missing`` sequences (to follow
+    "... missing, but the model"), or None when it can."""
+    missing = frozenset(seq for seq in card["sequences"] if seq in missing)
+    if not missing:
+        return None
+    accepted = {frozenset(subset) for subset in accepted_missing(card)}
+    if missing in accepted:
+        return None
+    if not accepted:
+        return f"was trained without sequence dropout and needs all of {', '.join(card['sequences'])}"
+    if missing == frozenset(card["sequences"]):
+        return "needs at least one of its sequences"
+    listed = "; ".join("+".join(subset) for subset in accepted_missing(card))
+    return f"was trained to do without only these sets of sequences: {listed}"
+
+
+@dataclass(frozen=True)
+class ChosenInputSet:
+    """What a model is given for one patient and the threshold that goes with it."""
+
+    images: dict  # the patient's images the model takes, by sequence
+    unused: tuple[str, ...]  # given, but not among the model's sequences
+    missing: tuple[str, ...]  # the model's sequences the patient lacks
+    threshold: float
+    chosen_as: str  # what the threshold is, for reports
+
+    @property
+    def name(self) -> str:
+        return set_name(self.missing)
+
+
+def choose_input_set(pid: str, images: dict, card: dict, thresholds: dict, override: float | None = None, model: str = "the model") -> ChosenInputSet:
+    """The input set a patient's ``images`` make for the model of ``card``
+    and its threshold: ``override`` (``--threshold``), else the operating
+    point chosen for that set in ``thresholds`` (``threshold.json``'s
+    content), else that of complete inputs. PatientError when the model
+    cannot do without what is missing; ValueError when the chosen threshold
+    is not a number from 0 to 1."""
+    sequences = card["sequences"]
+    unused = tuple(seq for seq in images if seq not in sequences)
+    missing = tuple(seq for seq in sequences if seq not in images)
+    refusal = missing_refusal(card, missing)
+    if refusal:
+        raise PatientError(pid, f"{', '.join(missing)} missing, but {model} {refusal}")
+    if override is not None:
+        threshold, chosen_as = override, "value given with --threshold"
+    elif not missing:
+        threshold, chosen_as = float(thresholds["operating_threshold"]), "operating point of complete inputs"
+    else:
+        threshold, chosen_as = threshold_for(thresholds, missing)
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"the {chosen_as} is {threshold}, not a number from 0 to 1")
+    taken = {seq: path for seq, path in images.items() if seq in sequences}
+    return ChosenInputSet(taken, unused, missing, threshold, chosen_as)

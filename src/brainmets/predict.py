@@ -53,11 +53,13 @@ import numpy as np
 import nibabel as nib
 
 from .errors import NamedError, PatientError
+from .input_sets import ChosenInputSet, choose_input_set
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .lesions import LesionInstances, lesion_table_from_mask
 from .network.modelfolder import ModelFolderError, check_model_folder, read_json
-from .network.modelfolder import read_threshold as read_model_threshold
+from .network.paths import model_files
+from .network.modelfolder import read_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import check_output_folder, stage_outputs
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid, patient_grid, reference_order
@@ -74,28 +76,6 @@ def output_paths(out_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0]) ->
         "report": d / f"{sub}_desc-predict.json",
         "work": d / "work",
     }
-
-
-def read_threshold(model_dir, override: float | None) -> float:
-    return override if override is not None else read_model_threshold(model_dir)
-
-
-def input_set_threshold(model_dir, complete: float, override: float | None, missing) -> tuple[float, str]:
-    """The threshold for what was given, and what it is: ``--threshold``, or
-    the operating point chosen for the input set without ``missing``
-    (``threshold.json``'s ``input_sets``), else that of complete inputs."""
-    if override is not None:
-        return override, "value given with --threshold"
-    if not missing:
-        return complete, "operating point of complete inputs"
-    from .input_sets import threshold_for
-    from .network.paths import model_files
-
-    path = model_files(model_dir)["threshold"]
-    cut, cut_for = threshold_for(read_json(path), missing)
-    if not 0 <= cut <= 1:
-        raise ModelFolderError(path, f"the {cut_for} is {cut}, not a number from 0 to 1")
-    return cut, cut_for
 
 
 def reference_preference(card: dict) -> tuple[str, ...]:
@@ -184,7 +164,8 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     work = output_paths(out_dir, pid)["work"]
     # The model folder first: a broken file is found before minutes of preprocessing.
     card = check_model_folder(model_dir)
-    cut = read_threshold(model_dir, threshold)
+    if threshold is None:
+        read_threshold(model_dir)
     images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
     originals = dict(images)
     images, geometry = canonical_inputs(pid, images, work)
@@ -197,11 +178,11 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
         log.warning("model %s: %s", model_dir, warning)
-    images, unused, missing = _inputs_for_model(pid, images, card, model_dir)
+    chosen = _input_set(pid, images, card, model_dir, threshold)
+    images, missing, cut = chosen.images, list(chosen.missing), chosen.threshold
     preference = reference_preference(card)
     reference, bet_on = _grid(pid, images, preference)
-    cut, cut_for = input_set_threshold(model_dir, cut, threshold, missing)
-    log.info("patient %s: threshold %.4f, the %s", pid, cut, cut_for)
+    log.info("patient %s: threshold %.4f, the %s", pid, cut, chosen.chosen_as)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
     paths = _preprocess_naming_originals(pid, images, originals, card, out["work"], reference, bet_on)
@@ -217,7 +198,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in originals.items() if seq in images},
         "missing_sequences": missing,
-        "unused_sequences": unused,
+        "unused_sequences": list(chosen.unused),
         "reference": reference,
         "reference_preference": list(preference),
         "brain_extraction_on": bet_on,
@@ -226,7 +207,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "model_fingerprint": card["fingerprint"],
         "model_training_cohort": card.get("training_cohort"),
         "threshold": cut,
-        "threshold_chosen_as": cut_for,
+        "threshold_chosen_as": chosen.chosen_as,
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
@@ -280,22 +261,21 @@ def _export_dicom(pid: str, mask, affine, source, out_dir, final_dir, deidentify
     return {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
 
 
-def _inputs_for_model(pid: str, images: dict, card: dict, model_dir) -> tuple[dict, list[str], list[str]]:
-    """The images the model takes, the sequences given that it does not
-    take, and those it takes that are missing; refused when the model
-    cannot run without them."""
-    from .network.inference import missing_refusal
-
-    # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
-    unused = [seq for seq in images if seq not in card["sequences"]]
-    if unused:
-        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(unused))
-        images = {seq: path for seq, path in images.items() if seq in card["sequences"]}
-    missing = [seq for seq in card["sequences"] if seq not in images]
-    refusal = missing_refusal(card, missing)
-    if refusal:
-        raise PatientError(pid, f"{', '.join(missing)} missing, but model {model_dir} {refusal}")
-    return images, unused, missing
+def _input_set(pid: str, images: dict, card: dict, model_dir, override: float | None) -> ChosenInputSet:
+    """The images the model takes, what it lacks and the threshold for that
+    (``choose_input_set``); refused when the model cannot run without them."""
+    path = model_files(model_dir)["threshold"]
+    thresholds = read_json(path) if override is None else {}
+    try:
+        chosen = choose_input_set(pid, images, card, thresholds, override, f"model {model_dir}")
+    except PatientError:
+        raise
+    except ValueError as exc:
+        raise ModelFolderError(path, str(exc)) from None
+    if chosen.unused:
+        # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
+        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(chosen.unused))
+    return chosen
 
 
 def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: LesionInstances = LesionInstances()):

@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from brainmets.network import dataset
-from brainmets.network.inference import accepted_missing, check_inputs, missing_refusal
+from brainmets.input_sets import accepted_missing, missing_refusal
+from brainmets.network.inference import check_inputs
 from brainmets.network.slicebank import SliceBank
 from brainmets.sequences import SEQUENCES
 

@@ -20,11 +20,11 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ..network.inference import missing_refusal, predict_volume
+from ..input_sets import INPUT_SETS, grid_of, input_sets, missing_refusal
+from ..network.inference import predict_volume
 from ..slices import from_slices_last
 from .ablation_table import METRICS
 from .input_set_points import PatientGrids
-from ..input_sets import INPUT_SETS, grid_of, input_sets
 from .metrics import EvaluationSettings, evaluate_patient
 
 log = logging.getLogger(__name__)

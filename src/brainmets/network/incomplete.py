@@ -10,10 +10,9 @@ import json
 import logging
 from pathlib import Path
 
-from ..errors import PatientError
-from ..input_sets import set_name, threshold_for
+from ..input_sets import choose_input_set
 from ..niio import atomic_write_text
-from .inference import missing_refusal, predict_patient
+from .inference import predict_patient
 from .train import load_trained
 
 log = logging.getLogger(__name__)
@@ -25,21 +24,16 @@ def infer_incomplete_patient(pid: str, preprocessed, brain_mask, model: dict, th
     ``probability`` and ``report`` (the caller's names)."""
     done = json.loads(Path(preprocessed).read_text())
     network, card = load_trained(model["model"], model["card"])
-    missing = [seq for seq in card["sequences"] if seq not in done["images"]]
-    refusal = missing_refusal(card, missing)
-    if refusal:
-        raise PatientError(pid, f"lacks {', '.join(missing)}, but the model {refusal}")
-    threshold, chosen_as = threshold_for(json.loads(Path(threshold_path).read_text()), missing)
-    log.info("patient %s: without %s on its %s grid, threshold %.4f, the %s", pid, ", ".join(missing), done["reference"], threshold, chosen_as)
-    images = {seq: path for seq, path in done["images"].items() if seq in card["sequences"]}
-    inference = predict_patient(network, card, images, brain_mask, outputs["probability"], batch_size, margin)
+    chosen = choose_input_set(pid, done["images"], card, json.loads(Path(threshold_path).read_text()))
+    log.info("patient %s: without %s on its %s grid, threshold %.4f, the %s", pid, ", ".join(chosen.missing), done["reference"], chosen.threshold, chosen.chosen_as)
+    inference = predict_patient(network, card, chosen.images, brain_mask, outputs["probability"], batch_size, margin)
     report = {
         "patient_id": pid,
-        "input_set": set_name(missing),
-        "missing_sequences": missing,
+        "input_set": chosen.name,
+        "missing_sequences": list(chosen.missing),
         "reference": done["reference"],
-        "threshold": threshold,
-        "threshold_chosen_as": chosen_as,
+        "threshold": chosen.threshold,
+        "threshold_chosen_as": chosen.chosen_as,
         "model_fingerprint": card["fingerprint"],
         "seconds": round(inference["seconds"], 2),
         "max_probability": inference["max_probability"],

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..input_sets import missing_refusal
 from ..niio import atomic_write_text, load_nifti, save_nifti
 from ..slices import from_slices_last, to_slices_last
 from .dataset import missing_level
@@ -22,33 +23,6 @@ from .model import DOWNSAMPLING
 from .stacking import SliceStacker
 
 log = logging.getLogger(__name__)
-
-
-def accepted_missing(card: dict) -> list[tuple[str, ...]]:
-    """The subsets of the card's sequences the model may be given without."""
-    if not card.get("sequence_dropout"):
-        return []
-    if "accepted_missing" in card:
-        return [tuple(subset) for subset in card["accepted_missing"]]
-    # Older cards: their dropout blanked one sequence at a time.
-    return [(seq,) for seq in card["sequences"]]
-
-
-def missing_refusal(card: dict, missing) -> str | None:
-    """Why the model cannot run without the ``missing`` sequences (to follow
-    "... missing, but the model"), or None when it can."""
-    missing = frozenset(seq for seq in card["sequences"] if seq in missing)
-    if not missing:
-        return None
-    accepted = {frozenset(subset) for subset in accepted_missing(card)}
-    if missing in accepted:
-        return None
-    if not accepted:
-        return f"was trained without sequence dropout and needs all of {', '.join(card['sequences'])}"
-    if missing == frozenset(card["sequences"]):
-        return "needs at least one of its sequences"
-    listed = "; ".join("+".join(subset) for subset in accepted_missing(card))
-    return f"was trained to do without only these sets of sequences: {listed}"
 
 
 def check_inputs(card: dict, shape, missing, source: str) -> None:
