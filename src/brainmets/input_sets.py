@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 
 from .errors import PatientError
-from .sequences import patient_grid, reference_order
+from .sequences import patient_grid
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def grid_of(card: dict, missing) -> str | None:
     ``preprocessing.reference``."""
     given = [seq for seq in card["sequences"] if seq not in set(missing)]
     try:
-        return patient_grid(given, reference_order(card.get("preprocessing", {}).get("reference"))).reference
+        return patient_grid(given, card.get("preprocessing", {}).get("reference")).reference
     except ValueError:
         return None
 

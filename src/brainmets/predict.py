@@ -53,13 +53,12 @@ import numpy as np
 import nibabel as nib
 
 from .errors import NamedError, PatientError
-from .input_sets import ChosenInputSet, choose_input_set
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .lesions import LesionInstances, lesion_table_from_mask
-from .network.modelfolder import ModelFolderError, check_model_folder, read_json
+from .input_sets import ChosenInputSet, choose_input_set
+from .network.modelfolder import ModelFolderError, check_model_folder, read_json, read_threshold
 from .network.paths import model_files
-from .network.modelfolder import read_threshold
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .staging import check_output_folder, stage_outputs
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid, patient_grid, reference_order

@@ -1,7 +1,7 @@
 """A test patient lacking some of the model's sequences (cohort
 ``incomplete_patients: test``, as Grovik et al. 2021 tested without BRAVO),
 predicted on its own grid (``preprocessing.own_reference``) at the operating
-point of its input set (``input_sets.threshold_for``; rule
+point of its input set (``input_sets.choose_input_set``; rule
 infer_incomplete_patient)."""
 
 from __future__ import annotations
