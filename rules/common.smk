@@ -60,6 +60,14 @@ BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
 ALT_REF = alternative_reference(USED, config["preprocessing"]["reference"])
 ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
+# The grids a sequence-dropout model is evaluated on (params of its rules).
+NETWORK_GRIDS = {
+    "sequences": USED,
+    "alternative_reference": ALT_REF,
+    "alternative_sequences": ALT_USED,
+}
+# What every inference job asks a scheduler for.
+INFERENCE_RESOURCES = {"gpu": config["inference"]["gpus"], "mem_mb": 6000, "runtime": 60}
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
 # The files in the folder of rule infer, for each patient (the probability map and

@@ -131,19 +131,12 @@ rule sequence_ablation:
         "../envs/network.yaml"
     threads: 2
     resources:
-        gpu=config["inference"]["gpus"],
-        mem_mb=6000,
-        runtime=60,
+        **INFERENCE_RESOURCES,
     params:
         patients=test_patients,
-        sequences=USED,
-        alternative_reference=ALT_REF,
-        alternative_sequences=ALT_USED,
+        grids=NETWORK_GRIDS,
         settings=EVALUATION_SETTINGS,
-        batch_size=config["inference"]["batch_size"],
-        window_margin=config["inference"]["window_margin"],
-        gpus=config["inference"]["gpus"],
-        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+        inference=config["inference"],
     script:
         "../workflow_scripts/sequence_ablation.py"
 

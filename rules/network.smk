@@ -80,18 +80,13 @@ rule infer:
         "../envs/network.yaml"
     threads: 2
     resources:
-        gpu=config["inference"]["gpus"],
-        mem_mb=6000,
-        runtime=60,
+        **INFERENCE_RESOURCES,
     params:
         patients=inferred_patients,
         probability=patients_files(PROBABILITY, inferred_patients),
         report=patients_files(INFERENCE_REPORT, inferred_patients),
         sequences=USED,
-        batch_size=config["inference"]["batch_size"],
-        window_margin=config["inference"]["window_margin"],
-        gpus=config["inference"]["gpus"],
-        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+        inference=config["inference"],
     script:
         "../workflow_scripts/infer.py"
 
@@ -113,21 +108,14 @@ rule input_set_operating_points:
         "../envs/network.yaml"
     threads: 2
     resources:
-        gpu=config["inference"]["gpus"],
-        mem_mb=6000,
-        runtime=60,
+        **INFERENCE_RESOURCES,
     params:
         patients=dev_patients,
-        sequences=USED,
-        alternative_reference=ALT_REF,
-        alternative_sequences=ALT_USED,
+        grids=NETWORK_GRIDS,
         operating_point=config["evaluation"]["operating_point"],
         froc_max_fp=config["evaluation"]["froc_max_false_positives"],
         settings=EVALUATION_SETTINGS,
-        batch_size=config["inference"]["batch_size"],
-        window_margin=config["inference"]["window_margin"],
-        gpus=config["inference"]["gpus"],
-        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+        inference=config["inference"],
     script:
         "../workflow_scripts/input_set_operating_points.py"
 
@@ -179,13 +167,8 @@ rule infer_incomplete_patient:
         "../envs/network.yaml"
     threads: 2
     resources:
-        gpu=config["inference"]["gpus"],
-        mem_mb=6000,
-        runtime=60,
+        **INFERENCE_RESOURCES,
     params:
-        batch_size=config["inference"]["batch_size"],
-        window_margin=config["inference"]["window_margin"],
-        gpus=config["inference"]["gpus"],
-        allow_cpu_fallback=config["inference"]["allow_cpu_fallback"],
+        inference=config["inference"],
     script:
         "../workflow_scripts/infer_incomplete_patient.py"

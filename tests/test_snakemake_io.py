@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
-from brainmets.snakemake_io import logged, network_patients
+from brainmets.snakemake_io import logged, network_patients, patients_on_every_grid
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -107,6 +107,18 @@ def test_network_patients_follow_the_order_of_the_ids():
         "b": {"images": {"T1gd": "b1", "BRAVO": "b2"}, "brain_mask": "bm", "lesions": "bl"},
     }
     assert "lesions" not in network_patients(ins, ["a", "b"], ["T1gd"])["a"]
+
+
+def test_patients_on_every_grid_take_the_alternative_references_inputs():
+    ins = _Inputs(
+        BRAVO=["a0"], T1gd=["a1"], brain_mask=["am"], lesions=["al"], alt_T1gd=["t1"], alt_brain_mask=["tm"], alt_lesions=["tl"],
+    )
+    grids = {"sequences": ["BRAVO", "T1gd"], "alternative_reference": "T1gd", "alternative_sequences": ["T1gd"]}
+    patients, on_grid = patients_on_every_grid(ins, SimpleNamespace(patients=["a"], grids=grids))
+    assert patients["a"] == {"images": {"BRAVO": "a0", "T1gd": "a1"}, "brain_mask": "am", "lesions": "al"}
+    assert on_grid == {"T1gd": {"a": {"images": {"T1gd": "t1"}, "brain_mask": "tm", "lesions": "tl"}}}
+    alone = {**grids, "alternative_reference": None}
+    assert patients_on_every_grid(ins, SimpleNamespace(patients=["a"], grids=alone)) == (patients, {})
 
 
 def test_phantom_truth_from_a_rules_inputs():

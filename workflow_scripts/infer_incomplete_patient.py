@@ -1,17 +1,15 @@
 """A test patient lacking some inputs, predicted on its own grid at its input
 set's operating point (rule infer_incomplete_patient)."""
 
-from brainmets.network.devices import configure_gpus, limit_cpu_threads
 from brainmets.network.incomplete import infer_incomplete_patient
-from brainmets.snakemake_io import logged
+from brainmets.snakemake_io import inference_job, logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
-    ins, out, params = snakemake.input, snakemake.output, snakemake.params
-    configure_gpus(params.gpus, params.allow_cpu_fallback, "inference")
-    limit_cpu_threads(snakemake.threads)
+    ins, out = snakemake.input, snakemake.output
+    inference = inference_job(snakemake)
     model = {"model": ins.model, "card": ins.card}
     outputs = {"probability": out.probability, "report": out.report}
     report = infer_incomplete_patient(
-        snakemake.wildcards.pid, ins.preprocessed, ins.brain_mask, model, ins.threshold, outputs, params.batch_size, params.window_margin
+        snakemake.wildcards.pid, ins.preprocessed, ins.brain_mask, model, ins.threshold, outputs, inference.batch_size, inference.window_margin
     )
     log.info("patient %s, %s: max probability %.3f", report["patient_id"], report["input_set"], report["max_probability"])

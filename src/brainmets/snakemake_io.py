@@ -118,6 +118,30 @@ def network_patients(ins, pids, sequences, labelled: bool = False, prefix: str =
     return patients
 
 
+def inference_job(smk):
+    """The job's inference settings (``params.inference``), its devices
+    chosen and its CPU threads limited, before the backend starts."""
+    from .network.devices import configure_gpus, limit_cpu_threads
+    from .network.inference import InferenceSettings
+
+    settings = InferenceSettings.from_config(smk.params.inference)
+    configure_gpus(settings.gpus, settings.allow_cpu_fallback, "inference")
+    limit_cpu_threads(smk.threads)
+    return settings
+
+
+def patients_on_every_grid(ins, params) -> tuple[dict, dict]:
+    """Labelled patients' network inputs (``network_patients``) on the
+    workflow's grid, and, where it has another reference, on that one's
+    (``params.grids``: ``NETWORK_GRIDS`` in ``rules/common.smk``; the
+    ``alt_`` inputs of ``labelled_network_inputs``), by that reference."""
+    grids = params.grids
+    patients = network_patients(ins, params.patients, grids["sequences"], labelled=True)
+    other = grids["alternative_reference"]
+    on_grid = {other: network_patients(ins, params.patients, grids["alternative_sequences"], True, "alt_")} if other else {}
+    return patients, on_grid
+
+
 def phantom_truth(ins) -> dict | None:
     """The phantom's ground-truth files among a rule's inputs (truth_<name>,
     ``phantom_truth`` in ``rules/common.smk``) by name, or None (another

@@ -8,6 +8,14 @@ from brainmets.network.inference import brain_window, predict_volume
 from brainmets.network.model import DOWNSAMPLING
 
 
+def test_inference_settings_from_the_config_block():
+    from brainmets.network.inference import InferenceSettings
+
+    block = {"batch_size": 4, "window_margin": None, "gpus": 1, "allow_cpu_fallback": True}
+    assert InferenceSettings.from_config(block) == InferenceSettings(4, None, 1, True)
+    assert InferenceSettings.from_config({}) == InferenceSettings()  # the schema's defaults
+
+
 def _expected(lo, hi, size, margin, multiple):
     """The window along one axis, from its definition: the smallest run of
     whole strides from a stride boundary that holds ``lo - margin`` to

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -23,6 +24,22 @@ from .model import DOWNSAMPLING
 from .stacking import SliceStacker
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """The configuration's ``inference`` block: slices per forward pass, the
+    brain window's margin (None: the whole frame), and the devices an
+    inference job asks for."""
+
+    batch_size: int = 16
+    window_margin: int | None = 32
+    gpus: int = 0
+    allow_cpu_fallback: bool = False
+
+    @classmethod
+    def from_config(cls, block: dict) -> InferenceSettings:
+        return cls(**{f.name: block[f.name] for f in fields(cls) if f.name in block})
 
 
 def check_inputs(card: dict, shape, missing, source: str) -> None:
