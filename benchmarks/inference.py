@@ -103,12 +103,12 @@ def main() -> None:
         card = {"sequences": list(SEQUENCES), "context": 3}
         model = build_model(len(SEQUENCES) * 7, args.width, input_size=None)
     if args.patient:
-        from brainmets.layout import preproc_paths
+        from brainmets.layout import PreprocessingFiles
         from brainmets.network.inference import load_preprocessed
 
         run_dir, pid = args.patient.rsplit(":", 1)
-        paths = preproc_paths(Path(run_dir) / "preproc", Path(run_dir) / "qc", pid)
-        volumes, mask, _, _ = load_preprocessed(card, {seq: paths[f"preproc_{seq}"] for seq in card["sequences"]}, paths["brain_mask"])
+        normalized = PreprocessingFiles.bids(Path(run_dir) / "preproc", Path(run_dir) / "qc", pid).normalization
+        volumes, mask, _, _ = load_preprocessed(card, {seq: normalized.images[seq] for seq in card["sequences"]}, normalized.brain_mask)
         args.slices = mask.shape[-1]
     else:
         image, mask = phantom_volume(size, args.slices, args.seed)

@@ -34,20 +34,20 @@ def cohort_files(work: Path) -> dict[str, Path]:
 
 
 def run_step(step: str, work: Path) -> None:
-    from brainmets.layout import preproc_paths
+    from brainmets.layout import PreprocessingFiles
     from brainmets.phantom.generate import phantom_paths
     from brainmets.preprocessing import pipeline
     from brainmets.preprocessing.settings import PreprocessingSettings
     from brainmets.sequences import SEQUENCES, patient_grid
 
     cohort = cohort_files(work)
-    paths = preproc_paths(work / "preproc", work / "qc", "001")
     settings = PreprocessingSettings.from_config(json.loads((work / "settings.json").read_text()))
     images = {seq: cohort[seq] for seq in SEQUENCES}
     # The phantom's ground truth, for the accuracy of each step.
     truth = {k: v for k, v in phantom_paths(work / "phantom" / "sub-001", "001").items() if k in ("transforms", "brain_mask")}
-    reference, bet_on = patient_grid(images, settings.reference)
-    report = pipeline.run_step(step, "001", images, paths, settings, reference, bet_on, truth=truth)
+    grid = patient_grid(images, settings.reference)
+    files = PreprocessingFiles.bids(work / "preproc", work / "qc", "001", *grid)
+    report = pipeline.run_step(step, "001", images, files, settings, grid, truth=truth)
     if step == "coregister":  # one report per sequence: keep the worst
         report = max(report.values(), key=lambda r: r.get("tre_max_mm") or 0.0)
     (work / f"{step}.json").write_text(json.dumps(report, default=str))

@@ -69,6 +69,7 @@ def ablation_of(run: Path, model_dir: Path, config: dict, scored: list[str], sco
     from brainmets.evaluation.input_set_points import dev_input_set_points
     from brainmets.evaluation.metrics import EvaluationSettings
     from brainmets.evaluation.threshold import DevCurve, choose_operating_point
+    from brainmets.layout import PreprocessingFiles
     from brainmets.network.inference import load_preprocessed, predict_volume
     from brainmets.network.train import load_trained
     from brainmets.niio import load_nifti
@@ -78,11 +79,12 @@ def ablation_of(run: Path, model_dir: Path, config: dict, scored: list[str], sco
     reference = card["preprocessing"].get("reference", ["BRAVO"])[0]
 
     def files(root: Path, pid: str, grid: str = reference) -> dict:
-        anat = root / "preproc" / f"sub-{pid}" / "anat"
+        preprocessed = PreprocessingFiles.bids(root / "preproc", root / "qc", pid, grid)
+        normalized = preprocessed.normalization
         return {
-            "images": {s: anat / f"sub-{pid}_space-{grid}_desc-preproc_{s}.nii.gz" for s in card["sequences"] if s != reference or grid == reference},
-            "brain_mask": anat / f"sub-{pid}_space-{grid}_desc-brain_mask.nii.gz",
-            "lesions": anat / f"sub-{pid}_space-{grid}_desc-lesions_mask.nii.gz",
+            "images": {s: normalized.images[s] for s in card["sequences"] if s != reference or grid == reference},
+            "brain_mask": normalized.brain_mask,
+            "lesions": preprocessed.lesions,
         }
 
     def on_t1gd(root: Path, pids: list[str]) -> dict:

@@ -2,13 +2,7 @@ rule ingest_labelled_patient:
     input:
         ingest_inputs,
     output:
-        **{
-            seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
-            for seq in USED
-        },
-        lesions=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
-        lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
-        patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
+        **ingested_files(f"{RUN}/cohort", "{pid}", USED),
     log:
         f"{RUN}/logs/cohort/sub-{{pid}}.log",
     wildcard_constraints:
@@ -30,20 +24,17 @@ rule ingest_labelled_patient:
 
 use rule ingest_labelled_patient as ingest_unlabelled_patient with:
     output:
-        **{
-            seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
-            for seq in USED
-        },
-        lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
-        patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
+        **ingested_files(f"{RUN}/cohort", "{pid}", USED, labelled=False),
     wildcard_constraints:
         pid=id_pattern(UNLABELLED),
 
 
 # A patient lacking some of the inputs (cohort.incomplete_patients: test):
-# one rule for each gap, writing the sequences such patients have; the
-# lesions lie on their own reference's grid (their T1gd without a BRAVO).
+# one rule for each gap (Snakemake's procedural rules: a rule's outputs are
+# fixed), writing the sequences such patients have; the lesions lie on
+# their own reference's grid (their T1gd without a BRAVO).
 for gap in sorted(set(INCOMPLETE.values())):
+    have = [seq for seq in USED if seq not in gap]
 
     rule:
         name:
@@ -51,14 +42,7 @@ for gap in sorted(set(INCOMPLETE.values())):
         input:
             ingest_inputs,
         output:
-            **{
-                seq: f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_{seq}.nii.gz"
-                for seq in USED
-                if seq not in gap
-            },
-            lesions=f"{RUN}/cohort/sub-{{pid}}/anat/sub-{{pid}}_lesions.nii.gz",
-            lesion_table=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_lesions.tsv",
-            patient=f"{RUN}/cohort/sub-{{pid}}/sub-{{pid}}_patient.json",
+            **ingested_files(f"{RUN}/cohort", "{pid}", have),
         log:
             f"{RUN}/logs/cohort/sub-{{pid}}.log",
         wildcard_constraints:
@@ -71,11 +55,8 @@ for gap in sorted(set(INCOMPLETE.values())):
             runtime=10,
         params:
             record=ingest_record,
-            sequences=[seq for seq in USED if seq not in gap],
-            reference=patient_grid(
-                [seq for seq in USED if seq not in gap],
-                config["preprocessing"]["reference"],
-            ).reference,
+            sequences=have,
+            reference=patient_grid(have, config["preprocessing"]["reference"]).reference,
             lesion_instances=LESION_INSTANCES,
         script:
             "../workflow_scripts/ingest_patient.py"

@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict
 
 from brainmets.evaluation.metrics import configured_settings
-from brainmets.layout import FIGURES
+from brainmets.layout import FIGURES, PreprocessingFiles, ingested_files, record_files
 from brainmets.lesions import LesionInstances
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
@@ -52,7 +52,9 @@ for seq, lacking in LEFT_OUT.items():
 # native-grid mask then needs its own name.
 REF, BET_ON = patient_grid(USED, config["preprocessing"]["reference"])
 MOVING = [seq for seq in USED if seq != REF]
-BET_SPACE = f"{BET_ON}_res-native" if BET_ON == REF else BET_ON
+# Every patient's preprocessing files, named as brainmets-predict names them
+# (with the {pid} wildcard).
+PATIENT_FILES = PreprocessingFiles.bids(f"{RUN}/preproc", f"{RUN}/qc", "{pid}", REF, BET_ON)
 # A patient without the reference (most clinical protocols have no BRAVO) is
 # preprocessed on the next one (patient_grid): the sequence ablation evaluates
 # its input sets without the reference on that grid. None when brain
@@ -68,6 +70,9 @@ NETWORK_GRIDS = {
 }
 # What every inference job asks a scheduler for.
 INFERENCE_RESOURCES = {"gpu": config["inference"]["gpus"], "mem_mb": 6000, "runtime": 60}
+ALT_PATIENT_FILES = ALT_REF and PreprocessingFiles.bids(
+    f"{RUN}/preproc", f"{RUN}/qc", "{pid}", ALT_REF, BET_ON, second_grid=True
+)
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
 # The files in the folder of rule infer, for each patient (the probability map and

@@ -4,8 +4,7 @@ rule tfrecords:
         brain_mask=rules.normalize.output.brain_mask,
         lesions=rules.resample_lesions.output.lesions,
     output:
-        shard=f"{RUN}/records/sub-{{pid}}_slices.tfrecord.gz",
-        index=f"{RUN}/records/sub-{{pid}}_slices.json",
+        **record_files(f"{RUN}/records", "{pid}"),
     log:
         f"{RUN}/logs/records/sub-{{pid}}.log",
     benchmark:

@@ -2,10 +2,10 @@ rule brain_extraction:
     input:
         image=rules.ingest_labelled_patient.output[BET_ON],
     output:
-        bet_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{BET_SPACE}_desc-brain_mask.nii.gz",
-        bet_report=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_desc-brainextraction.json",
+        bet_mask=PATIENT_FILES.brain_extraction.mask,
+        bet_report=PATIENT_FILES.brain_extraction.report,
         bet_qc=report(
-            f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-brainmask_{BET_ON}.png",
+            PATIENT_FILES.brain_extraction.qc,
             caption="../report/qc_brain_mask.rst",
             category="Quality control",
             subcategory="sub-{pid}",
@@ -35,22 +35,10 @@ rule coregister:
         reference=rules.ingest_labelled_patient.output[REF],
         moving=[rules.ingest_labelled_patient.output[seq] for seq in MOVING],
     output:
-        xfm=expand(
-            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_mode-image_xfm.mat",
-            seq=MOVING,
-            allow_missing=True,
-        ),
-        xfm_report=expand(
-            f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{REF}_desc-metrics.json",
-            seq=MOVING,
-            allow_missing=True,
-        ),
+        xfm=[PATIENT_FILES.coregistration[seq].transform for seq in MOVING],
+        xfm_report=[PATIENT_FILES.coregistration[seq].report for seq in MOVING],
         coreg_qc=report(
-            expand(
-                f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_desc-coreg_{{seq}}.png",
-                seq=MOVING,
-                allow_missing=True,
-            ),
+            [PATIENT_FILES.coregistration[seq].qc for seq in MOVING],
             caption="../report/qc_coregistration.rst",
             category="Quality control",
             subcategory="sub-{pid}",
@@ -127,12 +115,9 @@ rule normalize:
         xfm=rules.coregister.output.xfm,
         registration=rules.registration_gate.output[0],
     output:
-        **{
-            seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-preproc_{seq}.nii.gz"
-            for seq in USED
-        },
-        brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-brain_mask.nii.gz",
-        normalize_report=f"{RUN}/preproc/sub-{{pid}}/sub-{{pid}}_desc-normalization.json",
+        **{seq: PATIENT_FILES.normalization.images[seq] for seq in USED},
+        brain_mask=PATIENT_FILES.normalization.brain_mask,
+        normalize_report=PATIENT_FILES.normalization.report,
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_normalize.log",
     benchmark:
@@ -158,7 +143,7 @@ rule resample_lesions:
         lesions=rules.ingest_labelled_patient.output.lesions,
         brain_mask=rules.normalize.output.brain_mask,
     output:
-        lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{REF}_desc-lesions_mask.nii.gz",
+        lesions=PATIENT_FILES.lesions,
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_resample_lesions.log",
     wildcard_constraints:
@@ -189,28 +174,13 @@ if ALT_REF:
             # Only patients the registration gate let through.
             registration=rules.registration_gate.output[0],
         output:
-            **{
-                seq: f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-preproc_{seq}.nii.gz"
-                for seq in ALT_USED
-            },
-            brain_mask=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-brain_mask.nii.gz",
-            lesions=f"{RUN}/preproc/sub-{{pid}}/anat/sub-{{pid}}_space-{ALT_REF}_desc-lesions_mask.nii.gz",
-            normalize_report=f"{RUN}/preproc/sub-{{pid}}/sub-{{pid}}_space-{ALT_REF}_desc-normalization.json",
-            xfm=expand(
-                f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{ALT_REF}_mode-image_xfm.mat",
-                seq=ALT_MOVING,
-                allow_missing=True,
-            ),
-            xfm_report=expand(
-                f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_from-{{seq}}_to-{ALT_REF}_desc-metrics.json",
-                seq=ALT_MOVING,
-                allow_missing=True,
-            ),
-            coreg_qc=expand(
-                f"{RUN}/qc/sub-{{pid}}/sub-{{pid}}_space-{ALT_REF}_desc-coreg_{{seq}}.png",
-                seq=ALT_MOVING,
-                allow_missing=True,
-            ),
+            **{seq: ALT_PATIENT_FILES.normalization.images[seq] for seq in ALT_USED},
+            brain_mask=ALT_PATIENT_FILES.normalization.brain_mask,
+            lesions=ALT_PATIENT_FILES.lesions,
+            normalize_report=ALT_PATIENT_FILES.normalization.report,
+            xfm=[ALT_PATIENT_FILES.coregistration[seq].transform for seq in ALT_MOVING],
+            xfm_report=[ALT_PATIENT_FILES.coregistration[seq].report for seq in ALT_MOVING],
+            coreg_qc=[ALT_PATIENT_FILES.coregistration[seq].qc for seq in ALT_MOVING],
         log:
             f"{RUN}/logs/preproc/sub-{{pid}}_alternative_reference.log",
         benchmark:

@@ -23,10 +23,11 @@ from brainmets import predict
 from brainmets.cohort.header import canonical
 from brainmets.cohort.sheet import read_sheet
 from brainmets.geometry import rigid
+from brainmets.layout import CoregistrationFiles, PreprocessingFiles
 from brainmets.phantom.generate import phantom_paths
 from brainmets.preprocessing.pipeline import coregistration_step
 from brainmets.preprocessing.settings import RegistrationSettings
-from brainmets.sequences import SEQUENCES
+from brainmets.sequences import SEQUENCES, PatientGrid
 from brainmets.snakemake_io import logged
 from brainmets.staging import stage_outputs
 
@@ -318,10 +319,10 @@ def two_phantoms(tmp_path_factory):
 
 
 def _coregister(tmp_path, fixed, moving, settings, **kwargs):
-    paths = {"xfm_T1gd": tmp_path / "x.mat", "xfm_report_T1gd": tmp_path / "x.json", "coreg_qc_T1gd": tmp_path / "x.png"}
+    files = CoregistrationFiles(transform=tmp_path / "x.mat", report=tmp_path / "x.json", qc=tmp_path / "x.png")
     base = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
     settings = RegistrationSettings.from_config({**base, **settings})
-    return coregistration_step("001", "T1gd", fixed, moving, paths, settings, **kwargs), paths
+    return coregistration_step("001", "T1gd", fixed, moving, files, settings, **kwargs), files
 
 
 def test_registration_gate(two_phantoms, tmp_path):
@@ -335,13 +336,13 @@ def test_registration_gate(two_phantoms, tmp_path):
     says = r"patient '001', file .*sub-002_T1gd.nii.gz: T1gd registration onto the BRAVO is implausible: after rigid registration its blocks still need a median local shift of \d+\.\d mm to match \(limit 4\.0 mm"
     with pytest.raises(ValueError, match=says):
         _coregister(tmp_path, own["BRAVO"], other["T1gd"], {})
-    report, paths = _coregister(tmp_path, own["BRAVO"], other["T1gd"], {"implausible": "warn"})
+    report, files = _coregister(tmp_path, own["BRAVO"], other["T1gd"], {"implausible": "warn"})
     assert report["registration"] == "flagged" and report["mi_after"] > report["mi_before"]
-    assert json.loads(paths["xfm_report_T1gd"].read_text())["registration"] == "flagged"
+    assert json.loads(files.report.read_text())["registration"] == "flagged"
     # The workflow's way: the verdict is written, a later step acts on it.
-    report, paths = _coregister(tmp_path, own["BRAVO"], other["T1gd"], {}, enforce=False)
+    report, files = _coregister(tmp_path, own["BRAVO"], other["T1gd"], {}, enforce=False)
     assert report["registration"] == "failed" and report["residual_shift_mm"] > 4.0
-    assert json.loads(paths["xfm_report_T1gd"].read_text())["problem"] == report["problem"]
+    assert json.loads(files.report.read_text())["problem"] == report["problem"]
 
 
 def test_sequences_already_aligned_on_one_grid_pass(two_phantoms, tmp_path):
@@ -352,9 +353,9 @@ def test_sequences_already_aligned_on_one_grid_pass(two_phantoms, tmp_path):
 
     aligned = write_aligned(two_phantoms["001"], tmp_path / "aligned", "001")
     for seq in ("T1pre", "T1gd", "FLAIR"):
-        paths = {f"{kind}_{seq}": tmp_path / f"{kind}_{seq}{ext}" for kind, ext in (("xfm", ".mat"), ("xfm_report", ".json"), ("coreg_qc", ".png"))}
+        files = CoregistrationFiles(transform=tmp_path / f"{seq}.mat", report=tmp_path / f"{seq}.json", qc=tmp_path / f"{seq}.png")
         base = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
-        report = coregistration_step("001", seq, aligned["BRAVO"], aligned[seq], paths, RegistrationSettings.from_config(base))
+        report = coregistration_step("001", seq, aligned["BRAVO"], aligned[seq], files, RegistrationSettings.from_config(base))
         assert report["registration"] == "passed", report
         # Within one 4 mm voxel (the FLAIR's 5-6.4 mm slices, resampled, blur its edges).
         assert abs(report["mi_after"] - report["mi_before"]) < 0.02 * report["mi_before"] and report["residual_shift_mm"] < 4.0
@@ -381,20 +382,20 @@ def test_sequences_of_another_patient(small_phantoms, tmp_path):
     own, other = small_phantoms["003"], small_phantoms["004"]
     assert nib.load(str(own["BRAVO"])).shape == (64, 64, 40)
     images = {"BRAVO": own["BRAVO"], "T1pre": own["T1pre"], "T1gd": other["T1gd"], "FLAIR": other["FLAIR"]}
-    paths = {f"{kind}_{seq}": tmp_path / f"{kind}_{seq}{ext}" for seq in SEQUENCES for kind, ext in (("xfm", ".mat"), ("xfm_report", ".json"), ("coreg_qc", ".png"))}
+    files = PreprocessingFiles.bids(tmp_path / "preproc", tmp_path / "qc", "003")
     registration = {"histogram_bins": 32, "sampling_rate": 0.25, "resample_mm": 3.0, "shrink_factors": [4, 2, 1], "smoothing_sigmas": [2, 1, 0], "iterations": [100, 50, 10], "seed": 1}
     block = {**yaml.safe_load((REPO / "config.yaml").read_text())["preprocessing"], "reference": ["BRAVO"], "registration": registration}
     settings = PreprocessingSettings.from_config(block)
     says = r"patient '003', file .*sub-004_T1gd.nii.gz: T1gd registration onto the BRAVO is implausible: after rigid registration its blocks still need a median local shift of \d+\.\d mm to match \(limit 4\.0 mm"
     with pytest.raises(ValueError, match=says) as error:
-        run_step("coregister", "003", images, paths, settings, "BRAVO", "T1pre")
+        run_step("coregister", "003", images, files, settings, PatientGrid("BRAVO", "T1pre"))
     assert len(str(error.value).splitlines()) == 1 and "mutual information" not in str(error.value)
-    passed = json.loads(paths["xfm_report_T1pre"].read_text())
+    passed = json.loads(files.coregistration["T1pre"].report.read_text())
     assert passed["registration"] == "passed" and passed["residual_shift_mm"] < 2.0
-    failed = json.loads(paths["xfm_report_T1gd"].read_text())
+    failed = json.loads(files.coregistration["T1gd"].report.read_text())
     assert failed["registration"] == "failed" and failed["residual_shift_mm"] > 4.0
     # Warn instead: every sequence registered, the swapped ones flagged with their shift.
     warn = PreprocessingSettings.from_config({**block, "registration": {**registration, "implausible": "warn"}})
-    reports = run_step("coregister", "003", images, paths, warn, "BRAVO", "T1pre")
+    reports = run_step("coregister", "003", images, files, warn, PatientGrid("BRAVO", "T1pre"))
     assert {seq: r["registration"] for seq, r in reports.items()} == {"T1pre": "passed", "T1gd": "flagged", "FLAIR": "flagged"}
     assert all("local shift" in reports[seq]["problem"] for seq in ("T1gd", "FLAIR"))

@@ -2,6 +2,7 @@
 coregister): a failed registration still writes its outputs and report,
 for the QC table; rule registration_gate stops the patient."""
 
+from brainmets.layout import CoregistrationFiles
 from brainmets.preprocessing.pipeline import coregistration_step
 from brainmets.preprocessing.settings import RegistrationSettings
 from brainmets.snakemake_io import logged, phantom_truth
@@ -10,13 +11,12 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     out = snakemake.output
     settings = RegistrationSettings.from_config(snakemake.params.settings)
     for i, seq in enumerate(snakemake.params.sequences):
-        paths = {f"xfm_{seq}": out.xfm[i], f"xfm_report_{seq}": out.xfm_report[i], f"coreg_qc_{seq}": out.coreg_qc[i]}
         coregistration_step(
             snakemake.wildcards.pid,
             seq,
             snakemake.input.reference,
             snakemake.input.moving[i],
-            paths,
+            CoregistrationFiles(transform=out.xfm[i], report=out.xfm_report[i], qc=out.coreg_qc[i]),
             settings,
             snakemake.params.reference,
             enforce=False,

@@ -2,8 +2,10 @@
 the next reference (rule alternative_reference_preprocessing), for the
 sequence ablation's input sets without the BRAVO."""
 
+from brainmets.layout import CoregistrationFiles, NormalizationFiles
 from brainmets.preprocessing.pipeline import coregistration_step, lesion_resampling_step, normalization_step
 from brainmets.preprocessing.settings import PreprocessingSettings
+from brainmets.sequences import PatientGrid
 from brainmets.snakemake_io import logged, phantom_truth
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
@@ -11,20 +13,22 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     pid = snakemake.wildcards.pid
     settings = PreprocessingSettings.from_config(params.preprocessing)
     truth = phantom_truth(ins)
-    paths = {
-        "bet_mask": ins.bet_mask,
-        "brain_mask": out.brain_mask,
-        "normalize_report": out.normalize_report,
-        **{f"preproc_{seq}": out[seq] for seq in params.sequences},
-    }
     for i, seq in enumerate(params.moving):
-        paths.update({f"xfm_{seq}": out.xfm[i], f"xfm_report_{seq}": out.xfm_report[i], f"coreg_qc_{seq}": out.coreg_qc[i]})
         # An implausible registration fails this job (and only it).
         coregistration_step(
-            pid, seq, ins[params.reference], ins[seq], paths, settings.registration, params.reference,
-            preprocessed=params.preprocessed, truth=truth, source=params.sources[seq],
+            pid, seq, ins[params.reference], ins[seq], CoregistrationFiles(out.xfm[i], out.xfm_report[i], out.coreg_qc[i]),
+            settings.registration, params.reference, preprocessed=params.preprocessed, truth=truth, source=params.sources[seq],
         )
-    normalization_step(pid, {seq: ins[seq] for seq in params.sequences}, paths, settings, params.reference, params.bet_on, truth)
+    normalization_step(
+        pid,
+        {seq: ins[seq] for seq in params.sequences},
+        ins.bet_mask,
+        dict(zip(params.moving, out.xfm)),
+        NormalizationFiles(images={seq: out[seq] for seq in params.sequences}, brain_mask=out.brain_mask, report=out.normalize_report),
+        settings,
+        PatientGrid(params.reference, params.bet_on),
+        truth,
+    )
     # The labels lie in the workflow reference's world: carried through this reference's registration onto it.
     voxels = lesion_resampling_step(ins.lesions, out.brain_mask, out.lesions, ins.labels_xfm)
     log.info("patient %s: preprocessed on the %s grid, %d lesion voxels", pid, params.reference, voxels)

@@ -1,7 +1,8 @@
-"""The figures' names, and where ``brainmets-predict`` keeps a patient's
-preprocessing files in its ``work/`` folder (the workflow's rules name
-their own files, in ``rules/``). Pure path functions, importable without
-the heavy libraries (ANTs, matplotlib, TensorFlow).
+"""Where a patient's files lie: ingested (``cohort/``), preprocessed
+(``preproc/``, ``qc/``: the workflow's and ``brainmets-predict``'s ``work/``
+folder alike) and as slice records (``records/``); and the figures' names.
+The rules name their outputs from here. Pure path functions, importable
+without the heavy libraries (ANTs, matplotlib, TensorFlow).
 
 Preprocessing file names follow BIDS derivatives:
 
@@ -21,9 +22,26 @@ mask when it was drawn on the reference itself).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES
+
+
+def ingested_files(cohort_dir, pid: str, sequences=SEQUENCES, labelled: bool = True) -> dict[str, Path]:
+    """An ingested patient's files: its images of ``sequences``, its lesion
+    mask (``labelled``), lesion table and description."""
+    base, sub = Path(cohort_dir) / f"sub-{pid}", f"sub-{pid}"
+    files = {seq: base / "anat" / f"{sub}_{seq}.nii.gz" for seq in sequences}
+    if labelled:
+        files["lesions"] = base / "anat" / f"{sub}_lesions.nii.gz"
+    return {**files, "lesion_table": base / f"{sub}_lesions.tsv", "patient": base / f"{sub}_patient.json"}
+
+
+def record_files(records_dir, pid: str) -> dict[str, Path]:
+    """A patient's 2.5D slice examples (``shard``) and their index."""
+    return {"shard": Path(records_dir) / f"sub-{pid}_slices.tfrecord.gz", "index": Path(records_dir) / f"sub-{pid}_slices.json"}
 
 
 def moving_sequences(reference: str = REFERENCE_PREFERENCE[0]) -> tuple[str, ...]:
@@ -35,32 +53,85 @@ MOVING = moving_sequences()
 FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
 
 
-def preproc_paths(preproc_dir, qc_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0], brain_extraction_on: str = "T1pre") -> dict[str, Path]:
-    base = Path(preproc_dir) / f"sub-{pid}"
-    sub, ref, bet = f"sub-{pid}", reference, brain_extraction_on
-    # Brain extraction on the reference itself: its native-grid mask must not
-    # share a name with the one on the network's grid.
-    native = "_res-native" if bet == ref else ""
-    paths = {
-        "bet_mask": base / "anat" / f"{sub}_space-{bet}{native}_desc-brain_mask.nii.gz",
-        "bet_report": base / "anat" / f"{sub}_desc-brainextraction.json",
-        "bet_qc": Path(qc_dir) / sub / f"{sub}_desc-brainmask_{bet}.png",
-        "brain_mask": base / "anat" / f"{sub}_space-{ref}_desc-brain_mask.nii.gz",
-        "lesions": base / "anat" / f"{sub}_space-{ref}_desc-lesions_mask.nii.gz",
-        "normalize_report": base / f"{sub}_desc-normalization.json",
-    }
-    for seq in SEQUENCES:
-        paths[f"preproc_{seq}"] = base / "anat" / f"{sub}_space-{ref}_desc-preproc_{seq}.nii.gz"
-    for seq in moving_sequences(reference):
-        paths.update({f"{key}_{seq}": path for key, path in coregistration_paths(preproc_dir, qc_dir, pid, seq, reference).items()})
-    return paths
+@dataclass(frozen=True)
+class BrainExtractionFiles:
+    """What brain extraction writes: the mask, on the grid of the image it
+    ran on; its report; its QC picture."""
+
+    mask: Path
+    report: Path
+    qc: Path
 
 
-def coregistration_paths(preproc_dir, qc_dir, pid: str, seq: str, reference: str = REFERENCE_PREFERENCE[0]) -> dict[str, Path]:
-    sub = f"sub-{pid}"
-    xfm = Path(preproc_dir) / sub / "xfm"
-    return {
-        "xfm": xfm / f"{sub}_from-{seq}_to-{reference}_mode-image_xfm.mat",
-        "xfm_report": xfm / f"{sub}_from-{seq}_to-{reference}_desc-metrics.json",
-        "coreg_qc": Path(qc_dir) / sub / f"{sub}_desc-coreg_{seq}.png",
-    }
+@dataclass(frozen=True)
+class CoregistrationFiles:
+    """What the registration of one sequence onto the reference writes: the
+    transform (ANTs), its report, its QC picture."""
+
+    transform: Path
+    report: Path
+    qc: Path
+
+
+@dataclass(frozen=True)
+class NormalizationFiles:
+    """What normalization writes: every sequence on the network's grid (by
+    name), the mask the network sees, the report."""
+
+    images: Mapping[str, Path]
+    brain_mask: Path
+    report: Path
+
+
+@dataclass(frozen=True)
+class PreprocessingFiles:
+    """Every preprocessing file of one patient on one grid, by step; the
+    lesion mask on that grid. ``coregistration``: one per sequence moved
+    onto the reference."""
+
+    brain_extraction: BrainExtractionFiles
+    coregistration: Mapping[str, CoregistrationFiles]
+    normalization: NormalizationFiles
+    lesions: Path
+
+    @classmethod
+    def bids(
+        cls, preproc_dir, qc_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0], brain_extraction_on: str = "T1pre",
+        second_grid: bool = False,
+    ) -> PreprocessingFiles:
+        """The BIDS-derivatives names (module notes); ``pid`` may be the
+        rules' wildcard, ``{pid}``. ``second_grid``: a patient's files on
+        another reference beside those on its first (the workflow's
+        alternative reference), whose reports and QC pictures then name
+        their space."""
+        sub, ref, bet = f"sub-{pid}", reference, brain_extraction_on
+        anat, xfm, qc = Path(preproc_dir) / sub / "anat", Path(preproc_dir) / sub / "xfm", Path(qc_dir) / sub
+        # Brain extraction on the reference itself: its native-grid mask must not
+        # share a name with the one on the network's grid.
+        native = "_res-native" if bet == ref else ""
+        space = f"_space-{ref}" if second_grid else ""
+        return cls(
+            brain_extraction=BrainExtractionFiles(
+                mask=anat / f"{sub}_space-{bet}{native}_desc-brain_mask.nii.gz",
+                report=anat / f"{sub}_desc-brainextraction.json",
+                qc=qc / f"{sub}_desc-brainmask_{bet}.png",
+            ),
+            coregistration={
+                seq: CoregistrationFiles(
+                    transform=xfm / f"{sub}_from-{seq}_to-{ref}_mode-image_xfm.mat",
+                    report=xfm / f"{sub}_from-{seq}_to-{ref}_desc-metrics.json",
+                    qc=qc / f"{sub}{space}_desc-coreg_{seq}.png",
+                )
+                for seq in moving_sequences(ref)
+            },
+            normalization=NormalizationFiles(
+                images={seq: anat / f"{sub}_space-{ref}_desc-preproc_{seq}.nii.gz" for seq in SEQUENCES},
+                brain_mask=anat / f"{sub}_space-{ref}_desc-brain_mask.nii.gz",
+                report=Path(preproc_dir) / sub / f"{sub}{space}_desc-normalization.json",
+            ),
+            lesions=anat / f"{sub}_space-{ref}_desc-lesions_mask.nii.gz",
+        )
+
+    def transforms(self, sequences) -> dict[str, Path]:
+        """The transforms of those of ``sequences`` moved onto the reference."""
+        return {seq: self.coregistration[seq].transform for seq in sequences if seq in self.coregistration}

@@ -57,6 +57,7 @@ from .cohort.validate import PATIENT_ID, InputError, check_content, check_overla
 from .geometry import resample_to_grid
 from .lesions import LesionInstances, lesion_table_from_mask
 from .input_sets import ChosenInputSet, choose_input_set
+from .layout import PreprocessingFiles
 from .network.modelfolder import ModelFolderError, check_model_folder, read_json, read_threshold
 from .network.paths import model_files
 from .niio import atomic_write_text, load_nifti, save_nifti
@@ -83,17 +84,16 @@ def reference_preference(card: dict) -> tuple[str, ...]:
     return reference_order(card["preprocessing"].get("reference"))
 
 
-def preprocess(pid: str, images: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
-    """The workflow's preprocessing chain for one patient onto ``reference``
-    (brain extraction on ``bet_on``), with the model's settings; returns
-    paths. A model trained on
+def preprocess(pid: str, images: dict, card: dict, work: Path, grid: PatientGrid) -> PreprocessingFiles:
+    """The workflow's preprocessing chain for one patient on its ``grid``,
+    with the model's settings; returns its files. A model trained on
     skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
     inputs: no brain extraction or registration then, as in its training."""
     from .preprocessing.pipeline import preprocess_into
     from .preprocessing.settings import PreprocessingSettings
 
     prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
-    return preprocess_into(work, pid, images, PreprocessingSettings.from_card(card), reference, bet_on, prepared)
+    return preprocess_into(work, pid, images, PreprocessingSettings.from_card(card), grid, prepared)
 
 
 def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Path) -> tuple[dict, dict]:
@@ -180,14 +180,15 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     chosen = _input_set(pid, images, card, model_dir, threshold)
     images, missing, cut = chosen.images, list(chosen.missing), chosen.threshold
     preference = reference_preference(card)
-    reference, bet_on = _grid(pid, images, preference)
+    grid = _grid(pid, images, preference)
+    reference, bet_on = grid
     log.info("patient %s: threshold %.4f, the %s", pid, cut, chosen.chosen_as)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    paths = _preprocess_naming_originals(pid, images, originals, card, out["work"], reference, bet_on)
+    normalized = _preprocess_naming_originals(pid, images, originals, card, out["work"], grid).normalization
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
-    preproc = {seq: paths[f"preproc_{seq}"] for seq in SEQUENCES if seq in images}
-    inference = predict_patient(model, card, preproc, paths["brain_mask"], network_grid, batch_size, window_margin)
+    preproc = {seq: str(normalized.images[seq]) for seq in SEQUENCES if seq in images}
+    inference = predict_patient(model, card, preproc, str(normalized.brain_mask), network_grid, batch_size, window_margin)
     instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
     mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances)
     dicom = {}
@@ -236,11 +237,11 @@ def _check_fields_of_view(pid: str, images: dict, geometry: dict, card: dict) ->
         check_overlap(pid, used, first)
 
 
-def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, reference: str, bet_on: str) -> dict:
+def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, grid: PatientGrid) -> PreprocessingFiles:
     """``preprocess``, its errors naming the user's files rather than their
     canonical copies."""
     try:
-        return preprocess(pid, images, card, work, reference, bet_on)
+        return preprocess(pid, images, card, work, grid)
     except ValueError as exc:
         text = str(exc)
         for seq, staged in images.items():

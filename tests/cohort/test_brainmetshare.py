@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from brainmets.cohort import brainmetshare
-from tests.layout import cohort_paths, ingest_into
+from brainmets.layout import ingested_files
+from tests.ingested import ingest_into
 
 SHAPE = (16, 12, 6)  # rows, columns, slices
 
@@ -66,7 +67,7 @@ def test_ingest_converts_mask_and_counts_lesions(release, tmp_path):
     records = {r.patient_id: r for r in brainmetshare.discover(release)}
     patient = ingest_into(records["Mets005"], tmp_path / "cohort")
     assert patient["labelled"] and patient["n_lesions"] == 2 and patient["subgroup"] == "1-3"
-    mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", "Mets005")["lesions"])).dataobj)
+    mask = np.asarray(nib.load(str(ingested_files(tmp_path / "cohort", "Mets005")["lesions"])).dataobj)
     assert set(np.unique(mask)) == {0, 1}
     unlabelled = ingest_into(records["Mets200"], tmp_path / "cohort")
     assert unlabelled["labelled"] is False and unlabelled["n_lesions"] is None

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from brainmets.cohort import brats
-from tests.layout import cohort_paths, ingest_into
+from brainmets.layout import ingested_files
+from tests.ingested import ingest_into
 from brainmets.cohort.header import canonical
 from brainmets.cohort.validate import InputError
 from brainmets.geometry import rotation_matrix
@@ -138,7 +139,7 @@ def test_ingest_writes_three_sequences_and_tumour_core_mask(release, tmp_path):
     records = {r.patient_id: r for r in brats.discover(release)}
     out = tmp_path / "cohort"
     patient = ingest_into(records["BraTSMET00001000"], out)
-    paths = cohort_paths(out, "BraTSMET00001000")
+    paths = ingested_files(out, "BraTSMET00001000")
     # Stored in canonical voxel order: the same voxels in the world.
     seg = _seg()
     core, core_affine = canonical(((seg == 1) | (seg == 3)).astype(np.uint8), AFFINE)
@@ -167,7 +168,7 @@ def test_label_set_setting(release, tmp_path):
         assert records["BraTSMET00001000"].metadata["lesion_labels"] == list(labels)
         out = tmp_path / "-".join(map(str, labels))
         ingest_into(records["BraTSMET00001000"], out)
-        mask = np.asarray(nib.load(str(cohort_paths(out, "BraTSMET00001000")["lesions"])).dataobj)
+        mask = np.asarray(nib.load(str(ingested_files(out, "BraTSMET00001000")["lesions"])).dataobj)
         np.testing.assert_array_equal(mask, canonical(expected.astype(np.uint8), AFFINE)[0])
     for bad in ((), (0, 1), (5,)):
         with pytest.raises(ValueError, match="subset of 1, 2, 3"):
@@ -253,7 +254,7 @@ def test_real_case(tmp_path):
         info = patient["images"][seq]
         assert info["shape"] == [240, 240, 155] and info["spacing_mm"] == [1.0, 1.0, 1.0]
         assert info["orientation"] == "RAS"  # LPS as shipped, stored in canonical order
-    t1gd = nib.load(str(cohort_paths(tmp_path / "cohort", "BraTSGLI00001000")["T1gd"]))
+    t1gd = nib.load(str(ingested_files(tmp_path / "cohort", "BraTSGLI00001000")["T1gd"]))
     original = nib.load(str(record.images["T1gd"]))
     data, affine = canonical(np.asarray(original.dataobj), original.affine)
     np.testing.assert_array_equal(np.asarray(t1gd.dataobj), data)
@@ -287,7 +288,7 @@ def test_brats_2018_naming_and_labels(tmp_path):
     assert records["BraTSMET00001000"].metadata["label_convention"] == "2023"
     # Tumour core by default in either convention: necrotic core and the enhancing tumour (4 here).
     patient = ingest_into(record, tmp_path / "cohort")
-    mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", "Brats18201321")["lesions"])).dataobj)
+    mask = np.asarray(nib.load(str(ingested_files(tmp_path / "cohort", "Brats18201321")["lesions"])).dataobj)
     seg = _seg((1, 2, 4))
     np.testing.assert_array_equal(mask, canonical(np.isin(seg, (1, 4)).astype(np.uint8), AFFINE)[0])
     assert patient["n_lesions"] == 3  # necrotic and enhancing parts split by oedema, and the distant spot
@@ -295,7 +296,7 @@ def test_brats_2018_naming_and_labels(tmp_path):
     for labels, regions in (((3,), (4,)), ((4,), (4,)), ((1, 2, 3), (1, 2, 4)), ((2,), (2,))):
         found = {r.patient_id: r for r in brats.discover(root, labels)}["Brats18201321"]
         ingest_into(found, tmp_path / f"c{labels}")
-        mask = np.asarray(nib.load(str(cohort_paths(tmp_path / f"c{labels}", "Brats18201321")["lesions"])).dataobj)
+        mask = np.asarray(nib.load(str(ingested_files(tmp_path / f"c{labels}", "Brats18201321")["lesions"])).dataobj)
         np.testing.assert_array_equal(mask, canonical(np.isin(seg, regions).astype(np.uint8), AFFINE)[0])
 
 
@@ -332,5 +333,5 @@ def test_real_brats_2018_cases(tmp_path):
     patient = ingest_into(record, tmp_path / "cohort")
     seg = nib.load(str(record.lesions))
     core = np.isin(np.asarray(seg.dataobj), (1, 4))
-    mask = np.asarray(nib.load(str(cohort_paths(tmp_path / "cohort", record.patient_id)["lesions"])).dataobj)
+    mask = np.asarray(nib.load(str(ingested_files(tmp_path / "cohort", record.patient_id)["lesions"])).dataobj)
     assert patient["labelled"] and mask.sum() == core.sum() > 1000

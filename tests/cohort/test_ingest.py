@@ -12,7 +12,8 @@ import pytest
 
 from brainmets.lesions import LesionInstances
 
-from tests.layout import cohort_paths, ingest_into
+from brainmets.layout import ingested_files
+from tests.ingested import ingest_into
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError
 from brainmets.lesions import LESION_COLUMNS
@@ -49,7 +50,7 @@ def _two_touching_lesions(shape=SHAPE):
 
 
 def test_paths_of_the_internal_form(tmp_path):
-    paths = cohort_paths(tmp_path, "p7")
+    paths = ingested_files(tmp_path, "p7")
     base = tmp_path / "sub-p7"
     assert paths["BRAVO"] == base / "anat" / "sub-p7_BRAVO.nii.gz"
     assert paths["lesions"] == base / "anat" / "sub-p7_lesions.nii.gz"
@@ -61,7 +62,7 @@ def test_paths_of_the_internal_form(tmp_path):
 def test_images_are_written_canonical_with_their_checksums(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
     patient = ingest_into(record, tmp_path / "cohort")
-    paths = cohort_paths(tmp_path / "cohort", "p7")
+    paths = ingested_files(tmp_path / "cohort", "p7")
     source = nib.load(str(record.images["FLAIR"]))
     written = nib.load(str(paths["FLAIR"]))
     # Stored RAS: the reversed axis is turned round, the world is unchanged.
@@ -83,17 +84,17 @@ def test_lesion_table_counts_components_with_the_connectivity_asked_for(tmp_path
     apart = ingest_into(record, tmp_path / "c6", instances=LesionInstances(connectivity=6))
     assert (joined["n_lesions"], joined["subgroup"], joined["lesion_connectivity"]) == (1, "1-3", 26)
     assert (apart["n_lesions"], apart["subgroup"], apart["lesion_connectivity"]) == (2, "1-3", 6)
-    table = pd.read_csv(cohort_paths(tmp_path / "c6", "p7")["lesion_table"], sep="\t")
+    table = pd.read_csv(ingested_files(tmp_path / "c6", "p7")["lesion_table"], sep="\t")
     assert list(table.columns) == LESION_COLUMNS
     assert sorted(table.voxels) == [1, 8]
     np.testing.assert_allclose(sorted(table.volume_mm3), [1320.0, 8 * 1320.0])
-    mask = nib.load(str(cohort_paths(tmp_path / "c6", "p7")["lesions"]))
+    mask = nib.load(str(ingested_files(tmp_path / "c6", "p7")["lesions"]))
     assert mask.get_data_dtype() == np.uint8 and int(np.asarray(mask.dataobj).sum()) == 9
 
 
 def test_unlabelled_patient_has_an_empty_table(tmp_path):
     patient = ingest_into(_record(tmp_path), tmp_path / "cohort")
-    paths = cohort_paths(tmp_path / "cohort", "p7")
+    paths = ingested_files(tmp_path / "cohort", "p7")
     assert patient["labelled"] is False and patient["n_lesions"] is None and patient["subgroup"] is None
     assert not paths["lesions"].exists()
     table = pd.read_csv(paths["lesion_table"], sep="\t")
@@ -111,7 +112,7 @@ def test_empty_mask_is_labelled_with_no_lesions(tmp_path, caplog):
 def test_sequences_asked_for_and_left_out(tmp_path):
     record = _record(tmp_path, mask=_two_touching_lesions())
     patient = ingest_into(record, tmp_path / "cohort", sequences=["BRAVO", "T1gd"])
-    paths = cohort_paths(tmp_path / "cohort", "p7")
+    paths = ingested_files(tmp_path / "cohort", "p7")
     assert sorted(patient["images"]) == ["BRAVO", "T1gd"]
     assert patient["sequences_not_used"] == ["T1pre", "FLAIR"]
     assert paths["T1gd"].exists() and not paths["T1pre"].exists() and not paths["FLAIR"].exists()
@@ -130,8 +131,8 @@ def test_without_a_bravo_the_mask_lies_on_the_t1gd(tmp_path):
     record = _record(tmp_path, sequences=("T1pre", "T1gd", "FLAIR"), mask=on_t1gd, mask_affine=T1GD)
     patient = ingest_into(record, tmp_path / "cohort")
     assert patient["reference"] == "T1gd" and patient["n_lesions"] == 1
-    mask = nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["lesions"]))
-    np.testing.assert_allclose(mask.affine, nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["T1gd"])).affine)
+    mask = nib.load(str(ingested_files(tmp_path / "cohort", "p7")["lesions"]))
+    np.testing.assert_allclose(mask.affine, nib.load(str(ingested_files(tmp_path / "cohort", "p7")["T1gd"])).affine)
     # A mask on another sequence's grid is refused, naming the reference.
     (tmp_path / "again").mkdir()
     wrong = _record(tmp_path / "again", sequences=("T1pre", "T1gd", "FLAIR"), mask=_two_touching_lesions())
@@ -145,7 +146,7 @@ def test_without_a_bravo_the_mask_lies_on_the_t1gd(tmp_path):
 @pytest.mark.parametrize("dtype,stored", [(np.float64, np.float32), (np.float32, np.float32), (np.int16, np.int16)])
 def test_floating_images_are_stored_as_float32_integers_as_given(tmp_path, dtype, stored):
     ingest_into(_record(tmp_path, dtype=dtype), tmp_path / "cohort")
-    assert nib.load(str(cohort_paths(tmp_path / "cohort", "p7")["BRAVO"])).get_data_dtype() == stored
+    assert nib.load(str(ingested_files(tmp_path / "cohort", "p7")["BRAVO"])).get_data_dtype() == stored
 
 
 def test_inputs_are_left_unmodified(tmp_path):

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from brainmets.cohort.header import canonical
-from tests.layout import cohort_paths, ingest_into
+from brainmets.layout import ingested_files
+from tests.ingested import ingest_into
 from brainmets.cohort.sheet import PatientRecord
 from brainmets.cohort.validate import InputError, check_patient_ids
 from brainmets.sequences import SEQUENCES
@@ -45,7 +46,7 @@ def test_good_patient_is_ingested_unmodified(good_record, tmp_path):
     before = {p: p.read_bytes() for p in good_record.input_paths()}
     patient = ingest_into(good_record, tmp_path / "cohort")
     assert patient["n_lesions"] == 1 and patient["subgroup"] == "1-3"
-    paths = cohort_paths(tmp_path / "cohort", "p01")
+    paths = ingested_files(tmp_path / "cohort", "p01")
     assert all(paths[k].exists() for k in (*SEQUENCES, "lesions", "lesion_table", "patient"))
     np.testing.assert_allclose(nib.load(str(paths["FLAIR"])).affine, canonical(np.zeros((12, 10, 8)), AFFINE)[1])
     assert {p: p.read_bytes() for p in good_record.input_paths()} == before
@@ -86,7 +87,7 @@ def test_4d_with_single_volume_is_accepted(good_record, tmp_path):
     volume = np.random.default_rng(1).random((12, 10, 8, 1)).astype(np.float32)
     good_record.images["T1pre"] = _write(tmp_path / "one.nii.gz", volume)
     ingest_into(good_record, tmp_path / "cohort")
-    written = nib.load(str(cohort_paths(tmp_path / "cohort", "p01")["T1pre"]))
+    written = nib.load(str(ingested_files(tmp_path / "cohort", "p01")["T1pre"]))
     # The single volume, as 3D (in canonical voxel order).
     np.testing.assert_array_equal(np.asarray(written.dataobj), canonical(volume[..., 0], AFFINE)[0])
 

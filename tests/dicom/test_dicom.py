@@ -204,7 +204,8 @@ def test_deidentified_export(exported, tmp_path):
 
 
 def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
-    from tests.layout import cohort_paths, ingest_into
+    from brainmets.layout import ingested_files
+    from tests.ingested import ingest_into
     from brainmets.cohort.sheet import PatientRecord
 
     root, paths, _ = study
@@ -213,7 +214,7 @@ def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
     record = PatientRecord("p3", images, lesions=paths["lesions"])
     patient = ingest_into(record, tmp_path)
     assert patient["images"]["FLAIR"]["dicom_sidecar"]["SeriesDescription"] == DESCRIPTIONS["FLAIR"]
-    ingested = nib.load(str(cohort_paths(tmp_path, "p3")["FLAIR"]))
+    ingested = nib.load(str(ingested_files(tmp_path, "p3")["FLAIR"]))
     original = nib.load(str(paths["FLAIR"]))
     # Same voxels in the same places (dcm2niix may order the axes differently).
     probe = np.array([[3, 4, 5], [10, 2, 7]])
@@ -227,7 +228,7 @@ def test_cohort_sheet_column_may_be_a_dicom_folder(study, tmp_path):
 
 
 def test_two_series_in_a_sequence_folder_is_an_error(study, tmp_path):
-    from tests.layout import ingest_into
+    from tests.ingested import ingest_into
     from brainmets.cohort.sheet import PatientRecord
 
     root, paths, _ = study

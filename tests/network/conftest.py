@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brainmets.geometry import rigid
-from tests.layout import record_paths
+from brainmets.layout import record_files
 from brainmets.network.records import read_index, write_patient_records
 from brainmets.niio import save_nifti
 from brainmets.sequences import SEQUENCES
@@ -41,7 +41,7 @@ def write_preprocessed(folder, pid: str, seed: int) -> dict:
 
 def write_records(folder, pid, seed):
     files = write_preprocessed(folder, pid, seed)
-    out = record_paths(folder / "records", pid)
+    out = record_files(folder / "records", pid)
     write_patient_records(pid, {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, "histogram_equalization")
     return files, read_index(out["index"])
 

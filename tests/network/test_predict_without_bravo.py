@@ -20,14 +20,14 @@ import pytest
 import yaml
 from scipy import ndimage
 
-from brainmets.layout import preproc_paths
+from brainmets.layout import PreprocessingFiles
 from brainmets.network.paths import model_files
 from brainmets.network.records import read_index, write_patient_records
 from brainmets.network.train import train_model
 from brainmets.phantom.generate import generate_patient, phantom_paths
 from brainmets.preprocessing import pipeline
 from brainmets.preprocessing.settings import PreprocessingSettings
-from brainmets.sequences import SEQUENCES
+from brainmets.sequences import SEQUENCES, PatientGrid
 
 from ..conftest import REPO, SEED, tiny_config
 
@@ -61,12 +61,13 @@ def patient(root: Path, index: int) -> dict:
 
 def training_records(root: Path, files: dict, pid: str, block: dict) -> dict:
     """One patient through predict's preprocessing steps, as slice records."""
-    paths = preproc_paths(root / "preproc", root / "qc", pid)
+    preprocessed = PreprocessingFiles.bids(root / "preproc", root / "qc", pid)
     settings = PreprocessingSettings.from_config(block)
-    pipeline.preprocess_patient(pid, {s: files[s] for s in SEQUENCES}, paths, settings, "BRAVO", "T1pre")
-    pipeline.lesion_resampling_step(files["lesions"], paths["brain_mask"], paths["lesions"])
+    pipeline.preprocess_patient(pid, {s: files[s] for s in SEQUENCES}, preprocessed, settings, PatientGrid("BRAVO", "T1pre"))
+    normalized = preprocessed.normalization
+    pipeline.lesion_resampling_step(files["lesions"], normalized.brain_mask, preprocessed.lesions)
     out = {"shard": root / "records" / f"{pid}.tfrecord.gz", "index": root / "records" / f"{pid}.json"}
-    write_patient_records(pid, {s: paths[f"preproc_{s}"] for s in SEQUENCES}, paths["brain_mask"], paths["lesions"], out, block["normalization"])
+    write_patient_records(pid, normalized.images, normalized.brain_mask, preprocessed.lesions, out, block["normalization"])
     return read_index(out["index"])
 
 

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from brainmets.network import dataset, loader
-from tests.layout import record_paths
+from brainmets.layout import record_files
 from brainmets.network.records import check_compatible, read_index, read_patient_records, write_patient_records
 from brainmets.network.slicebank import SliceBank
 from brainmets.network.stacking import SliceStacker
@@ -87,7 +87,7 @@ def test_bank_neighbourhoods_are_sequence_major_and_zero_padded(records):
 def test_same_input_same_bytes_in_another_process(tmp_path, records):
     # Another process with another hash seed: protobuf map order must not leak in.
     files, index = records[1]
-    out = record_paths(tmp_path, "r1")
+    out = record_files(tmp_path, "r1")
     code = (
         "import sys, json; from pathlib import Path; from brainmets.network.records import write_patient_records; "
         "a = json.loads(sys.argv[1]); "
@@ -243,7 +243,7 @@ def test_validation_sees_every_slice_once(records):
 
 def test_incompatible_records_are_refused(tmp_path, records):
     files = write_preprocessed(tmp_path, "odd", seed=9)
-    out = record_paths(tmp_path / "records", "odd")
+    out = record_files(tmp_path / "records", "odd")
     write_patient_records("odd", {s: files[s] for s in SEQUENCES}, files["brain_mask"], files["lesions"], out, "zscore")
     with pytest.raises(ValueError, match="patient odd have image_dtype='float16'"):
         check_compatible([records[0][1], read_index(out["index"])])

@@ -6,10 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from brainmets.layout import MOVING, coregistration_paths, moving_sequences, preproc_paths
+from brainmets.layout import MOVING, PreprocessingFiles
 from brainmets.preprocessing import normalize, pipeline, registration
 from brainmets.preprocessing.settings import PreprocessingSettings
-from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, choose_reference, patient_grid
+from brainmets.sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid, choose_reference, patient_grid
 
 from . import synthetic_head as head
 
@@ -27,20 +27,6 @@ def test_choose_reference():
         choose_reference(SEQUENCES, ["CT"])
 
 
-def test_layout_defaults_are_unchanged_and_names_follow_the_reference(tmp_path):
-    default = preproc_paths(tmp_path / "p", tmp_path / "q", "001")
-    assert default == preproc_paths(tmp_path / "p", tmp_path / "q", "001", "BRAVO", "T1pre")
-    assert MOVING == moving_sequences("BRAVO") == ("T1pre", "T1gd", "FLAIR")
-    assert default["brain_mask"].name == "sub-001_space-BRAVO_desc-brain_mask.nii.gz"
-    assert default["bet_mask"].name == "sub-001_space-T1pre_desc-brain_mask.nii.gz"
-    assert default["xfm_FLAIR"].name == "sub-001_from-FLAIR_to-BRAVO_mode-image_xfm.mat"
-    assert coregistration_paths(tmp_path, tmp_path, "001", "T1gd")["xfm"].name == "sub-001_from-T1gd_to-BRAVO_mode-image_xfm.mat"
-    t1gd = preproc_paths(tmp_path / "p", tmp_path / "q", "001", "T1gd", "T1gd")
-    assert t1gd["preproc_FLAIR"].name == "sub-001_space-T1gd_desc-preproc_FLAIR.nii.gz"
-    assert t1gd["bet_mask"].name == "sub-001_space-T1gd_res-native_desc-brain_mask.nii.gz" != t1gd["brain_mask"].name
-    assert t1gd["xfm_BRAVO"].name == "sub-001_from-BRAVO_to-T1gd_mode-image_xfm.mat" and "xfm_T1gd" not in t1gd
-
-
 @pytest.mark.parametrize(
     "present, preference, reference, bet_on",
     [
@@ -55,18 +41,22 @@ def test_each_step_runs_on_the_chosen_reference(monkeypatch, present, preference
     calls = {}
     monkeypatch.setattr(pipeline, "brain_extraction_step", lambda pid, path, *a: calls.setdefault("bet", path))
     monkeypatch.setattr(
-        pipeline, "coregistration_step", lambda pid, seq, ref, moving, paths, settings, reference, **kw: calls.setdefault("coreg", []).append((seq, ref, reference))
+        pipeline, "coregistration_step", lambda pid, seq, ref, moving, files, settings, reference, **kw: calls.setdefault("coreg", []).append((seq, ref, reference))
     )
-    monkeypatch.setattr(pipeline, "normalization_step", lambda pid, images, paths, settings, reference, bet_on, truth: calls.setdefault("normalize", reference))
+    monkeypatch.setattr(
+        pipeline, "normalization_step", lambda pid, images, mask, transforms, files, settings, grid, truth: calls.setdefault("normalize", (grid, sorted(transforms)))
+    )
     images = {seq: f"{seq}.nii.gz" for seq in present}
     settings = {k: v for k, v in head.PREPROCESSING.items() if k != "reference"}
     if preference:
         settings["reference"] = preference
     settings = PreprocessingSettings.from_config(settings)
-    pipeline.preprocess_patient("x", images, {}, settings, *patient_grid(images, settings.reference))
+    grid = patient_grid(images, settings.reference)
+    pipeline.preprocess_patient("x", images, PreprocessingFiles.bids("p", "q", "x", *grid), settings, grid)
+    moved = [seq for seq in SEQUENCES if seq in present and seq != reference]
     assert calls["bet"] == f"{bet_on}.nii.gz"
-    assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in SEQUENCES if seq in present and seq != reference]
-    assert calls["normalize"] == reference
+    assert calls["coreg"] == [(seq, f"{reference}.nii.gz", reference) for seq in moved]
+    assert calls["normalize"] == ((reference, bet_on), sorted(moved))
 
 
 def test_no_reference_sequence_is_refused():
@@ -92,25 +82,27 @@ def _brain_points(seq, step=3):
 
 def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
     images = head.write_patient(tmp_path, ("T1pre", "T1gd", "FLAIR"))
-    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
+    files = PreprocessingFiles.bids(tmp_path / "preproc", tmp_path / "qc", "nb", "T1gd", "T1pre")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    reports = pipeline.preprocess_patient("nb", images, paths, settings, *patient_grid(images, settings.reference))
+    reports = pipeline.preprocess_patient("nb", images, files, settings, patient_grid(images, settings.reference))
+    normalized = files.normalization
     assert sorted(reports["coregister"]) == ["FLAIR", "T1pre"]
     assert reports["normalize"]["reference"] == "T1gd"
     t1gd = nib.load(str(images["T1gd"]))
     shape, affine = normalize.inplane_grid(t1gd.affine, t1gd.shape, 32)
-    mask = nib.load(str(paths["brain_mask"]))
+    mask = nib.load(str(normalized.brain_mask))
     assert mask.shape == shape and np.allclose(mask.affine, affine, atol=1e-5)
-    assert paths["brain_mask"].name == "sub-nb_space-T1gd_desc-brain_mask.nii.gz"
+    assert normalized.brain_mask.name == "sub-nb_space-T1gd_desc-brain_mask.nii.gz"
     for seq in ("T1pre", "T1gd", "FLAIR"):
-        image = nib.load(str(paths[f"preproc_{seq}"]))
+        image = nib.load(str(normalized.images[seq]))
         assert image.shape == shape and np.allclose(image.affine, affine, atol=1e-5)
-    assert not paths["preproc_BRAVO"].exists()
+    assert not normalized.images["BRAVO"].exists()
     # Registration onto the T1gd undoes each acquisition's head motion.
     points = _brain_points("T1gd")
     for seq in ("T1pre", "FLAIR"):
-        assert paths[f"xfm_{seq}"].name == f"sub-nb_from-{seq}_to-T1gd_mode-image_xfm.mat"
-        estimated = registration.read_rigid_ras(paths[f"xfm_{seq}"])
+        transform = files.coregistration[seq].transform
+        assert transform.name == f"sub-nb_from-{seq}_to-T1gd_mode-image_xfm.mat"
+        estimated = registration.read_rigid_ras(transform)
         error = registration.target_registration_error(estimated, head.true_moving_to_reference(seq, "T1gd"), points)
         before = registration.target_registration_error(np.eye(4), head.true_moving_to_reference(seq, "T1gd"), points)
         assert error.mean() < 2.0 and before.mean() > 5.0, (seq, error.mean(), before.mean())
@@ -122,18 +114,18 @@ def test_patient_without_bravo_is_preprocessed_on_the_t1gd_grid(tmp_path):
 
 def test_brain_extraction_runs_on_the_reference_without_t1pre(tmp_path):
     images = head.write_patient(tmp_path, ("T1gd", "FLAIR"))
-    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
+    files = PreprocessingFiles.bids(tmp_path / "preproc", tmp_path / "qc", "nt", "T1gd", "T1gd")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    reports = pipeline.preprocess_patient("nt", images, paths, settings, *patient_grid(images, settings.reference))
+    reports = pipeline.preprocess_patient("nt", images, files, settings, patient_grid(images, settings.reference))
     assert list(reports["coregister"]) == ["FLAIR"]
-    bet = nib.load(str(paths["bet_mask"]))
+    bet = nib.load(str(files.brain_extraction.mask))
     t1gd = nib.load(str(images["T1gd"]))
-    assert paths["bet_mask"].name == "sub-nt_space-T1gd_res-native_desc-brain_mask.nii.gz"
+    assert files.brain_extraction.mask.name == "sub-nt_space-T1gd_res-native_desc-brain_mask.nii.gz"
     assert bet.shape == t1gd.shape and np.allclose(bet.affine, t1gd.affine)
     # Drawn on the reference itself: carried over with no transform.
     shape, affine = normalize.inplane_grid(t1gd.affine, t1gd.shape, 32)
     truth = _truth_on(shape, affine, "T1gd") > 0
-    found = np.asarray(nib.load(str(paths["brain_mask"])).dataobj) > 0
+    found = np.asarray(nib.load(str(files.normalization.brain_mask)).dataobj) > 0
     assert 2 * (truth & found).sum() / (truth.sum() + found.sum()) > 0.9
 
 
@@ -142,19 +134,22 @@ def test_workflow_calls_keep_the_bravo(tmp_path):
     sequences and the BRAVO layout (workflow_scripts/coregister.py,
     normalize.py): the BRAVO stays the reference."""
     images = head.write_patient(tmp_path)
-    paths = preproc_paths(tmp_path / "preproc", tmp_path / "qc", "wf")
+    files = PreprocessingFiles.bids(tmp_path / "preproc", tmp_path / "qc", "wf")
     settings = PreprocessingSettings.from_config(head.PREPROCESSING)
-    pipeline.brain_extraction_step("wf", images["T1pre"], paths, settings.brain_extraction)
+    pipeline.brain_extraction_step("wf", images["T1pre"], files.brain_extraction, settings.brain_extraction)
     for seq in MOVING:
-        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], paths, settings.registration)
-    report = pipeline.normalization_step("wf", dict(images), paths, settings, "BRAVO", "T1pre")
+        pipeline.coregistration_step("wf", seq, images["BRAVO"], images[seq], files.coregistration[seq], settings.registration)
+    normalized = files.normalization
+    report = pipeline.normalization_step(
+        "wf", dict(images), files.brain_extraction.mask, files.transforms(MOVING), normalized, settings, PatientGrid("BRAVO", "T1pre")
+    )
     assert report["reference"] == "BRAVO"
     bravo = nib.load(str(images["BRAVO"]))
     shape, affine = normalize.inplane_grid(bravo.affine, bravo.shape, 32)
-    mask = nib.load(str(paths["brain_mask"]))
-    assert paths["brain_mask"].name == "sub-wf_space-BRAVO_desc-brain_mask.nii.gz"
+    mask = nib.load(str(normalized.brain_mask))
+    assert normalized.brain_mask.name == "sub-wf_space-BRAVO_desc-brain_mask.nii.gz"
     assert mask.shape == shape and np.allclose(mask.affine, affine, atol=1e-5)
     error = registration.target_registration_error(
-        registration.read_rigid_ras(paths["xfm_T1gd"]), head.true_moving_to_reference("T1gd", "BRAVO"), _brain_points("BRAVO")
+        registration.read_rigid_ras(files.coregistration["T1gd"].transform), head.true_moving_to_reference("T1gd", "BRAVO"), _brain_points("BRAVO")
     )
     assert error.mean() < 2.0

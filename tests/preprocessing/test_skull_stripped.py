@@ -8,6 +8,7 @@ import pytest
 from scipy import ndimage
 
 from brainmets.geometry import resample_to_grid
+from brainmets.layout import BrainExtractionFiles
 from brainmets.niio import save_nifti
 from brainmets.phantom.generate import phantom_paths
 from brainmets.preprocessing import pipeline, skull_stripped
@@ -154,12 +155,12 @@ def step(tmp_path, monkeypatch):
 
     def run(data, affine, skull_stripped=None, preprocessed=False):
         save_nifti(tmp_path / "t1.nii.gz", data, affine)
-        paths = {k: tmp_path / f"{k}.{ext}" for k, ext in [("bet_mask", "nii.gz"), ("bet_qc", "png"), ("bet_report", "json")]}
+        files = BrainExtractionFiles(mask=tmp_path / "mask.nii.gz", report=tmp_path / "report.json", qc=tmp_path / "qc.png")
         settings = dict(SETTINGS) if skull_stripped is None else {**SETTINGS, "skull_stripped": skull_stripped}
         settings = BrainExtractionSettings.from_config(settings)
-        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", paths, settings, preprocessed)
-        assert json.loads(paths["bet_report"].read_text()) == report
-        return report, np.asarray(nib.load(str(paths["bet_mask"])).dataobj) > 0
+        report = pipeline.brain_extraction_step("p1", tmp_path / "t1.nii.gz", files, settings, preprocessed)
+        assert json.loads(files.report.read_text()) == report
+        return report, np.asarray(nib.load(str(files.mask)).dataobj) > 0
 
     run.calls = calls
     return run

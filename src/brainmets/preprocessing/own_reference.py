@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 
-from ..layout import moving_sequences
 from ..niio import atomic_write_text
 from ..sequences import patient_grid
 from .pipeline import lesion_resampling_step, preprocess_into
@@ -27,23 +26,25 @@ def preprocess_on_own_reference(pid: str, images: dict, lesions, block: dict, wo
     ``reference_image`` and ``report`` (the caller's names). The report
     names the reference and each preprocessed image."""
     settings = PreprocessingSettings.from_config(block)
-    reference, bet_on = patient_grid(images, settings.reference)
+    grid = patient_grid(images, settings.reference)
+    reference, bet_on = grid
     log.info("patient %s: preprocessed on its %s (brain extraction on %s), given %s", pid, reference, bet_on, ", ".join(images))
-    paths = preprocess_into(work, pid, images, settings, reference, bet_on, preprocessed)
-    voxels = lesion_resampling_step(lesions, paths["brain_mask"], outputs["lesions"])
-    shutil.copyfile(paths["brain_mask"], outputs["brain_mask"])
-    shutil.copyfile(paths[f"preproc_{reference}"], outputs["reference_image"])
+    files = preprocess_into(work, pid, images, settings, grid, preprocessed)
+    normalized = files.normalization
+    voxels = lesion_resampling_step(lesions, normalized.brain_mask, outputs["lesions"])
+    shutil.copyfile(normalized.brain_mask, outputs["brain_mask"])
+    shutil.copyfile(normalized.images[reference], outputs["reference_image"])
     report = {
         "patient_id": pid,
         "reference": reference,
         "brain_extraction_on": bet_on,
-        "images": {seq: str(paths[f"preproc_{seq}"]) for seq in images},
+        "images": {seq: str(normalized.images[seq]) for seq in images},
         "lesion_voxels": voxels,
         # What qc/preprocessing.tsv reads, as it reads a complete patient's.
         "reports": {
-            "brain_extraction": str(paths["bet_report"]),
-            "normalization": str(paths["normalize_report"]),
-            "coregistration": [str(paths[f"xfm_report_{seq}"]) for seq in moving_sequences(reference) if seq in images],
+            "brain_extraction": str(files.brain_extraction.report),
+            "normalization": str(normalized.report),
+            "coregistration": [str(files.coregistration[seq].report) for seq in files.coregistration if seq in images],
         },
         "brain_mask": str(outputs["brain_mask"]),
         "lesions": str(outputs["lesions"]),

@@ -3,8 +3,9 @@
 Each step is given what it needs: the images, the settings, whether the
 cohort's images came skull-stripped and co-registered (``preprocessed``)
 and, for the phantom, its ground-truth files (``truth``: "transforms" and
-"brain_mask"). The caller names every file: the workflow's rules, or
-``brainmets.layout.preproc_paths`` (BIDS derivatives) for brainmets-predict.
+"brain_mask"). Files are named by ``layout.PreprocessingFiles`` (BIDS
+derivatives), whose parts each step takes: the workflow's rules name their
+outputs from it too.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from scipy import ndimage
 
 from ..cohort.validate import InputError
 from ..geometry import resample_to_grid
-from ..layout import preproc_paths
+from ..layout import BrainExtractionFiles, CoregistrationFiles, NormalizationFiles, PreprocessingFiles
 from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
-from ..sequences import REFERENCE_PREFERENCE, SEQUENCES
+from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid
 from ..slices import slice_axis
 from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
 from .settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
@@ -37,7 +38,7 @@ def _dice(a, b) -> float:
     return float(2 * np.logical_and(a, b).sum() / denominator) if denominator else float("nan")
 
 
-def brain_extraction_step(pid, t1pre_path, paths, settings: BrainExtractionSettings, preprocessed: bool = False) -> dict:
+def brain_extraction_step(pid, t1pre_path, files: BrainExtractionFiles, settings: BrainExtractionSettings, preprocessed: bool = False) -> dict:
     """BET on the pre-contrast T1, unless it is already skull-stripped
     (``settings.skull_stripped``: auto detects it, or takes the cohort's
     word, ``preprocessed``; true/false force it); fails the patient on an
@@ -61,17 +62,17 @@ def brain_extraction_step(pid, t1pre_path, paths, settings: BrainExtractionSetti
     volume = brain_extraction.mask_volume_ml(mask, affine)
     log.info("patient %s: brain mask by %s, %.0f mL", pid, engine, volume)
     brain_extraction.check_mask_volume(pid, t1pre_path, volume, settings.volume_limits_ml)
-    save_nifti(paths["bet_mask"], mask.astype(np.uint8), affine)
-    mask_outline_figure(paths["bet_qc"], data, mask, affine, f"sub-{pid}: brain mask ({engine}) on {Path(t1pre_path).name}, {volume:.0f} mL")
+    save_nifti(files.mask, mask.astype(np.uint8), affine)
+    mask_outline_figure(files.qc, data, mask, affine, f"sub-{pid}: brain mask ({engine}) on {Path(t1pre_path).name}, {volume:.0f} mL")
     report = {"patient_id": pid, "engine": engine, "mask_volume_ml": volume, "skull_stripped_setting": setting}
     if check is not None:
         report["skull_stripped_check"] = {"detected": check.stripped, "reason": check.reason}
-    atomic_write_text(paths["bet_report"], json.dumps(report, indent=2))
+    atomic_write_text(files.report, json.dumps(report, indent=2))
     return report
 
 
 def coregistration_step(
-    pid, seq, reference_path, moving_path, paths, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
+    pid, seq, reference_path, moving_path, files: CoregistrationFiles, settings: RegistrationSettings, reference: str = REFERENCE_PREFERENCE[0],
     enforce: bool = True, preprocessed: bool = False, truth: dict | None = None, source: str | None = None,
 ) -> dict:
     """Rigid registration of one sequence onto the reference (the BRAVO,
@@ -81,7 +82,7 @@ def coregistration_step(
     ``preprocessed`` cohort are taken as registered; ``truth``: the
     phantom's, for the registration error; ``source``: the file the user
     gave for ``seq`` (the report names it; else ``moving_path``)."""
-    xfm = paths[f"xfm_{seq}"]
+    xfm = files.transform
     if preprocessed:
         registration.write_identity_transform(xfm)
         report = {"mi_before": None, "mi_after": None, "mi_drop_when_displaced": None, "residual_shift_mm": None, "given": True}
@@ -103,9 +104,9 @@ def coregistration_step(
     log.info("patient %s: %s -> %s %s", pid, seq, reference, {k: v for k, v in report.items() if v is not None})
     registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
-    edges_overlay_figure(paths[f"coreg_qc_{seq}"], registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
+    edges_overlay_figure(files.qc, registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
     named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": source or str(moving_path)}
-    atomic_write_text(paths[f"xfm_report_{seq}"], json.dumps({**named, **report}, indent=2))
+    atomic_write_text(files.report, json.dumps({**named, **report}, indent=2))
     if problem and settings.implausible == "fail" and enforce:
         raise InputError(pid, moving_path, f"{seq} registration onto the {reference} is implausible: {problem}")
     if problem:
@@ -137,21 +138,25 @@ def network_mask(brain: np.ndarray, affine, margin_mm: float, reference: np.ndar
 
 
 def normalization_step(
-    pid, cohort_images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str, truth: dict | None = None
+    pid, cohort_images: dict, brain_extraction_mask, transforms: dict, files: NormalizationFiles, settings: PreprocessingSettings,
+    grid: PatientGrid, truth: dict | None = None,
 ) -> dict:
-    """All sequences onto the resized grid of ``reference`` (chosen once per
-    patient: ``sequences.patient_grid``), masked and normalised; ``bet_on``: the
-    sequence the brain mask was drawn on.
+    """All sequences onto the resized grid of the ``grid``'s reference (chosen
+    once per patient: ``sequences.patient_grid``), masked and normalised;
+    ``brain_extraction_mask``: the mask drawn on the grid's
+    ``brain_extraction_on``; ``transforms``: each other sequence's
+    registration onto the reference.
 
     The mask the network sees is the brain mask grown by
     ``settings.mask_margin_mm``: a cortical metastasis that brain extraction
     cut into stays in view (not for a skull-stripped input: ``network_mask``).
     ``truth``: the phantom's, for the mask's Dice."""
     inplane_size, method, mask_margin_mm = settings.inplane_size, settings.normalization, settings.mask_margin_mm
+    reference, bet_on = grid
     ref, ref_affine = load_nifti(cohort_images[reference])
-    bet_mask, bet_affine = load_nifti(paths["bet_mask"])
+    bet_mask, bet_affine = load_nifti(brain_extraction_mask)
     # A sequence may be absent (prediction with a sequence-dropout model).
-    xfms = {seq: registration.read_rigid_ras(paths[f"xfm_{seq}"]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
+    xfms = {seq: registration.read_rigid_ras(transforms[seq]) for seq in SEQUENCES if seq != reference and seq in cohort_images}
     # The brain mask, carried onto the native reference grid (nearest
     # neighbour); none to apply when it was drawn on the reference itself.
     mask_native = resample_to_grid(bet_mask, bet_affine, ref.shape, ref_affine, order=0, target_to_source=xfms.get(bet_on)) > 0.5
@@ -168,15 +173,15 @@ def normalization_step(
     mask, report["mask_margin_applied_mm"] = network_mask(resample_to_grid(mask_native, ref_affine, shape, affine, order=0) > 0.5, affine, mask_margin_mm, ref_on_grid)
     if report["mask_margin_applied_mm"] != mask_margin_mm:
         log.info("patient %s: nothing beyond the brain mask (skull-stripped input): no %g mm margin", pid, mask_margin_mm)
-    save_nifti(paths["brain_mask"], mask.astype(np.uint8), affine)
+    save_nifti(files.brain_mask, mask.astype(np.uint8), affine)
     for seq in (s for s in SEQUENCES if s in cohort_images):
         data, data_affine = (ref, ref_affine) if seq == reference else load_nifti(cohort_images[seq])
         xfm = xfms.get(seq)  # None for the reference itself
         # One interpolation from the native image to the final grid.
         resampled = ref_on_grid if seq == reference else resample_to_grid(data, data_affine, shape, affine, order=1, target_to_source=xfm)
-        save_nifti(paths[f"preproc_{seq}"], normalize.normalize(resampled, mask, axis, method), affine)
+        save_nifti(files.images[seq], normalize.normalize(resampled, mask, axis, method), affine)
     report.update(shape=list(shape), spacing_mm=spacing_mm(affine).round(4).tolist())
-    atomic_write_text(paths["normalize_report"], json.dumps(report, indent=2))
+    atomic_write_text(files.report, json.dumps(report, indent=2))
     return report
 
 
@@ -248,43 +253,45 @@ PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
 
 
 def run_step(
-    step: str, pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    step: str, pid, images: dict, files: PreprocessingFiles, settings: PreprocessingSettings, grid: PatientGrid,
     preprocessed: bool = False, truth: dict | None = None,
 ) -> dict:
     """One step of a patient's preprocessing chain (``PREPROCESSING_STEPS``,
     in that order); ``settings``: the ``preprocessing`` block of the config;
-    ``reference``, ``bet_on``: the patient's (``sequences.patient_grid``). Absent
-    sequences are skipped (sequence-dropout models); ``paths``: the files by
-    name (``layout.preproc_paths``); ``preprocessed`` and ``truth``: as for
-    the steps."""
+    ``grid``: the patient's (``sequences.patient_grid``). Absent sequences
+    are skipped (sequence-dropout models); ``preprocessed`` and ``truth``:
+    as for the steps."""
     if step not in PREPROCESSING_STEPS:
         raise ValueError(f"unknown preprocessing step {step!r}: one of {', '.join(PREPROCESSING_STEPS)}")
+    reference, bet_on = grid
     if step == "brain_extraction":
-        return brain_extraction_step(pid, images[bet_on], paths, settings.brain_extraction, preprocessed)
+        return brain_extraction_step(pid, images[bet_on], files.brain_extraction, settings.brain_extraction, preprocessed)
     if step == "coregister":
         return {
             seq: coregistration_step(
-                pid, seq, images[reference], images[seq], paths, settings.registration, reference, preprocessed=preprocessed, truth=truth
+                pid, seq, images[reference], images[seq], files.coregistration[seq], settings.registration, reference,
+                preprocessed=preprocessed, truth=truth,
             )
             for seq in SEQUENCES
             if seq in images and seq != reference
         }
     if step == "normalize":
-        return normalization_step(pid, images, paths, settings, reference, bet_on, truth)
+        transforms = files.transforms(images)
+        return normalization_step(pid, images, files.brain_extraction.mask, transforms, files.normalization, settings, grid, truth)
 
 
 def preprocess_patient(
-    pid, images: dict, paths, settings: PreprocessingSettings, reference: str, bet_on: str,
+    pid, images: dict, files: PreprocessingFiles, settings: PreprocessingSettings, grid: PatientGrid,
     preprocessed: bool = False, truth: dict | None = None,
 ) -> dict:
     """The whole chain of one patient, as the workflow's rules run it."""
-    return {step: run_step(step, pid, images, paths, settings, reference, bet_on, preprocessed, truth) for step in PREPROCESSING_STEPS}
+    return {step: run_step(step, pid, images, files, settings, grid, preprocessed, truth) for step in PREPROCESSING_STEPS}
 
 
-def preprocess_into(work, pid, images: dict, settings: PreprocessingSettings, reference: str, bet_on: str, preprocessed: bool = False) -> dict[str, str]:
+def preprocess_into(work, pid, images: dict, settings: PreprocessingSettings, grid: PatientGrid, preprocessed: bool = False) -> PreprocessingFiles:
     """The whole chain of one patient outside the workflow's layout (a new
     patient, a test patient on its own reference): every file under
-    ``work``/preproc and ``work``/qc; returns their paths by name."""
-    paths = {k: str(v) for k, v in preproc_paths(Path(work) / "preproc", Path(work) / "qc", pid, reference, bet_on).items()}
-    preprocess_patient(pid, images, paths, settings.on_reference(reference), reference, bet_on, preprocessed)
-    return paths
+    ``work``/preproc and ``work``/qc; returns them."""
+    files = PreprocessingFiles.bids(Path(work) / "preproc", Path(work) / "qc", pid, *grid)
+    preprocess_patient(pid, images, files, settings.on_reference(grid.reference), grid, preprocessed)
+    return files
