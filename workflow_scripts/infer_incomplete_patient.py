@@ -2,14 +2,14 @@
 set's operating point (rule infer_incomplete_patient)."""
 
 from brainmets.network.incomplete import infer_incomplete_patient
+from brainmets.predictor import Predictor
 from brainmets.snakemake_io import inference_job, logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, out = snakemake.input, snakemake.output
     inference = inference_job(snakemake)
-    model = {"model": ins.model, "card": ins.card}
+    name = f"model {snakemake.wildcards.model}"
+    predictor = Predictor(ins.model, ins.card, ins.threshold, None, inference.batch_size, inference.window_margin, name)
     outputs = {"probability": out.probability, "report": out.report}
-    report = infer_incomplete_patient(
-        snakemake.wildcards.pid, ins.preprocessed, ins.brain_mask, model, ins.threshold, outputs, inference.batch_size, inference.window_margin
-    )
+    report = infer_incomplete_patient(snakemake.wildcards.pid, ins.preprocessed, ins.brain_mask, predictor, outputs)
     log.info("patient %s, %s: max probability %.3f", report["patient_id"], report["input_set"], report["max_probability"])

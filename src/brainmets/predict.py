@@ -52,17 +52,15 @@ import numpy as np
 
 import nibabel as nib
 
-from .errors import NamedError, PatientError
+from .errors import NamedError
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
-from .lesions import LesionInstances, lesion_table_from_mask
-from .input_sets import ChosenInputSet, choose_input_set
 from .layout import PreprocessingFiles
-from .network.modelfolder import ModelFolderError, check_model_folder, read_json, read_threshold
-from .network.paths import model_files
+from .lesions import LesionInstances, lesion_table_from_mask
 from .niio import atomic_write_text, load_nifti, save_nifti
+from .predictor import Predictor
+from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid
 from .staging import check_output_folder, stage_outputs
-from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid, patient_grid, reference_order
 
 log = logging.getLogger("brainmets.predict")
 
@@ -76,24 +74,6 @@ def output_paths(out_dir, pid: str, reference: str = REFERENCE_PREFERENCE[0]) ->
         "report": d / f"{sub}_desc-predict.json",
         "work": d / "work",
     }
-
-
-def reference_preference(card: dict) -> tuple[str, ...]:
-    """The card's reference order; older cards lack it and used the BRAVO,
-    which stays first."""
-    return reference_order(card["preprocessing"].get("reference"))
-
-
-def preprocess(pid: str, images: dict, card: dict, work: Path, grid: PatientGrid) -> PreprocessingFiles:
-    """The workflow's preprocessing chain for one patient on its ``grid``,
-    with the model's settings; returns its files. A model trained on
-    skull-stripped, co-registered images (BrainMetShare, BraTS) expects such
-    inputs: no brain extraction or registration then, as in its training."""
-    from .preprocessing.pipeline import preprocess_into
-    from .preprocessing.settings import PreprocessingSettings
-
-    prepared = card.get("training_cohort", {}).get("inputs_preprocessed", False)
-    return preprocess_into(work, pid, images, PreprocessingSettings.from_card(card), grid, prepared)
 
 
 def dicom_inputs(pid: str, images: dict, study, patterns: dict | None, work: Path) -> tuple[dict, dict]:
@@ -162,33 +142,29 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     started = time.perf_counter()
     work = output_paths(out_dir, pid)["work"]
     # The model folder first: a broken file is found before minutes of preprocessing.
-    card = check_model_folder(model_dir)
-    if threshold is None:
-        read_threshold(model_dir)
+    predictor = Predictor.from_folder(model_dir, threshold, batch_size, window_margin)
     images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
     originals = dict(images)
     images, geometry = canonical_inputs(pid, images, work)
     # Fields of view that miss each other stop here, before the network loads.
-    _check_fields_of_view(pid, images, geometry, card)
+    _check_fields_of_view(pid, images, geometry, predictor)
     # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
-    from .network.inference import predict_patient
-
-    model, card = _load_model(model_dir)
+    predictor.network
+    card = predictor.card
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
         log.warning("model %s: %s", model_dir, warning)
-    chosen = _input_set(pid, images, card, model_dir, threshold)
+    chosen = predictor.input_set(pid, images)
     images, missing, cut = chosen.images, list(chosen.missing), chosen.threshold
-    preference = reference_preference(card)
-    grid = _grid(pid, images, preference)
+    grid = predictor.grid(pid, images)
     reference, bet_on = grid
     log.info("patient %s: threshold %.4f, the %s", pid, cut, chosen.chosen_as)
     log.info("patient %s: reference grid %s, brain extraction on %s%s", pid, reference, bet_on, f", without {', '.join(missing)}" if missing else "")
     out = output_paths(out_dir, pid, reference)
-    normalized = _preprocess_naming_originals(pid, images, originals, card, out["work"], grid).normalization
+    normalized = _preprocess_naming_originals(predictor, pid, images, originals, grid, out["work"]).normalization
     network_grid = out["work"] / f"sub-{pid}_space-network_desc-lesion_probseg.nii.gz"
     preproc = {seq: str(normalized.images[seq]) for seq in SEQUENCES if seq in images}
-    inference = predict_patient(model, card, preproc, str(normalized.brain_mask), network_grid, batch_size, window_margin)
+    inference = predictor.probability(preproc, str(normalized.brain_mask), network_grid)
     instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
     mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances)
     dicom = {}
@@ -200,7 +176,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "missing_sequences": missing,
         "unused_sequences": list(chosen.unused),
         "reference": reference,
-        "reference_preference": list(preference),
+        "reference_preference": list(predictor.reference_preference),
         "brain_extraction_on": bet_on,
         "outputs": {key: str((final_dir / out[key].name).resolve()) for key in ("probability", "mask", "lesions")},
         "model": str(Path(model_dir).resolve()),
@@ -220,28 +196,20 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     return report
 
 
-def _grid(pid: str, images: dict, preference) -> PatientGrid:
-    """The patient's grid (``patient_grid``), or why it has none."""
-    try:
-        return patient_grid(images, preference)
-    except ValueError as exc:
-        raise PatientError(pid, f"{exc}; it is the grid every other sequence is brought onto") from None
-
-
-def _check_fields_of_view(pid: str, images: dict, geometry: dict, card: dict) -> None:
+def _check_fields_of_view(pid: str, images: dict, geometry: dict, predictor: Predictor) -> None:
     """The images the model takes must overlap the first reference among
     them (with none, the refusal comes later, with its reason)."""
-    used = {seq: geometry[seq] for seq in images if seq in card["sequences"]}
-    first = next((seq for seq in reference_preference(card) if seq in used), None)
+    used = {seq: geometry[seq] for seq in images if seq in predictor.card["sequences"]}
+    first = next((seq for seq in predictor.reference_preference if seq in used), None)
     if first:
         check_overlap(pid, used, first)
 
 
-def _preprocess_naming_originals(pid: str, images: dict, originals: dict, card: dict, work: Path, grid: PatientGrid) -> PreprocessingFiles:
-    """``preprocess``, its errors naming the user's files rather than their
-    canonical copies."""
+def _preprocess_naming_originals(predictor: Predictor, pid: str, images: dict, originals: dict, grid: PatientGrid, work: Path) -> PreprocessingFiles:
+    """The patient's preprocessing, its errors naming the user's files rather
+    than their canonical copies."""
     try:
-        return preprocess(pid, images, card, work, grid)
+        return predictor.preprocess(pid, images, grid, work)
     except ValueError as exc:
         text = str(exc)
         for seq, staged in images.items():
@@ -261,23 +229,6 @@ def _export_dicom(pid: str, mask, affine, source, out_dir, final_dir, deidentify
     return {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
 
 
-def _input_set(pid: str, images: dict, card: dict, model_dir, override: float | None) -> ChosenInputSet:
-    """The images the model takes, what it lacks and the threshold for that
-    (``choose_input_set``); refused when the model cannot run without them."""
-    path = model_files(model_dir)["threshold"]
-    thresholds = read_json(path) if override is None else {}
-    try:
-        chosen = choose_input_set(pid, images, card, thresholds, override, f"model {model_dir}")
-    except PatientError:
-        raise
-    except ValueError as exc:
-        raise ModelFolderError(path, str(exc)) from None
-    if chosen.unused:
-        # A model trained without some sequence (e.g. on BraTS, no BRAVO) never looks at it.
-        log.warning("patient %s: model %s takes %s; %s left out", pid, model_dir, ", ".join(card["sequences"]), ", ".join(chosen.unused))
-    return chosen
-
-
 def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: LesionInstances = LesionInstances()):
     """The probability map, its mask at ``cut`` and the lesion table (one row
     per lesion as the training cohort counted them, ``instances``), written
@@ -294,17 +245,6 @@ def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: 
     table = lesion_table_from_mask(mask, ref_affine, instances)
     atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
     return mask, ref_affine, table
-
-
-def _load_model(model_dir):
-    """The network, with any failure of Keras named with its file."""
-    from .network.paths import model_files
-    from .network.train import load_trained
-
-    try:
-        return load_trained(model_dir)
-    except Exception as exc:  # Keras raises many kinds for a damaged file
-        raise ModelFolderError(model_files(model_dir)["model"], f"the network cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def main(argv=None) -> int:

@@ -119,3 +119,17 @@ def test_predict_without_bravo_finds_the_lesions(dropout_model, tmp_path):
     # Every component is over 10 mm^3 on the 4 mm grid: the 2021 paper had
     # 3.6 false positives per patient without BRAVO.
     assert found >= 0.8 * lesions and false_positives <= 3
+    # The predictor's steps, as the README shows them, on the command's
+    # inputs (in canonical voxel order), give the command's map.
+    from brainmets.predictor import Predictor
+
+    predictor = Predictor.from_folder(folder)
+    canonical = {seq: str(out / "work" / "inputs" / f"sub-nobravo_{seq}.nii.gz") for seq in SEQUENCES if seq != "BRAVO"}
+    chosen = predictor.input_set("nobravo", canonical)
+    grid = predictor.grid("nobravo", chosen.images)
+    normalized = predictor.preprocess("nobravo", chosen.images, grid, tmp_path / "py").normalization
+    report = predictor.probability({s: normalized.images[s] for s in chosen.images}, normalized.brain_mask, tmp_path / "py" / "map.nii.gz")
+    assert grid == ("T1gd", "T1pre") and report["missing"] == ["BRAVO"] and chosen.threshold == 0.5
+    command_map = nib.load(str(out / "work" / "sub-nobravo_space-network_desc-lesion_probseg.nii.gz"))
+    python_map = nib.load(str(tmp_path / "py" / "map.nii.gz"))
+    assert np.array_equal(np.asarray(command_map.dataobj), np.asarray(python_map.dataobj)) and np.allclose(command_map.affine, python_map.affine)

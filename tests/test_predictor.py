@@ -1,0 +1,78 @@
+"""The predictor (``predictor.Predictor``): a model folder checked before
+anything loads, the patient's grid and input set decided with the model's
+card, refusals naming the patient or the model's file. The whole path on a
+trained model: tests/network/test_predict_without_bravo.py."""
+
+import json
+import zipfile
+
+import pytest
+
+from brainmets.errors import PatientError
+from brainmets.network.modelfolder import ModelFolderError
+from brainmets.predictor import Predictor
+from brainmets.sequences import SEQUENCES, PatientGrid
+
+
+def _model_folder(tmp_path, accepted_missing=(), reference=None, thresholds=None):
+    """A model folder whose files pass their checks (the network is never loaded here)."""
+    folder = tmp_path / "model"
+    folder.mkdir(parents=True)
+    preprocessing = {"brain_extraction": {}, "registration": {}, "inplane_size": 32, "normalization": "zscore"}
+    if reference:
+        preprocessing["reference"] = reference
+    card = {
+        "format_version": 1, "sequences": list(SEQUENCES), "channels": 28, "context": 3, "inplane_size": 32, "fingerprint": "x",
+        "sequence_dropout": 0.5 if accepted_missing else 0.0, "accepted_missing": [list(m) for m in accepted_missing], "preprocessing": preprocessing,
+    }
+    (folder / "model.json").write_text(json.dumps(card))
+    with zipfile.ZipFile(folder / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", b"\0" * 64)
+    (folder / "threshold.json").write_text(json.dumps(thresholds or {"operating_threshold": 0.5}))
+    return folder
+
+
+def test_a_model_folder_is_checked_before_anything_loads(tmp_path):
+    folder = _model_folder(tmp_path)
+    (folder / "threshold.json").unlink()
+    with pytest.raises(ModelFolderError, match="threshold.json: missing; give --threshold"):
+        Predictor.from_folder(folder)
+    predictor = Predictor.from_folder(folder, threshold=0.3)  # one threshold given: the file is not needed
+    assert predictor.input_set("p1", {seq: f"{seq}.nii.gz" for seq in SEQUENCES}).threshold == 0.3
+    with pytest.raises(ModelFolderError, match="not a folder"):
+        Predictor.from_folder(tmp_path / "nowhere")
+
+
+def test_grid_follows_the_cards_reference_order(tmp_path):
+    predictor = Predictor.from_folder(_model_folder(tmp_path, reference=["T1gd", "BRAVO"]))
+    assert predictor.reference_preference == ("T1gd", "BRAVO")
+    assert predictor.grid("p1", dict.fromkeys(SEQUENCES)) == PatientGrid("T1gd", "T1pre")
+    assert predictor.grid("p1", dict.fromkeys(("BRAVO", "FLAIR"))) == PatientGrid("BRAVO", "BRAVO")
+    with pytest.raises(PatientError, match="^patient 'p1'.*the grid every other sequence is brought onto"):
+        predictor.grid("p1", dict.fromkeys(("T1pre", "FLAIR")))
+
+
+def test_an_older_card_without_a_reference_order_keeps_the_bravo_first(tmp_path):
+    predictor = Predictor.from_folder(_model_folder(tmp_path))
+    assert predictor.reference_preference[0] == "BRAVO" and not predictor.inputs_preprocessed
+
+
+def test_input_set_takes_its_own_operating_point_or_is_refused(tmp_path):
+    thresholds = {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"left_out": ["BRAVO"], "operating_threshold": 0.25}}}
+    predictor = Predictor.from_folder(_model_folder(tmp_path, accepted_missing=[["BRAVO"]], thresholds=thresholds))
+    images = {seq: f"{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"}
+    chosen = predictor.input_set("p1", images)
+    assert chosen.missing == ("BRAVO",) and chosen.threshold == 0.25 and chosen.name == "without BRAVO"
+    # Without a dropout model's consent: refused, naming the patient and what it lacks.
+    with pytest.raises(PatientError, match="^patient 'p2'.*FLAIR"):
+        predictor.input_set("p2", {seq: f"{seq}.nii.gz" for seq in ("T1pre", "T1gd", "BRAVO")})
+
+
+def test_a_threshold_out_of_range_names_the_models_file(tmp_path):
+    with pytest.raises(ModelFolderError, match=r"threshold.json: 'operating_threshold' must be a number from 0 to 1, not 1.5"):
+        Predictor.from_folder(_model_folder(tmp_path / "a", thresholds={"operating_threshold": 1.5}))
+    thresholds = {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"left_out": ["BRAVO"], "operating_threshold": 1.5}}}
+    predictor = Predictor.from_folder(_model_folder(tmp_path / "b", accepted_missing=[["BRAVO"]], thresholds=thresholds))
+    with pytest.raises(ModelFolderError, match=r"threshold.json: the operating point of the input set 'without BRAVO' is 1.5, not a number from 0 to 1"):
+        predictor.input_set("p1", {seq: f"{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"})
