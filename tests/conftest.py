@@ -74,6 +74,33 @@ def pytest_collection_modifyitems(items):
         module = item.module.__name__ if item.module else ""
         if "tiny_run" in getattr(item, "fixturenames", ()) or module.endswith(("test_workflow", "test_slurm")):
             item.add_marker(pytest.mark.workflow)
+        if "trained" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)  # the fixture trains two networks
+
+
+@pytest.fixture(scope="session")
+def records(tmp_path_factory):
+    """Three small preprocessed patients and their slice records."""
+    from .tiny_network import write_records
+
+    folder = tmp_path_factory.mktemp("records")
+    return [write_records(folder, f"r{i}", seed=i) for i in range(3)]
+
+
+@pytest.fixture(scope="session")
+def trained(records, tmp_path_factory):
+    """Two tiny networks trained with sequence dropout and the same seed
+    (``a`` and ``b``), on the first two of ``records`` (the third: dev)."""
+    from brainmets.network.paths import model_files
+    from brainmets.network.train import train_model
+
+    from .tiny_network import NETWORK, PREPROCESSING, SETTINGS
+
+    root = tmp_path_factory.mktemp("train")
+    indices = [r[1] for r in records]
+    for name, seed in (("a", 7), ("b", 7)):
+        train_model(indices[:2], indices[2:], model_files(root / name), NETWORK, SETTINGS, PREPROCESSING, seed, context=3)
+    return root
 
 
 def require_realdata(*names):

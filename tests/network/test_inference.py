@@ -1,10 +1,14 @@
-"""The brain window of inference and whole-volume prediction, with a
-stand-in for the network (no training)."""
+"""Inference (``network.inference``): the brain window and whole-volume
+prediction with a stand-in for the network; with a trained one, missing
+sequences, the window against the whole frame, many patients per load."""
+
+import json
 
 import numpy as np
 import pytest
 
-from brainmets.network.inference import brain_window, predict_volume
+from brainmets.network.inference import brain_window, check_inputs, predict_volume
+from brainmets.network.train import load_trained
 from brainmets.network.model import DOWNSAMPLING
 
 
@@ -103,3 +107,52 @@ def test_predict_volume_computes_brain_slices_in_fixed_batches():
     missing = _CentreSlice(1)
     prob = predict_volume(missing, card, {"BRAVO": volumes["BRAVO"]}, mask, batch_size=8, missing=("T1gd",))
     np.testing.assert_allclose(prob, 0.5 * mask)
+
+
+# With a trained network (the slow tier: tests/conftest.py, fixture trained).
+
+
+def test_missing_sequence_needs_a_dropout_model(trained):
+    model, card = load_trained(trained / "a")
+    rng = np.random.default_rng(0)
+    mask = np.zeros((32, 32, 6), np.uint8)
+    mask[4:28, 4:28, 1:5] = 1
+    volumes = {seq: rng.random((32, 32, 6)).astype(np.float32) * mask for seq in ("T1pre", "T1gd", "BRAVO")}
+    prob = predict_volume(model, card, volumes, mask, batch_size=4, missing=["FLAIR"])
+    assert prob.shape == mask.shape and np.all(prob[mask == 0] == 0) and 0 <= prob.min() and prob.max() <= 1
+    with pytest.raises(ValueError, match="trained without sequence dropout"):
+        check_inputs({**card, "sequence_dropout": 0.0}, mask.shape, ["FLAIR"], "test")
+    with pytest.raises(ValueError, match="in-plane size 48x48, the model was trained on 32x32"):
+        check_inputs(card, (48, 48, 6), [], "test")
+
+
+def test_windowed_inference_matches_whole_frame_inside_the_brain(trained):
+    model, card = load_trained(trained / "a")
+    rng = np.random.default_rng(1)
+    mask = np.zeros((32, 32, 6), np.uint8)
+    mask[10:22, 8:20, 1:5] = 1
+    volumes = {seq: rng.random((32, 32, 6)).astype(np.float32) * mask for seq in card["sequences"]}
+    full = predict_volume(model, card, volumes, mask, batch_size=4)
+    windowed = predict_volume(model, card, volumes, mask, batch_size=4, margin=8)
+    assert np.abs(full - windowed)[mask > 0].max() < 0.05
+    assert np.all(windowed[mask == 0] == 0)
+
+
+def test_one_loaded_model_predicts_many_patients(trained, records, tmp_path):
+    from brainmets.network.inference import predict_patients
+    from brainmets.niio import load_nifti
+
+    model, card = load_trained(trained / "a")
+    patients = {
+        f"p{i}": {"images": {seq: files[seq] for seq in card["sequences"]}, "brain_mask": files["brain_mask"]}
+        for i, (files, _) in enumerate(records[:2])
+    }
+    outputs = {pid: {"probability": tmp_path / "maps" / f"{pid}.nii.gz", "report": tmp_path / "reports" / f"{pid}.json"} for pid in patients}
+    reports = predict_patients(model, card, patients, outputs, batch_size=4, margin=8)
+    assert [r["patient_id"] for r in reports] == ["p0", "p1"] and all(r["window_margin"] == 8 for r in reports)
+    for pid, patient in patients.items():
+        paths = outputs[pid]
+        prob, affine = load_nifti(paths["probability"])
+        mask, mask_affine = load_nifti(patient["brain_mask"])
+        assert prob.shape == mask.shape and np.allclose(affine, mask_affine) and np.all(prob[mask == 0] == 0)
+        assert json.loads(paths["report"].read_text())["patient_id"] == pid

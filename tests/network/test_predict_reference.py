@@ -45,7 +45,7 @@ def _copy_model(source, target, **card_changes):
 def models(records, tmp_path_factory):
     """A tiny model on the 32x32 records trained with sequence dropout, and
     its copy whose card says it was trained without (one training is slow
-    enough; test_training checks the card of a real one)."""
+    enough; test_train checks the card of a real one)."""
     root = tmp_path_factory.mktemp("models")
     indices = [r[1] for r in records]
     card = train_model(indices[:2], indices[2:], model_files(root / "dropout"), NETWORK, SETTINGS, OLD_PREPROCESSING, 7, context=3)

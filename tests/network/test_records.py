@@ -18,7 +18,7 @@ from brainmets.network.stacking import SliceStacker
 from brainmets.niio import file_sha256, load_nifti
 from brainmets.sequences import SEQUENCES
 
-from .conftest import SHAPE, write_preprocessed
+from tests.tiny_network import SHAPE, write_preprocessed
 
 def _tf_features(tf):
     return {

@@ -1,15 +1,17 @@
-"""Small preprocessed patients (oblique affine) and their TFRecord shards."""
+"""Small preprocessed patients (oblique affine), their TFRecord shards, and
+the settings of a network small enough to train in seconds."""
 
 import numpy as np
-import pytest
 
 from brainmets.geometry import rigid
 from brainmets.layout import record_files
 from brainmets.network.records import read_index, write_patient_records
+from brainmets.network.train import load_trained
 from brainmets.niio import save_nifti
 from brainmets.sequences import SEQUENCES
 
 SHAPE = (32, 32, 12)
+
 
 
 def oblique_affine():
@@ -46,7 +48,15 @@ def write_records(folder, pid, seed):
     return files, read_index(out["index"])
 
 
-@pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("records")
-    return [write_records(folder, f"r{i}", seed=i) for i in range(3)]
+SETTINGS = dict(
+    epochs=1, steps_per_epoch=3, batch_size=4, lesion_fraction=0.5, positive_weight=10.0, learning_rate=1e-3,
+    beta_1=0.9, beta_2=0.999, l2=1e-5, augment=True, sequence_dropout=0.25, crop=None, precision="float32", gpus=0, deterministic=True,
+    run_eagerly=True,  # a few steps: tracing a graph would take longer than training
+)
+NETWORK = {"width": 0.0625, "bn_momentum": 0.9}
+PREPROCESSING = {"normalization": "histogram_equalization"}
+
+
+def weights(folder):
+    model, _ = load_trained(folder)
+    return np.concatenate([w.ravel() for w in model.get_weights()])

@@ -1,0 +1,80 @@
+"""Training (``network.train``): the same seed gives the same weights, the
+model card, resumption only from identical inputs."""
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from brainmets.network.paths import model_files
+from brainmets.network.train import train_model
+
+from tests.tiny_network import NETWORK, PREPROCESSING, SETTINGS, weights, write_records
+
+# Each test trains a network (half a minute or more): the full tier only.
+pytestmark = pytest.mark.slow
+
+
+def test_same_seed_same_weights(trained):
+    # (Other seeds give other batches: test_records.test_same_seed_same_batches.)
+    np.testing.assert_array_equal(weights(trained / "a"), weights(trained / "b"))
+
+
+def test_model_card(trained):
+    card = json.loads((trained / "a" / "model.json").read_text())
+    assert card["channels"] == 28 and card["inplane_size"] == 32 and card["context"] == 3
+    assert card["train_patients"] == ["r0", "r1"] and card["dev_patients"] == ["r2"]
+    assert card["sequence_dropout"] == 0.25 and card["preprocessing"]["normalization"] == "histogram_equalization"
+    # Dropout over any non-empty proper subset: the card lists them all.
+    assert card["sequences"] == ["T1pre", "T1gd", "BRAVO", "FLAIR"] and len(card["accepted_missing"]) == 14
+    assert card["lesion_draw"] == "slice"  # the paper's, unless set
+
+
+def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):
+    indices = [r[1] for r in records]
+    folder = tmp_path / "model"
+    settings = {**SETTINGS, "sequence_dropout": 0.0}
+    train_model(indices[:2], indices[2:], model_files(folder), NETWORK, settings, PREPROCESSING, 7, context=3)
+    caplog.set_level(logging.INFO, logger="brainmets.network.train")
+    # Same inputs, one more epoch: continues from the checkpoint.
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, PREPROCESSING, 7, context=3)
+    assert card["resumed_from_epoch"] == 1 and "resuming from epoch-001.keras" in caplog.text
+    assert sorted(p.name for p in (folder / "checkpoints").glob("*.keras")) == ["epoch-002.keras"]  # older ones pruned
+    # Scoring the dev patients less often changes no weight: still a continuation,
+    # whose third epoch has no dev metrics.
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 3, "validation_every": 2}, PREPROCESSING, 7, context=3)
+    history = pd.read_csv(folder / "history.csv")
+    assert card["resumed_from_epoch"] == 2 and list(history.epoch) == [1, 2, 3]
+    assert history.val_loss.notna().tolist() == [True, True, False]
+    # Another normalization: the checkpoint is stale, training starts over and says why.
+    caplog.clear()
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    assert card["resumed_from_epoch"] == 0 and card["preprocessing"]["normalization"] == "zscore"
+    assert "discarding the checkpoints" in caplog.text and "preprocessing settings changed" in caplog.text
+    # New images under the same patient id: the records' digest tells.
+    caplog.clear()
+    fresh = tmp_path / "reingested"
+    shutil.copytree(records[0][0]["T1pre"].parent, fresh)
+    _, changed = write_records(fresh, "r0", seed=99)
+    assert changed["sha256"] != indices[0]["sha256"]
+    card = train_model([changed, indices[1]], indices[2:], model_files(folder), NETWORK, {**settings, "epochs": 2}, {"normalization": "zscore"}, 7, context=3)
+    assert card["resumed_from_epoch"] == 0 and "records' content changed" in caplog.text
+
+
+def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
+    from brainmets.network.train import cohort_description
+
+    indices = [r[1] for r in records]
+    settings = {**SETTINGS, "sequence_dropout": 0.0}
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "m"), NETWORK, settings, PREPROCESSING, 7, 3, cohort_description("phantom", False))
+    assert "never seen a real scan" in card["training_cohort"]["warning"]
+    assert card["accepted_missing"] == []  # trained without sequence dropout
+    assert card["training_cohort"] == json.loads((tmp_path / "m" / "model.json").read_text())["training_cohort"]
+    assert "warning" not in cohort_description("brainmetshare", True)
+    assert cohort_description("brainmetshare", True)["inputs_preprocessed"] is True
+    counted = cohort_description("brats", True, {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0})
+    assert counted["lesion_instances"] == {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0}
+    assert "lesion_instances" not in cohort_description("phantom", False)
