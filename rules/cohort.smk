@@ -9,7 +9,6 @@ rule ingest_labelled_patient:
         pid=id_pattern(LABELLED),
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
@@ -49,7 +48,6 @@ for gap in sorted(set(INCOMPLETE.values())):
             pid=id_pattern([pid for pid, g in INCOMPLETE.items() if g == gap]),
         conda:
             "../envs/core.yaml"
-        threads: 1
         resources:
             mem_mb=4000,
             runtime=10,
@@ -77,7 +75,6 @@ rule table1:
         f"{RUN}/logs/tables/table1.log",
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,

@@ -11,7 +11,6 @@ rule evaluate_patient:
         f"{RUN}/benchmarks/metrics/{{model}}_sub-{{pid}}.tsv"
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
@@ -35,7 +34,6 @@ rule collect_metrics:
         f"{RUN}/logs/metrics/collect.log",
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
@@ -62,7 +60,6 @@ rule make_tables:
         f"{RUN}/logs/tables/tables.log",
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
@@ -97,7 +94,6 @@ rule make_figures:
         f"{RUN}/logs/figures/figures.log",
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
@@ -157,7 +153,6 @@ rule ablation:
         f"{RUN}/logs/tables/ablation.log",
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,

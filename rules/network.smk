@@ -13,7 +13,6 @@ rule tfrecords:
         pid=id_pattern(LABELLED),
     conda:
         "../envs/network.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
@@ -129,7 +128,6 @@ rule operating_threshold:
         f"{RUN}/logs/models/{{model}}_threshold.log",
     conda:
         "../envs/analysis.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=10,

@@ -18,7 +18,6 @@ rule phantom_patient:
         pid="[A-Za-z0-9]+",
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=phantom_memory,
         runtime=30,

@@ -16,7 +16,6 @@ rule brain_extraction:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_brain_extraction.tsv"
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
@@ -49,7 +48,6 @@ rule coregister:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_coregister.tsv"
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
@@ -61,27 +59,6 @@ rule coregister:
         sources=source_files,
     script:
         "../workflow_scripts/coregister.py"
-
-
-# A failed registration stops the patient here: with --keep-going every step
-# that does not need this patient goes on.
-rule registration_gate:
-    input:
-        reports=rules.coregister.output.xfm_report,
-    output:
-        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
-    log:
-        f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
-    conda:
-        "../envs/core.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        reference=REF,
-    script:
-        "../workflow_scripts/registration_gate.py"
 
 
 # The patient's verdict, failed included, for the QC table, whose inputs
@@ -97,7 +74,6 @@ checkpoint registration_verdict:
     localrule: True
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,
@@ -105,6 +81,24 @@ checkpoint registration_verdict:
         reference=REF,
     script:
         "../workflow_scripts/registration_verdict.py"
+
+
+# A failed verdict stops the patient here: with --keep-going every step that
+# does not need this patient goes on.
+rule registration_gate:
+    input:
+        verdict=rules.registration_verdict.output[0],
+    output:
+        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
+    log:
+        f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../workflow_scripts/registration_gate.py"
 
 
 rule normalize:
@@ -124,7 +118,6 @@ rule normalize:
         f"{RUN}/benchmarks/preproc/sub-{{pid}}_normalize.tsv"
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
@@ -150,7 +143,6 @@ rule resample_lesions:
         pid=id_pattern(LABELLED),
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
@@ -189,7 +181,6 @@ if ALT_REF:
             pid=id_pattern(LABELLED),
         conda:
             "../envs/preprocessing.yaml"
-        threads: 1
         resources:
             mem_mb=4000,
             runtime=30,
@@ -228,7 +219,6 @@ rule preprocess_incomplete_patient:
         pid=id_pattern(INCOMPLETE),
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -260,7 +250,6 @@ rule preprocessing_qc_table:
         f"{RUN}/logs/qc/preprocessing_table.log",
     conda:
         "../envs/preprocessing.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=5,

@@ -11,7 +11,6 @@ rule provenance:
         f"{RUN}/logs/provenance.log",
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,

@@ -7,7 +7,6 @@ checkpoint splits:
         f"{RUN}/logs/records/splits.log",
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,

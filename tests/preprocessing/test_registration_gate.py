@@ -46,15 +46,16 @@ def test_verdict_is_the_worst_sequence():
 def test_gate_step_stops_a_failed_patient_and_passes_the_rest(tmp_path):
     accepted, verdict_path = tmp_path / "accepted.json", tmp_path / "verdict.json"
     failed = _write(tmp_path, [_report("FLAIR", "failed", before=0.31, after=0.58, pid="007", reference="T1gd")])
-    with pytest.raises(ValueError, match=r"^patient '007', file /scans/FLAIR.nii.gz: FLAIR registration onto the T1gd is implausible: mutual information 0.580 .*\(0.310 before\)$"):
-        registration_gate_step("007", "T1gd", failed, accepted)
-    assert not accepted.exists()
-    # The verdict itself is written all the same, for the QC table.
+    # The verdict is written, failed too, for the QC table; the gate acts on it.
     assert verdict_step("007", "T1gd", failed, verdict_path)["registration"] == "failed"
     assert read_verdict(verdict_path)["sequences"]["FLAIR"]["mi_after"] == 0.58
+    with pytest.raises(ValueError, match=r"^patient '007', file /scans/FLAIR.nii.gz: FLAIR registration onto the T1gd is implausible: mutual information 0.580 .*\(0.310 before\)$"):
+        registration_gate_step(verdict_path, accepted)
+    assert not accepted.exists()
     flagged = _write(tmp_path, [_report("FLAIR", "flagged", pid="007", reference="T1gd")])
-    assert registration_gate_step("007", "T1gd", flagged, accepted)["registration"] == "flagged"
-    assert read_verdict(accepted)["patient_id"] == "007"
+    verdict_step("007", "T1gd", flagged, verdict_path)
+    assert registration_gate_step(verdict_path, accepted)["registration"] == "flagged"
+    assert read_verdict(accepted) == read_verdict(verdict_path) and read_verdict(accepted)["patient_id"] == "007"
     verdict_path.write_text(json.dumps({"patient_id": "007", "registration": "maybe"}))
     with pytest.raises(ValueError, match="verdict 'maybe' is none of passed, flagged, failed"):
         read_verdict(verdict_path)

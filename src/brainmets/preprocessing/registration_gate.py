@@ -81,10 +81,11 @@ def verdict_step(pid: str, reference: str, report_paths, verdict_path) -> dict:
     return record
 
 
-def registration_gate_step(pid: str, reference: str, report_paths, accepted_path) -> dict:
-    """Stop the patient on a failed verdict; otherwise write it as the token
-    its downstream steps wait for (flagged: with a warning)."""
-    record = verdict(pid, reference, read_reports(report_paths))
+def registration_gate_step(verdict_path, accepted_path) -> dict:
+    """Stop the patient on a failed verdict (``verdict_step``'s); otherwise
+    write it as the token its downstream steps wait for (flagged: with a
+    warning)."""
+    record = read_verdict(verdict_path)
     error = failure(record)
     if error is not None:
         raise error

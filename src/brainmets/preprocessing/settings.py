@@ -2,6 +2,11 @@
 keeps whole, as one frozen object: built once (``from_config``, or
 ``from_card`` for a model's), passed whole to the preprocessing steps.
 
+A workflow rule hands its job the part of the block the job depends on
+(``brain_extraction``, ``registration``, or all of it) as plain values,
+which the job's script builds into these objects: Snakemake reruns a job
+when its plain-valued params change, and cannot compare objects.
+
 Older model cards lack some keys; their defaults are here, and only here.
 """
 
