@@ -1,7 +1,7 @@
 """One row per patient of preprocessing quality (rule preprocessing_qc_table)."""
 
 from brainmets.niio import atomic_write_text
-from brainmets.preprocessing.pipeline import qc_table
+from brainmets.preprocessing.qc_table import qc_table
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.snakemake_io import logged
 

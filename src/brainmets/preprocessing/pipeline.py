@@ -16,7 +16,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-import pandas as pd
 from scipy import ndimage
 
 from ..cohort.validate import InputError
@@ -26,7 +25,7 @@ from ..niio import atomic_write_text, load_nifti, save_nifti, spacing_mm
 from ..qc import edges_overlay_figure, mask_outline_figure
 from ..sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid
 from ..slices import slice_axis
-from . import brain_extraction, normalize, registration, registration_gate, skull_stripped
+from . import brain_extraction, normalize, registration, skull_stripped
 from .settings import BrainExtractionSettings, PreprocessingSettings, RegistrationSettings
 
 log = logging.getLogger(__name__)
@@ -82,29 +81,13 @@ def coregistration_step(
     ``preprocessed`` cohort are taken as registered; ``truth``: the
     phantom's, for the registration error; ``source``: the file the user
     gave for ``seq`` (the report names it; else ``moving_path``)."""
-    xfm = files.transform
-    if preprocessed:
-        registration.write_identity_transform(xfm)
-        report = {"mi_before": None, "mi_after": None, "mi_drop_when_displaced": None, "residual_shift_mm": None, "given": True}
-        problem = None
-    else:
-        report = registration.register_rigid(reference_path, moving_path, xfm, settings.rigid)
-        problem = registration.implausible(report, settings)
-    report["registration"] = "passed" if problem is None else ("failed" if settings.implausible == "fail" else "flagged")
-    report["problem"] = problem
-    ref_to_moving = registration.read_rigid_ras(xfm)
-    ref, ref_affine = load_nifti(reference_path)
-    moving, moving_affine = load_nifti(moving_path)
+    report, problem = _register(reference_path, moving_path, files.transform, settings, preprocessed)
+    ref_to_moving = registration.read_rigid_ras(files.transform)
     if truth is not None:
-        true = json.loads(Path(truth["transforms"]).read_text())[seq]["matrix"]
-        brain, brain_affine = load_nifti(truth["brain_mask"])
-        points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
-        error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
-        report.update(tre_mean_mm=float(error.mean()), tre_max_mm=float(error.max()))
+        report.update(phantom_registration_error(truth, seq, ref_to_moving))
     log.info("patient %s: %s -> %s %s", pid, seq, reference, {k: v for k, v in report.items() if v is not None})
-    registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
-    edges_overlay_figure(files.qc, registered, ref, ref_affine, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
+    _registration_picture(files.qc, reference_path, moving_path, ref_to_moving, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
     named = {"patient_id": pid, "sequence": seq, "reference": reference, "file": source or str(moving_path)}
     atomic_write_text(files.report, json.dumps({**named, **report}, indent=2))
     if problem and settings.implausible == "fail" and enforce:
@@ -112,6 +95,39 @@ def coregistration_step(
     if problem:
         log.warning("patient %s: %s registration onto the %s is implausible (%s): %s", pid, seq, reference, report["registration"], problem)
     return report
+
+
+def _register(reference_path, moving_path, transform, settings: RegistrationSettings, preprocessed: bool) -> tuple[dict, str | None]:
+    """The registration (an identity for images given registered), its
+    report with the check's verdict, and the problem the check found."""
+    if preprocessed:
+        registration.write_identity_transform(transform)
+        report = {"mi_before": None, "mi_after": None, "mi_drop_when_displaced": None, "residual_shift_mm": None, "given": True}
+        problem = None
+    else:
+        report = registration.register_rigid(reference_path, moving_path, transform, settings.rigid)
+        problem = registration.implausible(report, settings)
+    report["registration"] = "passed" if problem is None else ("failed" if settings.implausible == "fail" else "flagged")
+    report["problem"] = problem
+    return report, problem
+
+
+def phantom_registration_error(truth: dict, seq: str, ref_to_moving: np.ndarray) -> dict:
+    """The registration's error over the phantom's brain against its true
+    head motion (``truth``: the phantom's "transforms" and "brain_mask")."""
+    true = json.loads(Path(truth["transforms"]).read_text())[seq]["matrix"]
+    brain, brain_affine = load_nifti(truth["brain_mask"])
+    points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
+    error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
+    return {"tre_mean_mm": float(error.mean()), "tre_max_mm": float(error.max())}
+
+
+def _registration_picture(path, reference_path, moving_path, ref_to_moving, title: str) -> None:
+    """The moving image resampled onto the reference, under the reference's edges."""
+    ref, ref_affine = load_nifti(reference_path)
+    moving, moving_affine = load_nifti(moving_path)
+    registered = resample_to_grid(moving, moving_affine, ref.shape, ref_affine, order=1, target_to_source=ref_to_moving)
+    edges_overlay_figure(path, registered, ref, ref_affine, title)
 
 
 def with_margin(mask: np.ndarray, affine, margin_mm: float) -> np.ndarray:
@@ -197,56 +213,6 @@ def lesion_resampling_step(lesions_path, brain_mask_path, out_path, labels_xfm=N
     out = resample_to_grid(lesions, lesions_affine, grid.shape, grid.affine, order=0, target_to_source=grid_to_labels) > 0.5
     save_nifti(out_path, out.astype(np.uint8), grid.affine)
     return int(out.sum())
-
-
-def lesion_voxels_outside(lesions_path, mask_path) -> tuple[int, int]:
-    """Ground-truth lesion voxels outside the mask the network sees, and all."""
-    lesions = np.asarray(nib.load(str(lesions_path)).dataobj) > 0
-    mask = np.asarray(nib.load(str(mask_path)).dataobj) > 0
-    return int((lesions & ~mask).sum()), int(lesions.sum())
-
-
-def qc_table(bet_reports, xfm_reports, normalize_reports, lesion_masks=(), verdicts=(), own_reference_reports=()) -> pd.DataFrame:
-    """One row per patient: its status (passed, flagged or failed by the
-    registration gate, with the problem), engine, mask volume, the grid it
-    was preprocessed on, mask Dice, registration error, and (labelled
-    patients) lesion voxels outside the network's mask. A failed patient has
-    no normalisation or lesion columns. ``lesion_masks``: (patient id,
-    lesions on the network grid, its mask); ``verdicts``: the registration
-    gate's, one per patient; ``own_reference_reports``: those of test
-    patients lacking a sequence (``own_reference``), which name their steps'
-    reports."""
-    bet_reports, xfm_reports, normalize_reports, lesion_masks = list(bet_reports), list(xfm_reports), list(normalize_reports), list(lesion_masks)
-    for f in own_reference_reports:
-        r = json.loads(Path(f).read_text())
-        bet_reports.append(r["reports"]["brain_extraction"])
-        normalize_reports.append(r["reports"]["normalization"])
-        xfm_reports.extend(r["reports"]["coregistration"])
-        lesion_masks.append((r["patient_id"], r["lesions"], r["brain_mask"]))
-    rows = {}
-    for f in bet_reports:
-        r = json.loads(Path(f).read_text())
-        rows[r["patient_id"]] = {"patient_id": r["patient_id"], "status": "passed", "problem": None, "engine": r["engine"], "mask_volume_ml": r["mask_volume_ml"]}
-    for f in verdicts:
-        r = registration_gate.read_verdict(f)
-        rows[r["patient_id"]].update(status=r["registration"], problem=r["problem"] and f"registration: {r['problem']}")
-    for f in normalize_reports:
-        r = json.loads(Path(f).read_text())
-        rows[r["patient_id"]].update(reference=r.get("reference"), mask_dice=r.get("mask_dice"))
-    for f in xfm_reports:
-        r = json.loads(Path(f).read_text())
-        row = rows[r["patient_id"]]
-        seq = r["sequence"]
-        row[f"{seq}_tre_mean_mm"] = r.get("tre_mean_mm")
-        row[f"{seq}_tre_max_mm"] = r.get("tre_max_mm")
-        row[f"{seq}_mi_gain"] = None if r.get("mi_after") is None else r["mi_after"] - r["mi_before"]
-        row[f"{seq}_residual_shift_mm"] = r.get("residual_shift_mm")
-        row[f"{seq}_mi_drop_when_displaced"] = r.get("mi_drop_when_displaced")
-        row[f"{seq}_registration"] = r.get("registration", "passed")
-    for pid, lesions_path, mask_path in lesion_masks:
-        outside, total = lesion_voxels_outside(lesions_path, mask_path)
-        rows[pid].update(lesion_voxels=total, lesion_voxels_outside_mask=outside)
-    return pd.DataFrame(list(rows.values()))
 
 
 PREPROCESSING_STEPS = ("brain_extraction", "coregister", "normalize")
