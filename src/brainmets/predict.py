@@ -46,6 +46,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -135,15 +136,28 @@ def predict_patient_files(
     final = Path(out_dir)
     check_output_folder(final, pid, overwrite)
     with stage_outputs(final, pid, overwrite) as stage:
-        return _predict(pid, images, model_dir, stage, final, threshold, batch_size, dicom_study, series_patterns, deidentify, window_margin)
+        # The model folder first: a broken file is found before minutes of preprocessing.
+        predictor = Predictor.from_folder(model_dir, threshold, batch_size, window_margin)
+        return _predict(pid, images, predictor, stage, final, DicomOptions(dicom_study, series_patterns, deidentify))
 
 
-def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, dicom_study, series_patterns, deidentify, window_margin) -> dict:
+@dataclass(frozen=True)
+class DicomOptions:
+    """DICOM around one prediction: the ``study`` folder whose series are
+    assigned to sequences (by ``series_patterns``), and the pseudonym the
+    DICOM outputs carry (``deidentify``)."""
+
+    study: str | Path | None = None
+    series_patterns: dict | None = None
+    deidentify: str | None = None
+
+
+def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_dir: Path, dicom: DicomOptions) -> dict:
+    """The prediction in the staging folder ``out_dir``, its report naming
+    where the outputs will lie (``final_dir``)."""
     started = time.perf_counter()
     work = output_paths(out_dir, pid)["work"]
-    # The model folder first: a broken file is found before minutes of preprocessing.
-    predictor = Predictor.from_folder(model_dir, threshold, batch_size, window_margin)
-    images, dicom_sources = dicom_inputs(pid, images, dicom_study, series_patterns, work)
+    images, dicom_sources = dicom_inputs(pid, images, dicom.study, dicom.series_patterns, work)
     originals = dict(images)
     images, geometry = canonical_inputs(pid, images, work)
     # Fields of view that miss each other stop here, before the network loads.
@@ -153,7 +167,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     card = predictor.card
     warning = card.get("training_cohort", {}).get("warning")
     if warning:
-        log.warning("model %s: %s", model_dir, warning)
+        log.warning("%s: %s", predictor.name, warning)
     chosen = predictor.input_set(pid, images)
     images, missing, cut = chosen.images, list(chosen.missing), chosen.threshold
     grid = predictor.grid(pid, images)
@@ -167,9 +181,9 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
     inference = predictor.probability(preproc, str(normalized.brain_mask), network_grid)
     instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
     mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances)
-    dicom = {}
+    exported = {}
     if reference in dicom_sources:
-        dicom = _export_dicom(pid, mask, ref_affine, dicom_sources[reference], out_dir, final_dir, deidentify)
+        exported = _export_dicom(pid, mask, ref_affine, dicom_sources[reference], out_dir, final_dir, dicom.deidentify)
     report = {
         "patient_id": pid,
         "inputs": {seq: str(Path(p).resolve()) for seq, p in originals.items() if seq in images},
@@ -179,7 +193,7 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "reference_preference": list(predictor.reference_preference),
         "brain_extraction_on": bet_on,
         "outputs": {key: str((final_dir / out[key].name).resolve()) for key in ("probability", "mask", "lesions")},
-        "model": str(Path(model_dir).resolve()),
+        "model": str(predictor.folder.resolve()),
         "model_fingerprint": card["fingerprint"],
         "model_training_cohort": card.get("training_cohort"),
         "threshold": cut,
@@ -187,10 +201,10 @@ def _predict(pid, images, model_dir, out_dir, final_dir, threshold, batch_size, 
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
-        "window_margin": window_margin,
+        "window_margin": predictor.window_margin,
         "total_seconds": round(time.perf_counter() - started, 2),
-        "dicom_outputs": dicom,
-        "deidentified": bool(deidentify),
+        "dicom_outputs": exported,
+        "deidentified": bool(dicom.deidentify),
     }
     atomic_write_text(out["report"], json.dumps(report, indent=2))
     return report

@@ -38,6 +38,8 @@ class Predictor:
         window_margin: int | None = 32, name: str = "the model",
     ):
         self.network_file, self.card_file, self.thresholds_file = Path(network_file), Path(card_file), Path(thresholds_file)
+        # A workflow's model folder holds all three (``network.paths.model_files``).
+        self.folder = self.network_file.parent
         self.card = read_json(card_file)
         self.threshold, self.batch_size, self.window_margin, self.name = threshold, batch_size, window_margin, name
         self._network = None
