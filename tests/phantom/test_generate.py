@@ -1,4 +1,4 @@
-"""The phantom's ground truth agrees with its label maps and its geometry."""
+"""The phantom (``phantom.generate``): its ground truth agrees with its label maps and its geometry."""
 
 import json
 

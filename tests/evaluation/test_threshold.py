@@ -1,4 +1,4 @@
-"""Operating points on development patients: the paper's mean Youden
+"""Operating points on development patients (``evaluation.threshold``): the paper's mean Youden
 threshold, the Dice optimum and the FROC point, on hand-built maps."""
 
 import json
