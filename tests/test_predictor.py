@@ -3,9 +3,6 @@ anything loads, the patient's grid and input set decided with the model's
 card, refusals naming the patient or the model's file. The whole path on a
 trained model: tests/network/test_predict_without_bravo.py."""
 
-import json
-import zipfile
-
 import pytest
 
 from brainmets.errors import PatientError
@@ -13,24 +10,7 @@ from brainmets.network.modelfolder import ModelFolderError
 from brainmets.predictor import Predictor
 from brainmets.sequences import SEQUENCES, PatientGrid
 
-
-def _model_folder(tmp_path, accepted_missing=(), reference=None, thresholds=None):
-    """A model folder whose files pass their checks (the network is never loaded here)."""
-    folder = tmp_path / "model"
-    folder.mkdir(parents=True)
-    preprocessing = {"brain_extraction": {}, "registration": {}, "inplane_size": 32, "normalization": "zscore"}
-    if reference:
-        preprocessing["reference"] = reference
-    card = {
-        "format_version": 1, "sequences": list(SEQUENCES), "channels": 28, "context": 3, "inplane_size": 32, "fingerprint": "x",
-        "sequence_dropout": 0.5 if accepted_missing else 0.0, "accepted_missing": [list(m) for m in accepted_missing], "preprocessing": preprocessing,
-    }
-    (folder / "model.json").write_text(json.dumps(card))
-    with zipfile.ZipFile(folder / "model.keras", "w") as archive:
-        archive.writestr("config.json", "{}")
-        archive.writestr("model.weights.h5", b"\0" * 64)
-    (folder / "threshold.json").write_text(json.dumps(thresholds or {"operating_threshold": 0.5}))
-    return folder
+from .model_folder import write_model_folder as _model_folder
 
 
 def test_a_model_folder_is_checked_before_anything_loads(tmp_path):
