@@ -95,6 +95,20 @@ TABLES = [
 ]
 
 
+def captioned(folder, names, extension, category):
+    """Outputs ``<name>_<extension>``: ``folder``/<name>.<extension> for each
+    of ``names``, in the report under ``category`` with its caption
+    (report/<name>.rst)."""
+    return {
+        f"{name}_{extension}": report(
+            f"{RUN}/{folder}/{name}.{extension}",
+            caption=f"../report/{name}.rst",
+            category=category,
+        )
+        for name in names
+    }
+
+
 def id_pattern(ids):
     """A wildcard constraint matching exactly these patient ids."""
     return "|".join(ids) if ids else "(?!x)x"

@@ -46,14 +46,7 @@ rule make_tables:
         **rules.collect_metrics.output,
         thresholds=models_output(rules.operating_threshold.output[0]),
     output:
-        **{
-            f"{t}_csv": report(
-                f"{RUN}/tables/{t}.csv",
-                caption=f"../report/{t}.rst",
-                category="Tables",
-            )
-            for t in TABLES
-        },
+        **captioned("tables", TABLES, "csv", "Tables"),
         **{f"{t}_md": f"{RUN}/tables/{t}.md" for t in TABLES},
         paper_comparison=f"{RUN}/tables/paper_comparison.md",
     log:
@@ -81,14 +74,7 @@ rule make_figures:
         history=models_output(rules.train.output.history),
         predictions=models_output(rules.infer.output[0]),
     output:
-        **{
-            f"{f}_png": report(
-                f"{RUN}/figures/{f}.png",
-                caption=f"../report/{f}.rst",
-                category="Figures",
-            )
-            for f in FIGURES
-        },
+        **captioned("figures", FIGURES, "png", "Figures"),
         **{f"{f}_pdf": f"{RUN}/figures/{f}.pdf" for f in FIGURES},
     log:
         f"{RUN}/logs/figures/figures.log",
@@ -114,8 +100,7 @@ rule make_figures:
 rule sequence_ablation:
     input:
         unpack(ablation_inputs),
-        model=rules.train.output.model,
-        card=rules.train.output.card,
+        **TRAINED_MODEL,
         threshold=rules.operating_threshold.output[0],
     output:
         f"{RUN}/metrics/ablation/{{model}}.tsv",

@@ -58,6 +58,10 @@ rule train:
         "../workflow_scripts/train.py"
 
 
+# The trained network and its card, as the rules that load it take them.
+TRAINED_MODEL = {"model": rules.train.output.model, "card": rules.train.output.card}
+
+
 # One job per model: TensorFlow starts and the model loads once for all its
 # development and test patients. Its folder holds, per patient, PROBABILITY
 # and INFERENCE_REPORT (rules/common.smk).
@@ -66,8 +70,7 @@ rule train:
 rule infer:
     input:
         unpack(inference_inputs),
-        model=rules.train.output.model,
-        card=rules.train.output.card,
+        **TRAINED_MODEL,
     output:
         directory(f"{RUN}/predictions/{{model}}"),
     log:
@@ -94,8 +97,7 @@ rule infer:
 rule input_set_operating_points:
     input:
         unpack(dev_network_inputs),
-        model=rules.train.output.model,
-        card=rules.train.output.card,
+        **TRAINED_MODEL,
     output:
         f"{RUN}/models/{{model}}/input_set_operating_points.json",
     log:
@@ -148,8 +150,7 @@ rule infer_incomplete_patient:
     input:
         preprocessed=rules.preprocess_incomplete_patient.output.report,
         brain_mask=rules.preprocess_incomplete_patient.output.brain_mask,
-        model=rules.train.output.model,
-        card=rules.train.output.card,
+        **TRAINED_MODEL,
         threshold=rules.operating_threshold.output[0],
     output:
         probability=f"{RUN}/incomplete/predictions/{{model}}/sub-{{pid}}_desc-lesion_probseg.nii.gz",
