@@ -1,7 +1,7 @@
 """A test patient lacking some inputs, predicted on its own grid at its input
 set's operating point (rule infer_incomplete_patient)."""
 
-from brainmets.network.incomplete import infer_incomplete_patient
+from brainmets.incomplete import infer_incomplete_patient
 from brainmets.predictor import Predictor
 from brainmets.snakemake_io import inference_job, logged
 

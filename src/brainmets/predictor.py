@@ -7,7 +7,7 @@ threshold (``choose_input_set``), and inference.
 
 ``brainmets-predict`` is a command line over it (inputs, staging, the maps
 on the patient's own grid, DICOM), and the workflow's test patients
-lacking a sequence are predicted by it (``network.incomplete``). The
+lacking a sequence are predicted by it (``incomplete``). The
 network loads on first use: a caller checks its inputs first, before
 Keras and TensorFlow are imported (about 1 GB).
 """

@@ -1,11 +1,11 @@
-"""A test patient lacking a sequence (``network.incomplete``): predicted on
+"""A test patient lacking a sequence (``incomplete``): predicted on
 its own grid at its input set's operating point, the report saying which."""
 
 import json
 
 import numpy as np
 
-from brainmets.network.incomplete import infer_incomplete_patient
+from brainmets.incomplete import infer_incomplete_patient
 from brainmets.niio import save_nifti
 from brainmets.predictor import Predictor
 from brainmets.sequences import SEQUENCES

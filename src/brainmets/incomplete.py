@@ -10,8 +10,8 @@ import json
 import logging
 from pathlib import Path
 
-from ..niio import atomic_write_text
-from ..predictor import Predictor
+from .niio import atomic_write_text
+from .predictor import Predictor
 
 log = logging.getLogger(__name__)
 
