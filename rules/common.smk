@@ -62,6 +62,10 @@ PATIENT_FILES = PreprocessingFiles.bids(f"{RUN}/preproc", f"{RUN}/qc", "{pid}", 
 ALT_REF = alternative_reference(USED, config["preprocessing"]["reference"])
 ALT_USED = [seq for seq in USED if seq != REF]
 ALT_MOVING = [seq for seq in ALT_USED if seq != ALT_REF]
+# A patient's files on that grid, beside those on the first.
+ALT_PATIENT_FILES = ALT_REF and PreprocessingFiles.bids(
+    f"{RUN}/preproc", f"{RUN}/qc", "{pid}", ALT_REF, BET_ON, second_grid=True
+)
 # The grids a sequence-dropout model is evaluated on (params of its rules).
 NETWORK_GRIDS = {
     "sequences": USED,
@@ -70,9 +74,6 @@ NETWORK_GRIDS = {
 }
 # What every inference job asks a scheduler for.
 INFERENCE_RESOURCES = {"gpu": config["inference"]["gpus"], "mem_mb": 6000, "runtime": 60}
-ALT_PATIENT_FILES = ALT_REF and PreprocessingFiles.bids(
-    f"{RUN}/preproc", f"{RUN}/qc", "{pid}", ALT_REF, BET_ON, second_grid=True
-)
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
 # The files in the folder of rule infer, for each patient (the probability map and

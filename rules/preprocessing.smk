@@ -62,13 +62,12 @@ rule coregister:
 
 
 # The patient's verdict, failed included, for the QC table, whose inputs
-# depend on it (a checkpoint; outside the preprocessing group, as Snakemake
-# mishandles checkpoints inside cluster groups).
+# depend on it (a checkpoint, run where Snakemake runs: a few lines of JSON).
 checkpoint registration_verdict:
     input:
         reports=rules.coregister.output.xfm_report,
     output:
-        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registration.json",
+        PATIENT_FILES.registration.verdict,
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_registration_verdict.log",
     localrule: True
@@ -89,7 +88,7 @@ rule registration_gate:
     input:
         verdict=rules.registration_verdict.output[0],
     output:
-        f"{RUN}/preproc/sub-{{pid}}/xfm/sub-{{pid}}_desc-registrationaccepted.json",
+        PATIENT_FILES.registration.accepted,
     log:
         f"{RUN}/logs/preproc/sub-{{pid}}_registration_gate.log",
     conda:

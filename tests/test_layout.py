@@ -13,6 +13,8 @@ def test_defaults_are_unchanged_and_names_follow_the_reference(tmp_path):
     assert default.coregistration["FLAIR"].transform.name == "sub-001_from-FLAIR_to-BRAVO_mode-image_xfm.mat"
     assert default.coregistration["T1gd"].qc == tmp_path / "q" / "sub-001" / "sub-001_desc-coreg_T1gd.png"
     assert default.normalization.report == tmp_path / "p" / "sub-001" / "sub-001_desc-normalization.json"
+    assert default.registration.verdict == tmp_path / "p" / "sub-001" / "xfm" / "sub-001_desc-registration.json"
+    assert default.registration.accepted.name == "sub-001_desc-registrationaccepted.json"
     t1gd = PreprocessingFiles.bids(tmp_path / "p", tmp_path / "q", "001", "T1gd", "T1gd")
     assert t1gd.normalization.images["FLAIR"].name == "sub-001_space-T1gd_desc-preproc_FLAIR.nii.gz"
     assert t1gd.brain_extraction.mask.name == "sub-001_space-T1gd_res-native_desc-brain_mask.nii.gz" != t1gd.normalization.brain_mask.name

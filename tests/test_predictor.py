@@ -10,11 +10,11 @@ from brainmets.network.modelfolder import ModelFolderError
 from brainmets.predictor import Predictor
 from brainmets.sequences import SEQUENCES, PatientGrid
 
-from .model_folder import write_model_folder as _model_folder
+from tests.model_folder import write_model_folder
 
 
 def test_a_model_folder_is_checked_before_anything_loads(tmp_path):
-    folder = _model_folder(tmp_path)
+    folder = write_model_folder(tmp_path)
     (folder / "threshold.json").unlink()
     with pytest.raises(ModelFolderError, match="threshold.json: missing; give --threshold"):
         Predictor.from_folder(folder)
@@ -25,7 +25,7 @@ def test_a_model_folder_is_checked_before_anything_loads(tmp_path):
 
 
 def test_grid_follows_the_cards_reference_order(tmp_path):
-    predictor = Predictor.from_folder(_model_folder(tmp_path, reference=["T1gd", "BRAVO"]))
+    predictor = Predictor.from_folder(write_model_folder(tmp_path, reference=["T1gd", "BRAVO"]))
     assert predictor.reference_preference == ("T1gd", "BRAVO")
     assert predictor.grid("p1", dict.fromkeys(SEQUENCES)) == PatientGrid("T1gd", "T1pre")
     assert predictor.grid("p1", dict.fromkeys(("BRAVO", "FLAIR"))) == PatientGrid("BRAVO", "BRAVO")
@@ -34,13 +34,13 @@ def test_grid_follows_the_cards_reference_order(tmp_path):
 
 
 def test_an_older_card_without_a_reference_order_keeps_the_bravo_first(tmp_path):
-    predictor = Predictor.from_folder(_model_folder(tmp_path))
+    predictor = Predictor.from_folder(write_model_folder(tmp_path))
     assert predictor.reference_preference[0] == "BRAVO" and not predictor.inputs_preprocessed
 
 
 def test_input_set_takes_its_own_operating_point_or_is_refused(tmp_path):
     thresholds = {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"left_out": ["BRAVO"], "operating_threshold": 0.25}}}
-    predictor = Predictor.from_folder(_model_folder(tmp_path, accepted_missing=[["BRAVO"]], thresholds=thresholds))
+    predictor = Predictor.from_folder(write_model_folder(tmp_path, accepted_missing=[["BRAVO"]], thresholds=thresholds))
     images = {seq: f"{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"}
     chosen = predictor.input_set("p1", images)
     assert chosen.missing == ("BRAVO",) and chosen.threshold == 0.25 and chosen.name == "without BRAVO"
@@ -51,8 +51,8 @@ def test_input_set_takes_its_own_operating_point_or_is_refused(tmp_path):
 
 def test_a_threshold_out_of_range_names_the_models_file(tmp_path):
     with pytest.raises(ModelFolderError, match=r"threshold.json: 'operating_threshold' must be a number from 0 to 1, not 1.5"):
-        Predictor.from_folder(_model_folder(tmp_path / "a", thresholds={"operating_threshold": 1.5}))
+        Predictor.from_folder(write_model_folder(tmp_path / "a", thresholds={"operating_threshold": 1.5}))
     thresholds = {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"left_out": ["BRAVO"], "operating_threshold": 1.5}}}
-    predictor = Predictor.from_folder(_model_folder(tmp_path / "b", accepted_missing=[["BRAVO"]], thresholds=thresholds))
+    predictor = Predictor.from_folder(write_model_folder(tmp_path / "b", accepted_missing=[["BRAVO"]], thresholds=thresholds))
     with pytest.raises(ModelFolderError, match=r"threshold.json: the operating point of the input set 'without BRAVO' is 1.5, not a number from 0 to 1"):
         predictor.input_set("p1", {seq: f"{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"})

@@ -13,7 +13,6 @@ from brainmets.sequences import SEQUENCES
 SHAPE = (32, 32, 12)
 
 
-
 def oblique_affine():
     affine = rigid((0.1, -0.05, 0.2), (-60.0, -70.0, -20.0))
     affine[:3, :3] = affine[:3, :3] * np.array([1.5, 1.5, 3.0])

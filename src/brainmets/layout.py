@@ -22,6 +22,7 @@ mask when it was drawn on the reference itself).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,9 @@ def moving_sequences(reference: str = REFERENCE_PREFERENCE[0]) -> tuple[str, ...
 
 
 MOVING = moving_sequences()
+# A file as the typed names below hold it: a Path from ``PreprocessingFiles.bids``,
+# a string where a workflow script passes Snakemake's.
+PathLike = str | os.PathLike
 FIGURES = ("figure2", "figure3", "figure4", "figure5", "figure6", "training_curves")
 
 
@@ -58,9 +62,9 @@ class BrainExtractionFiles:
     """What brain extraction writes: the mask, on the grid of the image it
     ran on; its report; its QC picture."""
 
-    mask: Path
-    report: Path
-    qc: Path
+    mask: PathLike
+    report: PathLike
+    qc: PathLike
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,9 @@ class CoregistrationFiles:
     """What the registration of one sequence onto the reference writes: the
     transform (ANTs), its report, its QC picture."""
 
-    transform: Path
-    report: Path
-    qc: Path
+    transform: PathLike
+    report: PathLike
+    qc: PathLike
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,20 @@ class NormalizationFiles:
     """What normalization writes: every sequence on the network's grid (by
     name), the mask the network sees, the report."""
 
-    images: Mapping[str, Path]
-    brain_mask: Path
-    report: Path
+    images: Mapping[str, PathLike]
+    brain_mask: PathLike
+    report: PathLike
+
+
+@dataclass(frozen=True)
+class RegistrationCheckFiles:
+    """The workflow's registration check of a patient: its verdict (failed
+    included, for the QC table) and the verdict let through, which the
+    patient's later steps wait for (``brainmets-predict`` stops at once
+    instead)."""
+
+    verdict: PathLike
+    accepted: PathLike
 
 
 @dataclass(frozen=True)
@@ -91,8 +106,9 @@ class PreprocessingFiles:
 
     brain_extraction: BrainExtractionFiles
     coregistration: Mapping[str, CoregistrationFiles]
+    registration: RegistrationCheckFiles
     normalization: NormalizationFiles
-    lesions: Path
+    lesions: PathLike
 
     @classmethod
     def bids(
@@ -124,6 +140,10 @@ class PreprocessingFiles:
                 )
                 for seq in moving_sequences(ref)
             },
+            registration=RegistrationCheckFiles(
+                verdict=xfm / f"{sub}{space}_desc-registration.json",
+                accepted=xfm / f"{sub}{space}_desc-registrationaccepted.json",
+            ),
             normalization=NormalizationFiles(
                 images={seq: anat / f"{sub}_space-{ref}_desc-preproc_{seq}.nii.gz" for seq in SEQUENCES},
                 brain_mask=anat / f"{sub}_space-{ref}_desc-brain_mask.nii.gz",

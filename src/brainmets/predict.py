@@ -163,7 +163,7 @@ def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_
     # Fields of view that miss each other stop here, before the network loads.
     _check_fields_of_view(pid, images, geometry, predictor)
     # Keras, TensorFlow and ANTs only once the inputs passed (their import alone takes about 1 GB).
-    predictor.network
+    predictor.load()
     card = predictor.card
     warning = card.get("training_cohort", {}).get("warning")
     if warning:

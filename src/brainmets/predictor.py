@@ -35,12 +35,13 @@ class Predictor:
 
     def __init__(
         self, network_file, card_file, thresholds_file, threshold: float | None = None, batch_size: int = 16,
-        window_margin: int | None = 32, name: str = "the model",
+        window_margin: int | None = 32, name: str = "the model", card: dict | None = None,
     ):
         self.network_file, self.card_file, self.thresholds_file = Path(network_file), Path(card_file), Path(thresholds_file)
         # A workflow's model folder holds all three (``network.paths.model_files``).
         self.folder = self.network_file.parent
-        self.card = read_json(card_file)
+        # ``card``: the card file's content, where the caller has read it already.
+        self.card = read_json(card_file) if card is None else card
         self.threshold, self.batch_size, self.window_margin, self.name = threshold, batch_size, window_margin, name
         self._network = None
 
@@ -49,11 +50,11 @@ class Predictor:
         """A model folder of the workflow (``results/<run>/models/<name>``),
         checked before anything is loaded: a broken file is named before
         minutes of preprocessing."""
-        check_model_folder(model_dir)
+        card = check_model_folder(model_dir)
         if threshold is None:
             read_threshold(model_dir)
         files = model_files(model_dir)
-        return cls(files["model"], files["card"], files["threshold"], threshold, batch_size, window_margin, f"model {model_dir}")
+        return cls(files["model"], files["card"], files["threshold"], threshold, batch_size, window_margin, f"model {model_dir}", card)
 
     @property
     def reference_preference(self) -> tuple[str, ...]:
@@ -98,16 +99,22 @@ class Predictor:
 
         return preprocess_into(work, pid, images, PreprocessingSettings.from_card(self.card), grid, self.inputs_preprocessed)
 
+    def load(self) -> None:
+        """Load the network now (Keras and TensorFlow with it), once; any
+        failure of Keras named with its file."""
+        if self._network is not None:
+            return
+        from .network.train import load_trained
+
+        try:
+            self._network, self.card = load_trained(self.network_file, self.card_file)
+        except Exception as exc:  # Keras raises many kinds for a damaged file
+            raise ModelFolderError(self.network_file, f"the network cannot be loaded ({type(exc).__name__}: {exc})") from exc
+
     @property
     def network(self):
-        """The network, loaded once; any failure of Keras named with its file."""
-        if self._network is None:
-            from .network.train import load_trained
-
-            try:
-                self._network, self.card = load_trained(self.network_file, self.card_file)
-            except Exception as exc:  # Keras raises many kinds for a damaged file
-                raise ModelFolderError(self.network_file, f"the network cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        """The network, loaded on first use."""
+        self.load()
         return self._network
 
     def probability(self, images: dict, brain_mask, out_path) -> dict:

@@ -123,7 +123,7 @@ def test_predict_without_bravo_finds_the_lesions(dropout_model, tmp_path):
     # inputs (in canonical voxel order), give the command's map.
     from brainmets.predictor import Predictor
 
-    predictor = Predictor.from_folder(folder)
+    predictor = Predictor.from_folder(folder, batch_size=8)  # the command's default
     canonical = {seq: str(out / "work" / "inputs" / f"sub-nobravo_{seq}.nii.gz") for seq in SEQUENCES if seq != "BRAVO"}
     chosen = predictor.input_set("nobravo", canonical)
     grid = predictor.grid("nobravo", chosen.images)
