@@ -110,6 +110,19 @@ def captioned(folder, names, extension, category):
     }
 
 
+def normalization_params(sequences, moving, reference):
+    """What normalization onto ``reference`` needs to know: the sequences
+    brought onto its grid, those registered onto it, and where the brain
+    mask was drawn (rule brain_extraction's, for every grid)."""
+    return {
+        "sequences": sequences,
+        "moving": moving,
+        "reference": reference,
+        "bet_on": BET_ON,
+        "preprocessing": config["preprocessing"],
+    }
+
+
 def id_pattern(ids):
     """A wildcard constraint matching exactly these patient ids."""
     return "|".join(ids) if ids else "(?!x)x"

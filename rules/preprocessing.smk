@@ -121,11 +121,7 @@ rule normalize:
         mem_mb=4000,
         runtime=10,
     params:
-        sequences=USED,
-        moving=MOVING,
-        reference=REF,
-        bet_on=BET_ON,
-        preprocessing=config["preprocessing"],
+        **normalization_params(USED, MOVING, REF),
     script:
         "../workflow_scripts/normalize.py"
 
@@ -184,13 +180,9 @@ if ALT_REF:
             mem_mb=4000,
             runtime=30,
         params:
-            sequences=ALT_USED,
-            moving=ALT_MOVING,
-            reference=ALT_REF,
             # The brain mask is rule brain_extraction's (ALT_REF is None
             # when it was drawn on the reference).
-            bet_on=BET_ON,
-            preprocessing=config["preprocessing"],
+            **normalization_params(ALT_USED, ALT_MOVING, ALT_REF),
             preprocessed=patient_preprocessed,
             sources=source_files,
         script:
