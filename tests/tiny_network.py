@@ -59,3 +59,14 @@ PREPROCESSING = {"normalization": "histogram_equalization"}
 def weights(folder):
     model, _ = load_trained(folder)
     return np.concatenate([w.ravel() for w in model.get_weights()])
+
+
+def balanced_sampler(records, **overrides):
+    """A balanced sampler over ``records``' slice bank (context 3)."""
+    from brainmets.network import dataset
+    from brainmets.network.slicebank import SliceBank
+
+    settings = dict(batch_size=8, lesion_fraction=0.5, seed=5, augment=True, sequence_dropout=0.0)
+    settings.update(overrides)
+    bank = SliceBank([r[1] for r in records], context=3)
+    return dataset.BalancedSampler(bank, **settings)

@@ -22,3 +22,12 @@ def test_channels_are_sequence_major_with_zero_beyond_the_ends():
 def test_sequences_on_different_grids_are_refused():
     with pytest.raises(ValueError, match="sequences differ in shape"):
         SliceStacker([np.zeros((3, 4, 5)), np.zeros((3, 4, 6))], context=1)
+
+
+def test_stacker_channel_count_follows_context():
+    vols = [np.ones((8, 8, 5), np.float32) * i for i in range(4)]
+    stacker = SliceStacker(vols, context=1)
+    assert stacker.channels == 12
+    example = stacker.example(0)
+    assert example.shape == (8, 8, 12)
+    assert example[0, 0, :3].tolist() == [0, 0, 0] and example[0, 0, 3:6].tolist() == [0, 1, 1]  # zero below slice 0

@@ -1,4 +1,4 @@
-"""The ablation figure from an ablation table's rows."""
+"""Figures (``evaluation.figures``): the ablation figure from an ablation table's rows."""
 
 import numpy as np
 import pandas as pd
