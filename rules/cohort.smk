@@ -4,7 +4,7 @@ rule ingest_labelled_patient:
     output:
         **ingested_files(f"{RUN}/cohort", "{pid}", USED),
     log:
-        f"{RUN}/logs/cohort/sub-{{pid}}.log",
+        INGEST_LOG,
     wildcard_constraints:
         pid=id_pattern(LABELLED),
     conda:
@@ -13,10 +13,7 @@ rule ingest_labelled_patient:
         mem_mb=4000,
         runtime=10,
     params:
-        record=ingest_record,
-        sequences=USED,
-        reference=REF,
-        lesion_instances=LESION_INSTANCES,
+        **ingest_params(USED),
     script:
         "../workflow_scripts/ingest_patient.py"
 
@@ -43,7 +40,7 @@ for gap in sorted(set(INCOMPLETE.values())):
         output:
             **ingested_files(f"{RUN}/cohort", "{pid}", have),
         log:
-            f"{RUN}/logs/cohort/sub-{{pid}}.log",
+            INGEST_LOG,
         wildcard_constraints:
             pid=id_pattern([pid for pid, g in INCOMPLETE.items() if g == gap]),
         conda:
@@ -52,10 +49,7 @@ for gap in sorted(set(INCOMPLETE.values())):
             mem_mb=4000,
             runtime=10,
         params:
-            record=ingest_record,
-            sequences=have,
-            reference=patient_grid(have, config["preprocessing"]["reference"]).reference,
-            lesion_instances=LESION_INSTANCES,
+            **ingest_params(have),
         script:
             "../workflow_scripts/ingest_patient.py"
 

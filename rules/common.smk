@@ -87,6 +87,8 @@ EVALUATION_SETTINGS = configured_settings(config)
 # What counts as one lesion, as plain values: Table 1 and the subgroups
 # count lesions as the evaluation does.
 LESION_INSTANCES = asdict(LesionInstances.from_config(config))
+# The bootstrap of the tables' intervals: its seed and resamples.
+BOOTSTRAP = {"seed": config["seed"], "resamples": config["evaluation"]["bootstrap_resamples"]}
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
@@ -134,6 +136,22 @@ wildcard_constraints:
     model="[A-Za-z0-9]+",
     table="|".join(TABLES),
     figure="|".join(FIGURES),
+
+
+# One log per patient, whichever rule ingests it.
+INGEST_LOG = f"{RUN}/logs/cohort/sub-{{pid}}.log"
+
+
+def ingest_params(sequences):
+    """What ingesting a patient with these sequences needs: its cohort row,
+    the sequences, the reference they are checked against (the first of
+    preprocessing.reference among them) and what counts as one lesion."""
+    return {
+        "record": ingest_record,
+        "sequences": sequences,
+        "reference": patient_grid(sequences, config["preprocessing"]["reference"]).reference,
+        "lesion_instances": LESION_INSTANCES,
+    }
 
 
 def ingest_inputs(wildcards):

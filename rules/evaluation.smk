@@ -58,8 +58,7 @@ rule make_tables:
         runtime=10,
     params:
         cohort=config["cohort"]["source"],
-        seed=config["seed"],
-        resamples=config["evaluation"]["bootstrap_resamples"],
+        **BOOTSTRAP,
         models=model_names,
         run_settings=run_settings(config, USED),
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
@@ -143,8 +142,7 @@ rule ablation:
         runtime=5,
     params:
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
-        seed=config["seed"],
-        resamples=config["evaluation"]["bootstrap_resamples"],
+        **BOOTSTRAP,
     script:
         "../workflow_scripts/ablation_table.py"
 
