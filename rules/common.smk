@@ -54,7 +54,9 @@ REF, BET_ON = patient_grid(USED, config["preprocessing"]["reference"])
 MOVING = [seq for seq in USED if seq != REF]
 # Every patient's preprocessing files, named as brainmets-predict names them
 # (with the {pid} wildcard).
-PATIENT_FILES = PreprocessingFiles.bids(f"{RUN}/preproc", f"{RUN}/qc", "{pid}", REF, BET_ON)
+PATIENT_FILES = PreprocessingFiles.bids(
+    f"{RUN}/preproc", f"{RUN}/qc", "{pid}", REF, BET_ON
+)
 # A patient without the reference (most clinical protocols have no BRAVO) is
 # preprocessed on the next one (patient_grid): the sequence ablation evaluates
 # its input sets without the reference on that grid. None when brain
@@ -73,7 +75,11 @@ NETWORK_GRIDS = {
     "alternative_sequences": ALT_USED,
 }
 # What every inference job asks a scheduler for.
-INFERENCE_RESOURCES = {"gpu": config["inference"]["gpus"], "mem_mb": 6000, "runtime": 60}
+INFERENCE_RESOURCES = {
+    "gpu": config["inference"]["gpus"],
+    "mem_mb": 6000,
+    "runtime": 60,
+}
 # Skull-stripped, co-registered training images: predict skips those steps.
 INPUTS_PREPROCESSED = inputs_preprocessed(RECORDS)
 # The files in the folder of rule infer, for each patient (the probability map and
@@ -87,8 +93,6 @@ EVALUATION_SETTINGS = configured_settings(config)
 # What counts as one lesion, as plain values: Table 1 and the subgroups
 # count lesions as the evaluation does.
 LESION_INSTANCES = asdict(LesionInstances.from_config(config))
-# The bootstrap of the tables' intervals: its seed and resamples.
-BOOTSTRAP = {"seed": config["seed"], "resamples": config["evaluation"]["bootstrap_resamples"]}
 TABLES = [
     *[f"table{n}" for n in ("3a", "3b", "3c", "4a", "4b", "4c")],
     "lesionwise",
@@ -149,7 +153,9 @@ def ingest_params(sequences):
     return {
         "record": ingest_record,
         "sequences": sequences,
-        "reference": patient_grid(sequences, config["preprocessing"]["reference"]).reference,
+        "reference": patient_grid(
+            sequences, config["preprocessing"]["reference"]
+        ).reference,
         "lesion_instances": LESION_INSTANCES,
     }
 

@@ -58,7 +58,8 @@ rule make_tables:
         runtime=10,
     params:
         cohort=config["cohort"]["source"],
-        **BOOTSTRAP,
+        seed=config["seed"],
+        resamples=config["evaluation"]["bootstrap_resamples"],
         models=model_names,
         run_settings=run_settings(config, USED),
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
@@ -142,7 +143,8 @@ rule ablation:
         runtime=5,
     params:
         min_fp_volume_mm3=config["evaluation"]["min_fp_volume_mm3"],
-        **BOOTSTRAP,
+        seed=config["seed"],
+        resamples=config["evaluation"]["bootstrap_resamples"],
     script:
         "../workflow_scripts/ablation_table.py"
 

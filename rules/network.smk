@@ -148,9 +148,9 @@ rule operating_threshold:
 # al. 2021's test without BRAVO).
 rule infer_incomplete_patient:
     input:
+        **TRAINED_MODEL,
         preprocessed=rules.preprocess_incomplete_patient.output.report,
         brain_mask=rules.preprocess_incomplete_patient.output.brain_mask,
-        **TRAINED_MODEL,
         threshold=rules.operating_threshold.output[0],
     output:
         probability=f"{RUN}/incomplete/predictions/{{model}}/sub-{{pid}}_desc-lesion_probseg.nii.gz",

@@ -166,7 +166,9 @@ if ALT_REF:
             lesions=ALT_PATIENT_FILES.lesions,
             normalize_report=ALT_PATIENT_FILES.normalization.report,
             xfm=[ALT_PATIENT_FILES.coregistration[seq].transform for seq in ALT_MOVING],
-            xfm_report=[ALT_PATIENT_FILES.coregistration[seq].report for seq in ALT_MOVING],
+            xfm_report=[
+                ALT_PATIENT_FILES.coregistration[seq].report for seq in ALT_MOVING
+            ],
             coreg_qc=[ALT_PATIENT_FILES.coregistration[seq].qc for seq in ALT_MOVING],
         log:
             f"{RUN}/logs/preproc/sub-{{pid}}_alternative_reference.log",

@@ -3,7 +3,8 @@ one job per model, so TensorFlow starts and the model loads once."""
 
 from brainmets.network.inference import predict_patients
 from brainmets.network.train import load_trained
-from brainmets.snakemake_io import inference_job, logged, network_patients
+from brainmets.network.devices import inference_job
+from brainmets.snakemake_io import logged, network_patients
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     params = snakemake.params

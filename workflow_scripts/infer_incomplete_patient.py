@@ -3,7 +3,8 @@ set's operating point (rule infer_incomplete_patient)."""
 
 from brainmets.incomplete import infer_incomplete_patient
 from brainmets.predictor import Predictor
-from brainmets.snakemake_io import inference_job, logged
+from brainmets.network.devices import inference_job
+from brainmets.snakemake_io import logged
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, out = snakemake.input, snakemake.output

@@ -6,7 +6,8 @@ from brainmets.evaluation.input_set_points import dev_input_set_points
 from brainmets.evaluation.metrics import EvaluationSettings
 from brainmets.network.train import load_trained
 from brainmets.niio import atomic_write_text
-from brainmets.snakemake_io import inference_job, logged, patients_on_every_grid
+from brainmets.network.devices import inference_job
+from brainmets.snakemake_io import logged, patients_on_every_grid
 
 with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     ins, params = snakemake.input, snakemake.params

@@ -118,18 +118,6 @@ def network_patients(ins, pids, sequences, labelled: bool = False, prefix: str =
     return patients
 
 
-def inference_job(smk):
-    """The job's inference settings (``params.inference``), its devices
-    chosen and its CPU threads limited, before the backend starts."""
-    from .network.devices import configure_gpus, limit_cpu_threads
-    from .network.inference import InferenceSettings
-
-    settings = InferenceSettings.from_config(smk.params.inference)
-    configure_gpus(settings.gpus, settings.allow_cpu_fallback, "inference")
-    limit_cpu_threads(smk.threads)
-    return settings
-
-
 def patients_on_every_grid(ins, params) -> tuple[dict, dict]:
     """Labelled patients' network inputs (``network_patients``) on the
     workflow's grid, and, where it has another reference, on that one's

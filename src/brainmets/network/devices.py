@@ -144,3 +144,14 @@ def configure_gpus(requested: int, allow_cpu_fallback: bool = False, role: str =
     if len(gpus) < requested:
         log.warning("%s asks for %d GPUs, %d visible: using those", role, requested, len(gpus))
     return len(gpus)
+
+
+def inference_job(smk):
+    """The job's inference settings (``params.inference``), its devices
+    chosen and its CPU threads limited, before the backend starts."""
+    from .inference import InferenceSettings
+
+    settings = InferenceSettings.from_config(smk.params.inference)
+    configure_gpus(settings.gpus, settings.allow_cpu_fallback, "inference")
+    limit_cpu_threads(smk.threads)
+    return settings
