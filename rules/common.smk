@@ -7,6 +7,7 @@ from dataclasses import asdict
 from brainmets.evaluation.metrics import configured_settings
 from brainmets.layout import FIGURES, PreprocessingFiles, ingested_files, record_files
 from brainmets.lesions import LesionInstances
+from brainmets.network.paths import model_files
 from brainmets.preprocessing.registration_gate import lets_through, read_verdict
 from brainmets.sequences import (
     SEQUENCES,
@@ -234,11 +235,19 @@ def members(model, *roles):
 
 def training_inputs(wildcards):
     train, dev = members(wildcards.model, "train"), members(wildcards.model, "dev")
-    return {
+    inputs = {
         "train": per_patient(rules.tfrecords.output.index, train),
         "dev": per_patient(rules.tfrecords.output.index, dev),
         "shards": per_patient(rules.tfrecords.output.shard, train + dev),
     }
+    start = config["training"].get("initial_model")
+    if start:
+        # Fine-tuning: a new starting model retrains.
+        inputs["initial_model"] = [
+            model_files(start)["model"],
+            model_files(start)["card"],
+        ]
+    return inputs
 
 
 def complete(pids):

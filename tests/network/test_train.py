@@ -78,3 +78,39 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
     counted = cohort_description("brats", True, {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0})
     assert counted["lesion_instances"] == {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0}
     assert "lesion_instances" not in cohort_description("phantom", False)
+
+
+def trainable(folder):
+    from brainmets.network.train import load_trained
+
+    model, _ = load_trained(folder)
+    return np.concatenate([w.numpy().ravel() for w in model.trainable_weights])
+
+
+def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, caplog):
+    from brainmets.network.train import file_sha256
+
+    indices = [r[1] for r in records]
+    parent = trained / "a"
+    # At learning rate 0 the weights stay the parent's: they were loaded, not drawn.
+    still = {**SETTINGS, "learning_rate": 0.0, "initial_model": str(parent)}
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "still"), NETWORK, still, PREPROCESSING, 8, context=3)
+    np.testing.assert_array_equal(trainable(tmp_path / "still"), trainable(parent))
+    assert card["started_from"]["sha256"] == file_sha256(parent / "model.keras")
+    assert card["started_from"]["model_folder"] == str(parent) and card["started_from"]["fingerprint"] == json.loads((parent / "model.json").read_text())["fingerprint"]
+    assert "initial model" in card["training_inputs"]
+    # Trained on: the fine-tuning's cohort, and under started_from the parent's.
+    assert card["started_from"]["training_cohort"] == json.loads((parent / "model.json").read_text())["training_cohort"]
+    # Another starting model: the checkpoint is stale, and the log says why.
+    caplog.set_level(logging.INFO, logger="brainmets.network.train")
+    shutil.copytree(tmp_path / "still", tmp_path / "another", ignore=shutil.ignore_patterns("checkpoints"))
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "still"), NETWORK, {**still, "initial_model": str(tmp_path / "another"), "epochs": 2}, PREPROCESSING, 8, context=3)
+    assert card["resumed_from_epoch"] == 0 and "initial model changed" in caplog.text
+
+
+def test_fine_tuning_refuses_a_model_of_other_inputs(records, trained, tmp_path):
+    indices = [r[1] for r in records]
+    wider = {**NETWORK, "width": 0.125}
+    with pytest.raises(ValueError, match=r"model folder .*a: cannot start training from it, its width 0.0625"):
+        train_model(indices[:2], indices[2:], model_files(tmp_path / "m"), wider, {**SETTINGS, "initial_model": str(trained / "a")}, PREPROCESSING, 8, context=3)
+    assert not (tmp_path / "m" / "model.keras").exists()

@@ -69,8 +69,9 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# Training settings that change how, not what, is computed.
-HOW_NOT_WHAT = ("validation_every", "run_eagerly")
+# Training settings that change how, not what, is computed; and the
+# starting model, fingerprinted by its weights rather than its folder's name.
+HOW_NOT_WHAT = ("validation_every", "run_eagerly", "initial_model")
 
 
 def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
@@ -92,6 +93,9 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         # Checkpoints of the network that took float batches are not resumed.
         "training network": fingerprint("stored dtype in, scaled in the first layer"),
     }
+    if settings.get("initial_model"):
+        # Absent when training starts from random weights, as before.
+        parts["initial model"] = fingerprint(file_sha256(model_files(settings["initial_model"])["model"]))
     if settings.get("sequence_dropout"):
         # Dropout once blanked one sequence at a time: such checkpoints are
         # not resumed. Absent without dropout, whose batches did not change.
@@ -211,13 +215,39 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
     )
 
 
-def starting_model(checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
-    """The checkpoint to resume from, or a new compiled training network."""
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def initial_model(folder, first: dict, context: int, network: dict) -> tuple[keras.Model, dict]:
+    """The model a fine-tuning starts from (``training.initial_model``, a
+    model folder) and what its card says, after checking that it takes the
+    inputs these records hold: the same sequences in the same order, the
+    same context, the same width."""
+    model, card = load_trained(folder)
+    expected = {"sequences": first["sequences"], "context": context, "width": network["width"]}
+    differ = [f"{key} {card.get(key)!r} (the records and settings: {value!r})" for key, value in expected.items() if card.get(key) != value]
+    if differ:
+        raise ValueError(f"model folder {folder}: cannot start training from it, its " + "; ".join(differ))
+    return model, card
+
+
+def starting_model(checkpoints: Path, state: dict | None, parent: keras.Model | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
+    """The checkpoint to resume from, or a new compiled training network:
+    with ``parent``'s weights when given (fine-tuning), else random ones."""
     with distribution_scope() as replicas:
         if state:
             log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
             return keras.saving.load_model(checkpoints / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
         model = build_model(channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1)
+        if parent is not None:
+            # The same architecture, so the weights map one to one (the
+            # optimizer starts afresh).
+            model.set_weights(parent.get_weights())
         return compile_model(training_network(model, image_dtype), settings)
 
 
@@ -309,7 +339,10 @@ def train_model(
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     sampler = training_sampler(train_bank, first["sequences"], settings, seed, steps)
-    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings)
+    parent, parent_card = initial_model(settings["initial_model"], first, context, network) if settings.get("initial_model") else (None, None)
+    if parent is not None:
+        log.info("fine-tuning %s (trained on: %s)", settings["initial_model"], parent_card["training_cohort"]["source"])
+    model = starting_model(paths["checkpoints"], state, parent, train_bank.channels, first["image_dtype"], network, settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
@@ -335,10 +368,24 @@ def train_model(
         "seconds": round(time.perf_counter() - started, 1),
     }
     card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
+    if parent_card is not None:
+        card["started_from"] = started_from(settings["initial_model"], parent_card)
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
     if "warning" in card["training_cohort"]:
         log.warning("model %s: %s", paths["model"], card["training_cohort"]["warning"])
     return card
+
+
+def started_from(folder, parent_card: dict) -> dict:
+    """What the card of a fine-tuned model says about the model it started
+    from: where it was, its weights' SHA-256, and what it was trained on."""
+    return {
+        "model_folder": str(folder),
+        "sha256": file_sha256(model_files(folder)["model"]),
+        "fingerprint": parent_card.get("fingerprint"),
+        "training_cohort": parent_card["training_cohort"],
+        "started_from": parent_card.get("started_from"),
+    }
 
 
 def load_trained(model_path, card_path=None):
