@@ -243,10 +243,8 @@ def training_inputs(wildcards):
     start = config["training"].get("initial_model")
     if start:
         # Fine-tuning: a new starting model retrains.
-        inputs["initial_model"] = [
-            model_files(start)["model"],
-            model_files(start)["card"],
-        ]
+        files = model_files(start)
+        inputs["initial_model"] = [files["model"], files["card"]]
     return inputs
 
 

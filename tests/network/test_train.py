@@ -88,7 +88,7 @@ def trainable(folder):
 
 
 def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, caplog):
-    from brainmets.network.train import file_sha256
+    from brainmets.niio import file_sha256
 
     indices = [r[1] for r in records]
     parent = trained / "a"

@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from ..niio import atomic_write_text
+from ..niio import atomic_write_text, file_sha256
 from . import dataset, loader
 from .devices import accelerator_count, cache_compilations, distribution_scope, make_deterministic
 from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
@@ -74,10 +74,11 @@ def fingerprint(*parts) -> str:
 HOW_NOT_WHAT = ("validation_every", "run_eagerly", "initial_model")
 
 
-def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed) -> dict[str, str]:
+def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, parent_sha256=None) -> dict[str, str]:
     """A fingerprint of each thing that feeds training, by name. The epoch
     count is left out, so asking for more epochs continues a finished run,
-    unless a learning-rate drop ties the rates to it."""
+    unless a learning-rate drop ties the rates to it. ``parent_sha256``:
+    the weights' SHA-256 of the model a fine-tuning starts from."""
     tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
     parts = {
         "network settings": fingerprint(network),
@@ -93,9 +94,9 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
         # Checkpoints of the network that took float batches are not resumed.
         "training network": fingerprint("stored dtype in, scaled in the first layer"),
     }
-    if settings.get("initial_model"):
+    if parent_sha256:
         # Absent when training starts from random weights, as before.
-        parts["initial model"] = fingerprint(file_sha256(model_files(settings["initial_model"])["model"]))
+        parts["initial model"] = fingerprint(parent_sha256)
     if settings.get("sequence_dropout"):
         # Dropout once blanked one sequence at a time: such checkpoints are
         # not resumed. Absent without dropout, whose batches did not change.
@@ -215,39 +216,32 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
     )
 
 
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def initial_model(folder, first: dict, context: int, network: dict) -> tuple[keras.Model, dict]:
-    """The model a fine-tuning starts from (``training.initial_model``, a
-    model folder) and what its card says, after checking that it takes the
-    inputs these records hold: the same sequences in the same order, the
-    same context, the same width."""
-    model, card = load_trained(folder)
+def initial_model_card(folder, first: dict, context: int, network: dict) -> dict:
+    """The card of the model a fine-tuning starts from (``training.initial_model``,
+    a model folder), after checking that the model takes the inputs these
+    records hold: the same sequences in the same order, the same context,
+    the same width."""
+    _, card = load_trained(folder)
     expected = {"sequences": first["sequences"], "context": context, "width": network["width"]}
     differ = [f"{key} {card.get(key)!r} (the records and settings: {value!r})" for key, value in expected.items() if card.get(key) != value]
     if differ:
         raise ValueError(f"model folder {folder}: cannot start training from it, its " + "; ".join(differ))
-    return model, card
+    return card
 
 
-def starting_model(checkpoints: Path, state: dict | None, parent: keras.Model | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
+def starting_model(checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
     """The checkpoint to resume from, or a new compiled training network:
-    with ``parent``'s weights when given (fine-tuning), else random ones."""
+    with the weights of ``training.initial_model`` when set (fine-tuning),
+    else random ones."""
     with distribution_scope() as replicas:
         if state:
             log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
             return keras.saving.load_model(checkpoints / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
         model = build_model(channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1)
-        if parent is not None:
+        if settings.get("initial_model"):
             # The same architecture, so the weights map one to one (the
             # optimizer starts afresh).
-            model.set_weights(parent.get_weights())
+            model.set_weights(load_trained(settings["initial_model"])[0].get_weights())
         return compile_model(training_network(model, image_dtype), settings)
 
 
@@ -328,7 +322,9 @@ def train_model(
     first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
     dev_ids = sorted(i["patient_id"] for i in dev_indices)
-    parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed)
+    parent_card = initial_model_card(settings["initial_model"], first, context, network) if settings.get("initial_model") else None
+    parent_sha256 = file_sha256(model_files(settings["initial_model"])["model"]) if parent_card else None
+    parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, parent_sha256)
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
     if settings["deterministic"]:
@@ -339,10 +335,9 @@ def train_model(
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     sampler = training_sampler(train_bank, first["sequences"], settings, seed, steps)
-    parent, parent_card = initial_model(settings["initial_model"], first, context, network) if settings.get("initial_model") else (None, None)
-    if parent is not None:
+    if parent_card:
         log.info("fine-tuning %s (trained on: %s)", settings["initial_model"], parent_card["training_cohort"]["source"])
-    model = starting_model(paths["checkpoints"], state, parent, train_bank.channels, first["image_dtype"], network, settings)
+    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
@@ -369,19 +364,19 @@ def train_model(
     }
     card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
     if parent_card is not None:
-        card["started_from"] = started_from(settings["initial_model"], parent_card)
+        card["started_from"] = started_from(settings["initial_model"], parent_sha256, parent_card)
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
     if "warning" in card["training_cohort"]:
         log.warning("model %s: %s", paths["model"], card["training_cohort"]["warning"])
     return card
 
 
-def started_from(folder, parent_card: dict) -> dict:
+def started_from(folder, sha256: str, parent_card: dict) -> dict:
     """What the card of a fine-tuned model says about the model it started
     from: where it was, its weights' SHA-256, and what it was trained on."""
     return {
         "model_folder": str(folder),
-        "sha256": file_sha256(model_files(folder)["model"]),
+        "sha256": sha256,
         "fingerprint": parent_card.get("fingerprint"),
         "training_cohort": parent_card["training_cohort"],
         "started_from": parent_card.get("started_from"),
