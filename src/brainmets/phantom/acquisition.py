@@ -147,7 +147,7 @@ def _segment_distance(p, a, b):
     return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
 
 
-def _bias_field(rng, grid: Grid, strength: float) -> np.ndarray:
+def bias_field(rng, grid: Grid, strength: float) -> np.ndarray:
     """Smooth multiplicative receive-coil bias in scanner coordinates:
     the exponential of a random quadratic polynomial."""
     c = rng.normal(0, strength, 9)
@@ -228,7 +228,7 @@ def render_sequence(
 
     # Point-spread function: partial volume in-plane and the slice profile.
     signal = ndimage.gaussian_filter(signal, sigma=(0.5, 0.5, 0.6), mode="nearest")
-    signal *= _bias_field(rng, grid, scanner.bias_strength)
+    signal *= bias_field(rng, grid, scanner.bias_strength)
     scale = scanner.scale[seq]
     sigma = scanner.noise[seq]
     real = signal + rng.normal(0, sigma, grid.shape).astype(np.float32)

@@ -22,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--patients", type=int, default=PhantomConfig.n_patients, help="cohort size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=20200101, help="master seed (default %(default)s, as config.yaml)")
     parser.add_argument("--scale", type=float, default=PhantomConfig.resolution_scale, help="voxel size multiplier: 1 = the paper's protocol, 2 = the demo (default %(default)s)")
+    parser.add_argument("--anatomy", choices=("analytic", "mni152"), default="analytic", help="the exact phantom, or real MNI152 anatomy with randomised contrast (default %(default)s)")
     parser.add_argument("--only", nargs="*", help="write only these patient ids (e.g. 003 017)")
     return parser
 
@@ -29,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = PhantomConfig(n_patients=args.patients, resolution_scale=args.scale)
+    cfg = PhantomConfig(n_patients=args.patients, resolution_scale=args.scale, anatomy=args.anatomy)
     ids = patient_ids(args.patients)
     subgroups = plan_subgroups(args.patients, cfg.subgroup_proportions, args.seed)
     for index, pid in enumerate(ids):

@@ -43,6 +43,10 @@ class PhantomConfig:
     max_lesions: int = 60
     ring_enhancing_min_mm: float = 10.0
     cortical_vessels: int = 24
+    # analytic: the exact phantom (the paper's reproduction, the tests);
+    # mni152: real anatomy with randomised contrast (brainmets.synthhead),
+    # for models meant for real scans.
+    anatomy: str = "analytic"
     protocol: acquisition.Protocol = field(default_factory=acquisition.Protocol)
 
     @classmethod
@@ -154,7 +158,19 @@ def simulate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str
 
 def generate_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, files: dict) -> dict:
     """Simulate one patient and write its images and ground truth to
-    ``files`` (the keys of ``phantom_paths``: the caller's names)."""
+    ``files`` (the keys of ``phantom_paths``: the caller's names), on the
+    anatomy ``cfg.anatomy`` names."""
+    if cfg.anatomy == "mni152":
+        from ..synthhead.generate import generate_template_patient  # imports this module
+
+        return generate_template_patient(cfg, seed, patient_index, pid, subgroup, files)
+    if cfg.anatomy != "analytic":
+        raise ValueError(f"phantom.anatomy must be 'analytic' or 'mni152', not {cfg.anatomy!r}")
+    return generate_analytic_patient(cfg, seed, patient_index, pid, subgroup, files)
+
+
+def generate_analytic_patient(cfg: PhantomConfig, seed: int, patient_index: int, pid: str, subgroup: str, files: dict) -> dict:
+    """The exact phantom: the analytic head (``anatomy.HeadModel``)."""
     paths = {key: Path(path) for key, path in files.items()}
     sim = simulate_patient(cfg, seed, patient_index, pid, subgroup)
     head, lesions, grids, poses, scanner = sim.head, sim.lesions, sim.grids, sim.poses, sim.scanner

@@ -1,0 +1,111 @@
+"""Synthetic patients on real anatomy (``brainmets.synthhead``): the same
+files as the phantom, truth that agrees with the images, and every drawn
+aspect of the acquisition varying between patients."""
+
+import hashlib
+import json
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import ndimage
+
+from brainmets.lesions import lesion_table
+from brainmets.phantom.generate import generate_patient, phantom_paths
+from brainmets.sequences import SEQUENCES
+from brainmets.synthhead import template as template_module
+
+from ..conftest import SEED, tiny_config
+
+SUBGROUPS = {"001": "1-3", "002": "4-10", "003": ">10", "004": "1-3"}
+
+
+def _config():
+    return tiny_config(anatomy="mni152", lesion_diameter_min_mm=6.0)
+
+
+@pytest.fixture(scope="module")
+def patients(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthhead")
+    out = {}
+    for index, (pid, subgroup) in enumerate(SUBGROUPS.items()):
+        folder = root / f"sub-{pid}"
+        out[pid] = (generate_patient(_config(), SEED, index, pid, subgroup, phantom_paths(folder, pid)), folder)
+    return out
+
+
+def _load(path):
+    img = nib.load(str(path))
+    return np.asarray(img.dataobj), img.affine
+
+
+def test_writes_every_file_the_phantom_writes(patients):
+    meta, folder = patients["002"]
+    paths = phantom_paths(folder, "002")
+    assert all(p.is_file() for p in paths.values())
+    assert meta["anatomy"] == "mni152"
+    affines = [_load(paths[seq])[1] for seq in SEQUENCES]
+    # One grid for every sequence, tilted in the scanner (not the identity).
+    for affine in affines[1:]:
+        np.testing.assert_allclose(affine, affines[0])
+    assert not np.allclose(affines[0][:3, :3], np.diag(np.diag(affines[0][:3, :3])))
+    transforms = json.loads(paths["transforms"].read_text())
+    assert all(np.allclose(t["matrix"], np.eye(4)) for t in transforms.values())
+
+
+@pytest.mark.parametrize("pid", list(SUBGROUPS))
+def test_truth_agrees_with_the_label_map(patients, pid):
+    meta, folder = patients[pid]
+    paths = phantom_paths(folder, pid)
+    instances, affine = _load(paths["instances"])
+    brain, _ = _load(paths["brain_mask"])
+    table = pd.read_csv(paths["lesion_table"], sep="\t")
+    assert len(table) == meta["n_lesions"] == instances.max() == len(meta["lesions"])
+    lo, hi = {"1-3": (1, 3), "4-10": (4, 10), ">10": (11, 16)}[SUBGROUPS[pid]]
+    assert lo <= len(table) <= hi
+    np.testing.assert_allclose(table.volume_mm3, lesion_table(instances, affine).volume_mm3)
+    for lesion_id in range(1, instances.max() + 1):
+        _, pieces = ndimage.label(instances == lesion_id, structure=np.ones((3, 3, 3)))
+        assert pieces == 1, f"lesion {lesion_id} in {pieces} pieces"
+    assert np.all(brain[instances > 0] == 1)
+    # An adult brain with its CSF (about 1.1-1.8 L).
+    volume_ml = brain.sum() * abs(np.linalg.det(affine[:3, :3])) / 1000
+    assert 900 < volume_ml < 2000
+
+
+def test_enhancing_tumour_gains_signal_after_contrast(patients):
+    meta, folder = patients["003"]
+    paths = phantom_paths(folder, "003")
+    instances, _ = _load(paths["instances"])
+    brain, _ = _load(paths["brain_mask"])
+    t1gd, t1pre = _load(paths["T1gd"])[0].astype(float), _load(paths["T1pre"])[0].astype(float)
+    enhancing = [les["lesion_id"] for les in meta["lesions"] if les["kind"] in ("solid", "ring", "necrotic")]
+    tumour = np.isin(instances, enhancing)
+    parenchyma = (brain == 1) & (instances == 0)
+    # Relative to the brain, enhancing tumour gains signal after gadolinium
+    # (diluted at 4 mm by partial volume and necrotic cores).
+    gain = np.median(t1gd[tumour]) / np.median(t1gd[parenchyma]) - np.median(t1pre[tumour]) / np.median(t1pre[parenchyma])
+    assert gain > 0.1
+
+
+def test_same_seed_same_bytes_and_other_patients_differ(patients, tmp_path):
+    meta, folder = patients["001"]
+    again = tmp_path / "sub-001"
+    generate_patient(_config(), SEED, 0, "001", "1-3", phantom_paths(again, "001"))
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    for key, path in phantom_paths(folder, "001").items():
+        assert digest(path) == digest(phantom_paths(again, "001")[key]), key
+    # What is drawn per patient differs between patients.
+    contrasts = {json.dumps(m["contrast"]) for m, _ in patients.values()}
+    shapes = {m["acquisition"]["FLAIR"]["noise_sigma"] for m, _ in patients.values()}
+    assert len(contrasts) == len(patients) and len(shapes) == len(patients)
+    assert {m["skull_on"] for m, _ in patients.values()} == {True, False}
+
+
+def test_missing_templates_are_named(monkeypatch):
+    template_module.load_template.cache_clear()
+    monkeypatch.setattr(template_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="nilearn"):
+        template_module.load_template()
+    template_module.load_template.cache_clear()
