@@ -109,3 +109,15 @@ def test_missing_templates_are_named(monkeypatch):
     with pytest.raises(RuntimeError, match="nilearn"):
         template_module.load_template()
     template_module.load_template.cache_clear()
+
+
+def test_skull_stripped_heads_are_zero_outside_the_brain_and_others_are_not(patients):
+    for pid, (meta, folder) in patients.items():
+        paths = phantom_paths(folder, pid)
+        brain, _ = _load(paths["brain_mask"])
+        flair, _ = _load(paths["FLAIR"])
+        far = ~ndimage.binary_dilation(brain == 1, iterations=2)
+        if meta["skull_on"]:
+            assert np.mean(flair[far] > 0) > 0.5, pid  # scalp, and noise in the air
+        else:
+            assert np.all(flair[far] == 0), pid

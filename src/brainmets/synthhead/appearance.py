@@ -81,6 +81,8 @@ def render(rng: np.random.Generator, seq: str, head: Head, tumours: TumourMaps, 
     imag = rng.normal(0, sigma, signal.shape).astype(np.float32)
     scale = float(rng.uniform(300, 1500))
     image = np.clip(np.round(np.sqrt(real * real + imag * imag) * scale), 0, np.iinfo(np.int16).max).astype(np.int16)
+    if head.kept is not None:
+        image[~head.kept] = 0
     acquisition = {"thick_slices": thick, "blur_voxels": [round(b, 3) for b in blur], "gamma": round(gamma, 4), "bias_strength": round(bias, 4),
                    "ghosting": round(ghost, 4), "noise_sigma": round(sigma, 4), "scale": round(scale, 2)}
     return image, acquisition

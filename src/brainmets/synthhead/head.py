@@ -36,6 +36,9 @@ class Head:
     tissues: dict[str, np.ndarray]  # csf, gm, wm, dura, skull, scalp
     brain: np.ndarray  # bool: the brain and its CSF
     skull_on: bool
+    # Skull-stripped heads: the voxels a stripping tool kept (zero outside
+    # on every sequence, as the BraTS releases); None with the skull on.
+    kept: np.ndarray | None = None
 
     @property
     def parenchyma(self) -> np.ndarray:
@@ -110,4 +113,7 @@ def draw_head(rng: np.random.Generator, template: TemplateAnatomy, spacing_mm: f
             shells[k] = np.clip(np.minimum(outside - edges[k], edges[k + 1] - outside) / float(grid.spacing.mean()) + 0.5, 0, 1)
         shells *= (1.0 - brain_fraction)[None]
     tissues.update(dura=shells[0], skull=shells[1], scalp=shells[2])
-    return Head(grid=grid, tissues=tissues, brain=brain, skull_on=skull_on)
+    kept = None
+    if not skull_on:  # stripped with a mask up to a voxel generous
+        kept = ndimage.binary_dilation(brain) if rng.random() < 0.5 else brain
+    return Head(grid=grid, tissues=tissues, brain=brain, skull_on=skull_on, kept=kept)
