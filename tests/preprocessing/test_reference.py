@@ -153,3 +153,23 @@ def test_workflow_calls_keep_the_bravo(tmp_path):
         registration.read_rigid_ras(files.coregistration["T1gd"].transform), head.true_moving_to_reference("T1gd", "BRAVO"), _brain_points("BRAVO")
     )
     assert error.mean() < 2.0
+
+
+@pytest.mark.parametrize("reference", ["BRAVO", "T1gd"])
+def test_phantom_registration_error_on_either_reference(tiny_patients, reference):
+    """The phantom records each sequence's motion relative to its BRAVO; the
+    error of a registration onto another reference composes the two."""
+    import json
+
+    from brainmets.phantom.generate import phantom_paths
+
+    phantom_registration_error = pipeline.phantom_registration_error
+    _, out = tiny_patients["002"]
+    truth = phantom_paths(out, "002")
+    recorded = json.loads(truth["transforms"].read_text())
+    to_bravo = {seq: np.asarray(t["matrix"]) for seq, t in recorded.items()} | {"BRAVO": np.eye(4)}
+    exact = np.linalg.inv(to_bravo["FLAIR"]) @ to_bravo[reference]  # reference -> FLAIR
+    assert phantom_registration_error(truth, "FLAIR", exact, reference)["tre_max_mm"] < 1e-6
+    other = "T1gd" if reference == "BRAVO" else "BRAVO"
+    wrong = np.linalg.inv(to_bravo["FLAIR"]) @ to_bravo[other]
+    assert phantom_registration_error(truth, "FLAIR", wrong, reference)["tre_mean_mm"] > 1.0

@@ -84,7 +84,7 @@ def coregistration_step(
     report, problem = _register(reference_path, moving_path, files.transform, settings, preprocessed)
     ref_to_moving = registration.read_rigid_ras(files.transform)
     if truth is not None:
-        report.update(phantom_registration_error(truth, seq, ref_to_moving))
+        report.update(phantom_registration_error(truth, seq, ref_to_moving, reference))
     log.info("patient %s: %s -> %s %s", pid, seq, reference, {k: v for k, v in report.items() if v is not None})
     flag = f"  {report['registration'].upper()}: {problem}" if problem else ""
     _registration_picture(files.qc, reference_path, moving_path, ref_to_moving, f"sub-{pid}: {seq} on {reference} ({reference} edges){flag}")
@@ -112,13 +112,20 @@ def _register(reference_path, moving_path, transform, settings: RegistrationSett
     return report, problem
 
 
-def phantom_registration_error(truth: dict, seq: str, ref_to_moving: np.ndarray) -> dict:
+def phantom_registration_error(truth: dict, seq: str, ref_to_moving: np.ndarray, reference: str = REFERENCE_PREFERENCE[0]) -> dict:
     """The registration's error over the phantom's brain against its true
-    head motion (``truth``: the phantom's "transforms" and "brain_mask")."""
-    true = json.loads(Path(truth["transforms"]).read_text())[seq]["matrix"]
+    head motion (``truth``: the phantom's "transforms", each sequence's
+    space to the truth's grid, and "brain_mask", on that grid)."""
+    recorded = json.loads(Path(truth["transforms"]).read_text())
+
+    def to_truth(name: str) -> np.ndarray:
+        return np.eye(4) if name == REFERENCE_PREFERENCE[0] else np.asarray(recorded[name]["matrix"], float)
+
+    true_moving_to_ref = np.linalg.inv(to_truth(reference)) @ to_truth(seq)
     brain, brain_affine = load_nifti(truth["brain_mask"])
-    points = np.argwhere(brain > 0) @ brain_affine[:3, :3].T + brain_affine[:3, 3]
-    error = registration.target_registration_error(ref_to_moving, np.asarray(true), points)
+    truth_to_ref = np.linalg.inv(to_truth(reference)) @ brain_affine
+    points = np.argwhere(brain > 0) @ truth_to_ref[:3, :3].T + truth_to_ref[:3, 3]
+    error = registration.target_registration_error(ref_to_moving, true_moving_to_ref, points)
     return {"tre_mean_mm": float(error.mean()), "tre_max_mm": float(error.max())}
 
 
