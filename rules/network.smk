@@ -49,6 +49,7 @@ rule train:
         seed=config["seed"],
         context=config["records"]["context"],
         cohort_source=config["cohort"]["source"],
+        phantom_anatomy=config["phantom"]["anatomy"],
         inputs_preprocessed=INPUTS_PREPROCESSED,
         lesion_instances=LESION_INSTANCES,
         # Resumable state and TensorBoard summaries, beside the model.

@@ -20,6 +20,8 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
         snakemake.params.preprocessing,
         snakemake.params.seed,
         snakemake.params.context,
-        cohort_description(snakemake.params.cohort_source, snakemake.params.inputs_preprocessed, snakemake.params.lesion_instances),
+        cohort_description(
+            snakemake.params.cohort_source, snakemake.params.inputs_preprocessed, snakemake.params.lesion_instances, snakemake.params.phantom_anatomy
+        ),
     )
     log.info("model %s: %d parameters, trained %d epochs", snakemake.wildcards.model, card["parameters"], card["epochs"])

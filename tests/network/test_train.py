@@ -78,6 +78,9 @@ def test_card_says_when_the_model_saw_only_synthetic_data(records, tmp_path):
     counted = cohort_description("brats", True, {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0})
     assert counted["lesion_instances"] == {"connectivity": 26, "join_mm": 6.0, "min_volume_mm3": 10.0}
     assert "lesion_instances" not in cohort_description("phantom", False)
+    # Real anatomy, synthetic contrast: still never a real scan, said so.
+    drawn = cohort_description("phantom", False, anatomy="mni152")
+    assert drawn["anatomy"] == "mni152" and "never seen a real scan" in drawn["warning"] and "MNI152" in drawn["warning"]
 
 
 def trainable(folder):

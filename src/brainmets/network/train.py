@@ -189,19 +189,26 @@ SYNTHETIC_WARNING = (
     "trained on the synthetic phantom cohort only: it has never seen a real scan, "
     "and its output on real patients means nothing"
 )
+TEMPLATE_WARNING = (
+    "trained only on synthetic patients drawn from the MNI152 anatomy (phantom.anatomy: mni152): it has never "
+    "seen a real scan; its numbers on real scans are development measurements on a few cases (README), so a "
+    "reader must check every lesion it reports or misses"
+)
 
 
-def cohort_description(source: str, inputs_preprocessed: bool, lesion_instances: dict | None = None) -> dict:
+def cohort_description(source: str, inputs_preprocessed: bool, lesion_instances: dict | None = None, anatomy: str = "analytic") -> dict:
     """What the card says about the training cohort. ``inputs_preprocessed``:
     the training images came skull-stripped and co-registered (BrainMetShare,
     BraTS), so prediction must not run brain extraction and registration;
     ``lesion_instances``: what counted as one lesion there
-    (``lesions.LesionInstances``), which prediction's lesion table repeats."""
+    (``lesions.LesionInstances``), which prediction's lesion table repeats;
+    ``anatomy``: the phantom's (analytic or mni152)."""
     described = {"source": source, "inputs_preprocessed": bool(inputs_preprocessed)}
     if lesion_instances is not None:
         described["lesion_instances"] = dict(lesion_instances)
     if source == "phantom":
-        described["warning"] = SYNTHETIC_WARNING
+        described["anatomy"] = anatomy
+        described["warning"] = TEMPLATE_WARNING if anatomy == "mni152" else SYNTHETIC_WARNING
     return described
 
 
