@@ -1,6 +1,8 @@
 """Benchmark: ``brainmets-predict`` on the real cases of ``../shared/realdata``.
 
-    python benchmarks/predict_real.py --model results/demo/models/main --out /tmp/predict_real
+    python benchmarks/predict_real.py [--model results/demo/models/main] --out /tmp/predict_real
+
+Without ``--model``, the command's default: the shipped model.
 
 Runs the command as a user would (a subprocess, default settings, T1, T1ce
 and FLAIR given, no BRAVO) on each BraTS 2018 case and on the BraTS 2023
@@ -26,6 +28,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -43,11 +46,11 @@ def cases() -> list[tuple[str, dict[str, Path], Path | None]]:
     return out
 
 
-def predict(pid: str, files: dict, model: Path, out: Path) -> tuple[int, float, str]:
-    args = [f"--{seq.lower()}={path}" for seq, path in files.items()]
+def predict(pid: str, files: dict, model: Path | None, out: Path) -> tuple[int, float, str]:
+    args = [f"--{seq.lower()}={path}" for seq, path in files.items()] + ([f"--model={model}"] if model else [])
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "brainmets.predict", *args, f"--model={model}", f"--out={out}", f"--id={pid}", "--overwrite"],
+        [sys.executable, "-m", "brainmets.predict", *args, f"--out={out}", f"--id={pid}", "--overwrite"],
         capture_output=True, text=True,
     )
     last = next((line for line in reversed(result.stderr.splitlines()) if line.strip()), "")
@@ -58,14 +61,21 @@ def score(out: Path, pid: str, seg: Path) -> dict:
     """Tumour-core Dice of the mask written, whether the core was touched."""
     report = json.loads((out / f"sub-{pid}_desc-predict.json").read_text())
     mask = np.asarray(nib.load(report["outputs"]["mask"]).dataobj) > 0
-    core = np.isin(np.asarray(nib.load(str(seg)).dataobj), (1, 4))
+    labels = np.asarray(nib.load(str(seg)).dataobj)
+    core, tumour = np.isin(labels, (1, 4)), labels > 0
     dice = 2 * (mask & core).sum() / max(mask.sum() + core.sum(), 1)
-    return {"dice": float(dice), "core_touched": bool((mask & core).any()), "lesions": report["lesions"], "threshold": report["threshold"]}
+    components, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    on_core = set(np.unique(components[core & mask])) - {0}
+    on_tumour = set(np.unique(components[tumour & mask])) - {0}
+    return {
+        "dice": float(dice), "core_touched": bool((mask & core).any()), "lesions": report["lesions"], "threshold": report["threshold"],
+        "fp_components": n - len(on_core), "fp_outside_tumour": n - len(on_tumour),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model", type=Path, help="a trained model folder (default: the shipped model)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if not REALDATA.is_dir():
@@ -90,6 +100,13 @@ def main() -> None:
     print(table.drop(columns=["message"], errors="ignore").to_string(index=False))
     own = table[table.inputs == "own"]
     print(f"own inputs: {int((own.exit == 0).sum())} of {len(own)} exit 0; median {own.seconds.median():.0f} s per case")
+    if "dice" in own:
+        scored = own.dropna(subset=["dice"])
+        print(
+            f"labelled: {len(scored)} cases, mean tumour-core Dice {scored.dice.mean():.3f}, core touched in "
+            f"{int(scored.core_touched.sum())}, {scored.fp_components.mean():.1f} false-positive components per case "
+            f"({scored.fp_outside_tumour.mean():.1f} outside the whole tumour)"
+        )
 
 
 if __name__ == "__main__":

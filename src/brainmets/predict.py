@@ -2,7 +2,9 @@
 
 Given the patient's sequences as NIfTI (all four, or any subset with a
 model trained with sequence dropout, as its card's ``accepted_missing``
-says) and a model folder of this workflow (``results/<run>/models/<name>``),
+says) and a model folder of this workflow (``results/<run>/models/<name>``;
+without ``--model``, the shipped model, trained on synthetic patients of
+real anatomy only: ``brainmets/models/pretrained/MODEL_CARD.md``),
 it runs the workflow's preprocessing (brain extraction on the T1pre, else on
 the reference; co-registration onto the reference; normalization) with the
 settings the model was trained with. The reference grid is the first of the
@@ -58,6 +60,7 @@ from .cohort.validate import PATIENT_ID, InputError, check_content, check_overla
 from .geometry import resample_to_grid
 from .layout import PreprocessingFiles
 from .lesions import LesionInstances, lesion_table_from_mask
+from .network.shipped import shipped_model_folder
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .predictor import Predictor
 from .sequences import REFERENCE_PREFERENCE, SEQUENCES, PatientGrid
@@ -266,7 +269,9 @@ def main(argv=None) -> int:
     notes = {"BRAVO": " (reference grid by default)", "T1gd": " (reference grid by default without a BRAVO)", "T1pre": " (brain extraction runs on it, else on the reference)"}
     for seq in SEQUENCES:
         parser.add_argument(f"--{seq.lower()}", metavar="NIFTI", help=f"{seq} image" + notes.get(seq, ""))
-    parser.add_argument("--model", required=True, help="trained model folder, e.g. results/demo/models/main")
+    parser.add_argument(
+        "--model", help="trained model folder, e.g. results/demo/models/main (default: the shipped model, trained on synthetic patients only)"
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--id", default="new", help="patient id used in file names (letters and digits)")
     parser.add_argument("--threshold", type=float, help="probability threshold (default: the model's operating threshold)")
@@ -305,8 +310,12 @@ def main(argv=None) -> int:
             from .dicom.export import pseudonym
 
             pseudonym_name = pseudonym(args.id, args.deidentify)
+        model = args.model
+        if model is None:
+            model = shipped_model_folder()
+            log.info("no --model: the shipped model %s (see its MODEL_CARD.md)", model)
         report = predict_patient_files(
-            args.id, images, args.model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name,
+            args.id, images, model, args.out, args.threshold, args.batch_size, args.dicom_study, patterns, pseudonym_name,
             None if args.window_margin < 0 else args.window_margin, args.overwrite,
         )
     except Exception as exc:  # noqa: BLE001 (any failure: one line on the console)
