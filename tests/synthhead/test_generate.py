@@ -18,7 +18,7 @@ from brainmets.synthhead import template as template_module
 
 from ..conftest import SEED, tiny_config
 
-SUBGROUPS = {"001": "1-3", "002": "4-10", "003": ">10", "004": "1-3"}
+SUBGROUPS = {"001": "1-3", "002": "4-10", "003": ">10", "004": "1-3", "005": "4-10", "006": "1-3"}
 
 
 def _config():

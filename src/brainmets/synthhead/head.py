@@ -24,8 +24,11 @@ MAX_WARP_MM = 4.0
 WARP_CONTROL_MM = 40.0
 # The brain's centre in MNI space (mm), placed at the grid's centre.
 BRAIN_CENTRE_MNI = (0.0, -18.0, 10.0)
-# Field of view around the brain (mm per axis, RAS).
-FIELD_OF_VIEW_MM = (176.0, 212.0, 176.0)
+# Field of view (mm): square in-plane, as clinical axial acquisitions and
+# BraTS (240 mm), and the slab's height. The network sees the in-plane
+# field of view at preprocessing.inplane_size pixels: it sets the scale.
+INPLANE_FOV_MM = (220.0, 256.0)
+SLAB_MM = (160.0, 190.0)
 
 
 @dataclass
@@ -48,7 +51,8 @@ class Head:
 def scanner_grid(rng: np.random.Generator, spacing_mm: float) -> Grid:
     """An axial grid covering the head, rotated and shifted a little in the
     scanner (a non-identity affine, as every real acquisition has)."""
-    shape = tuple(int(round(f / spacing_mm)) for f in FIELD_OF_VIEW_MM)
+    inplane, slab = rng.uniform(*INPLANE_FOV_MM), rng.uniform(*SLAB_MM)
+    shape = tuple(int(round(f / spacing_mm)) for f in (inplane, inplane, slab))
     tilt = rigid(rng.uniform(-5, 5, 3), rng.uniform(-15, 15, 3))
     scale = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
     centre = np.eye(4)
