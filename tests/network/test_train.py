@@ -111,6 +111,36 @@ def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, cap
     assert card["resumed_from_epoch"] == 0 and "initial model changed" in caplog.text
 
 
+def test_fine_tuning_on_fewer_sequences_keeps_their_first_layer_weights(records, trained, tmp_path):
+    """A cohort without a BRAVO (BraTS) fine-tunes a model that takes one
+    and was trained to do without it: the first layer keeps the weights of
+    the records' sequences, every other layer all of its own."""
+    from brainmets.layout import record_files
+    from brainmets.network.records import read_index, write_patient_records
+    from brainmets.network.train import load_trained
+
+    given = ["T1pre", "T1gd", "FLAIR"]
+    indices = []
+    for files, index in records:
+        out = record_files(tmp_path / "records", index["patient_id"])
+        write_patient_records(index["patient_id"], {s: files[s] for s in given}, files["brain_mask"], files["lesions"], out, "histogram_equalization")
+        indices.append(read_index(out["index"]))
+    parent = trained / "a"
+    still = {**SETTINGS, "learning_rate": 0.0, "sequence_dropout": 0.0, "initial_model": str(parent)}
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "m"), NETWORK, still, PREPROCESSING, 8, context=3)
+    assert card["sequences"] == given and card["channels"] == 21
+    child, _ = load_trained(tmp_path / "m")
+    mother, _ = load_trained(parent)
+    first = child.get_layer("conv1_7x7").get_weights()[0]
+    np.testing.assert_array_equal(first, np.delete(mother.get_layer("conv1_7x7").get_weights()[0], np.s_[14:21], axis=2))
+    np.testing.assert_array_equal(child.get_layer("logits").get_weights()[0], mother.get_layer("logits").get_weights()[0])
+    # A model never trained without the BRAVO cannot start a cohort lacking it.
+    narrow = tmp_path / "narrow"
+    train_model([r[1] for r in records[:2]], [records[2][1]], model_files(narrow), NETWORK, {**SETTINGS, "sequence_dropout_sets": [["FLAIR"]]}, PREPROCESSING, 8, context=3)
+    with pytest.raises(ValueError, match=r"not trained to do without \['BRAVO'\]"):
+        train_model(indices[:2], indices[2:], model_files(tmp_path / "n"), NETWORK, {**still, "initial_model": str(narrow)}, PREPROCESSING, 8, context=3)
+
+
 def test_fine_tuning_refuses_a_model_of_other_inputs(records, trained, tmp_path):
     indices = [r[1] for r in records]
     wider = {**NETWORK, "width": 0.125}

@@ -64,6 +64,11 @@ def _inception(x, name, spec, width, l2, bn):
     return layers.Concatenate(name=f"{p}_concat")([branch1, branch3, branch5, branch_pool])
 
 
+# The one layer that sees the input channels (fine-tuning on fewer sequences
+# keeps its weights of those).
+FIRST_LAYER = "conv1_7x7"
+
+
 def build_model(
     channels: int = 28, width: float = 1.0, l2: float = 1e-5, input_size: int | None = None, bn_momentum: float = 0.9, synchronized_bn: bool = False
 ) -> keras.Model:
@@ -77,7 +82,7 @@ def build_model(
     """
     m = {"momentum": bn_momentum, "synchronized": synchronized_bn}
     inputs = keras.Input((input_size, input_size, channels), name="slices")
-    x = _conv_bn(inputs, scaled(STEM["conv1"], width), 7, "conv1_7x7", l2, m)  # stride 1
+    x = _conv_bn(inputs, scaled(STEM["conv1"], width), 7, FIRST_LAYER, l2, m)  # stride 1
     # (max-pool 1 removed)
     x = _conv_bn(x, scaled(STEM["conv2_reduce"], width), 1, "conv2_3x3_reduce", l2, m)
     x = _conv_bn(x, scaled(STEM["conv2"], width), 3, "conv2_3x3", l2, m)

@@ -37,7 +37,7 @@ import pandas as pd
 from ..niio import atomic_write_text, file_sha256
 from . import dataset, loader
 from .devices import accelerator_count, cache_compilations, distribution_scope, make_deterministic
-from .model import VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
+from .model import FIRST_LAYER, VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
 from .paths import model_files
 from .records import check_compatible, full_scale
 from .slicebank import SliceBank
@@ -226,17 +226,34 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
 def initial_model_card(folder, first: dict, context: int, network: dict) -> dict:
     """The card of the model a fine-tuning starts from (``training.initial_model``,
     a model folder), after checking that the model takes the inputs these
-    records hold: the same sequences in the same order, the same context,
-    the same width."""
+    records hold: the same context and width, and the same sequences in the
+    same order, or some of them where the model was trained to do without
+    the rest (its ``accepted_missing``: a cohort without a BRAVO fine-tunes
+    a model that takes one)."""
     _, card = load_trained(folder)
-    expected = {"sequences": first["sequences"], "context": context, "width": network["width"]}
+    expected = {"context": context, "width": network["width"]}
     differ = [f"{key} {card.get(key)!r} (the records and settings: {value!r})" for key, value in expected.items() if card.get(key) != value]
+    given, taken = list(first["sequences"]), list(card["sequences"])
+    lacking = [s for s in taken if s not in given]
+    if given != taken and not ([s for s in taken if s in given] == given and lacking in card.get("accepted_missing", [])):
+        differ.append(f"sequences {taken!r}, of which it was not trained to do without {lacking or 'none'} (the records: {given!r})")
     if differ:
         raise ValueError(f"model folder {folder}: cannot start training from it, its " + "; ".join(differ))
+    if lacking:
+        log.info("model folder %s takes %s too: its first layer keeps the weights of %s only", folder, ", ".join(lacking), ", ".join(given))
     return card
 
 
-def starting_model(checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict) -> keras.Model:
+def first_layer_channels(taken: list[str], given: list[str], context: int) -> list[int]:
+    """Input channels of a model taking ``taken`` that carry the ``given``
+    sequences (channels are sequence-major, 2 x context + 1 per sequence)."""
+    depth = 2 * context + 1
+    return [taken.index(seq) * depth + k for seq in given for k in range(depth)]
+
+
+def starting_model(
+    checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict, sequences=()
+) -> keras.Model:
     """The checkpoint to resume from, or a new compiled training network:
     with the weights of ``training.initial_model`` when set (fine-tuning),
     else random ones."""
@@ -247,8 +264,15 @@ def starting_model(checkpoints: Path, state: dict | None, channels: int, image_d
         model = build_model(channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1)
         if settings.get("initial_model"):
             # The same architecture, so the weights map one to one (the
-            # optimizer starts afresh).
-            model.set_weights(load_trained(settings["initial_model"])[0].get_weights())
+            # optimizer starts afresh), but for the first layer's input
+            # channels where the records lack some of the model's sequences.
+            parent, card = load_trained(settings["initial_model"])
+            keep = first_layer_channels(card["sequences"], list(sequences), card["context"])
+            for layer in model.layers:
+                weights = parent.get_layer(layer.name).get_weights()
+                if layer.name == FIRST_LAYER:
+                    weights = [weights[0][:, :, keep, :], *weights[1:]]
+                layer.set_weights(weights)
         return compile_model(training_network(model, image_dtype), settings)
 
 
@@ -344,7 +368,7 @@ def train_model(
     sampler = training_sampler(train_bank, first["sequences"], settings, seed, steps)
     if parent_card:
         log.info("fine-tuning %s (trained on: %s)", settings["initial_model"], parent_card["training_cohort"]["source"])
-    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings)
+    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings, first["sequences"])
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
