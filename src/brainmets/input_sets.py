@@ -46,6 +46,13 @@ def input_sets(sequences) -> dict[str, tuple[str, ...]]:
     }
 
 
+def accepted_input_sets(card: dict) -> dict[str, tuple[str, ...]]:
+    """The input sets of a model (``input_sets``) it was trained to take:
+    complete inputs, and those whose missing sequences its sequence dropout
+    left out (``accepted_missing``)."""
+    return {label: missing for label, missing in input_sets(card["sequences"]).items() if missing_refusal(card, frozenset(missing)) is None}
+
+
 def grid_of(card: dict, missing) -> str | None:
     """The reference grid (``patient_grid``) of a patient given the card's
     sequences without ``missing``, or None when it has none of the card's

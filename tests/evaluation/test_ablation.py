@@ -45,3 +45,10 @@ def test_sequence_ablation_rows_and_table(trained, records, tmp_path):
     sets = input_sets(["T1pre", "T1gd", "FLAIR"])
     assert "without BRAVO" not in sets and "without BRAVO and T1gd" not in sets and "without T1gd" in sets
     assert list(input_sets(["T1gd"])) == ["all given"]
+    # A model trained to do without the BRAVO alone (meant for scans that
+    # have none) is ablated over what it takes, and says what it leaves out.
+    only_bravo = {**card, "accepted_missing": [["BRAVO"]]}
+    check_ablation_model(only_bravo, "bravoless")
+    narrow = ablation_rows(model, only_bravo, patients, EvaluationSettings(threshold=0.5), batch_size=4, margin=8)
+    assert list(dict.fromkeys(narrow.input_set)) == ["all given", "without BRAVO"]
+

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ..input_sets import INPUT_SETS, grid_of, input_sets, missing_refusal
+from ..input_sets import INPUT_SETS, accepted_input_sets, grid_of, input_sets, missing_refusal
 from ..network.inference import predict_volume
 from ..slices import from_slices_last
 from .ablation_table import METRICS
@@ -31,10 +31,17 @@ log = logging.getLogger(__name__)
 
 
 def check_ablation_model(card: dict, name: str) -> None:
-    for label, missing in input_sets(card["sequences"]).items():
-        refusal = missing_refusal(card, missing)
-        if refusal:
-            raise ValueError(f"model {name}: the ablation leaves out {', '.join(missing)}, but the model {refusal} (set training.sequence_dropout > 0)")
+    """A model trained without sequence dropout has no ablation; one trained
+    to do without some sets of sequences is ablated over those (a model
+    meant for scans without a BRAVO, say, need not do without the T1gd),
+    and the log names the sets left out."""
+    refused = {label: missing_refusal(card, frozenset(missing)) for label, missing in input_sets(card["sequences"]).items() if missing}
+    refused = {label: why for label, why in refused.items() if why}
+    if refused and len(accepted_input_sets(card)) == 1:
+        label, why = next(iter(refused.items()))
+        raise ValueError(f"model {name}: the ablation leaves out {', '.join(INPUT_SETS[label])}, but the model {why} (set training.sequence_dropout > 0)")
+    if refused:
+        log.warning("model %s: the ablation leaves out %s: the model was not trained to do without them", name, ", ".join(refused))
 
 
 def ablation_rows(
@@ -52,7 +59,7 @@ def ablation_rows(
     rows = []
     for pid, files in patients.items():
         patient = PatientGrids(card, files, {grid: by_pid[pid] for grid, by_pid in (on_grid or {}).items() if pid in by_pid})
-        sets = sorted(input_sets(card["sequences"]).items(), key=lambda item: patient.grid_files(item[1])[0])
+        sets = sorted(accepted_input_sets(card).items(), key=lambda item: patient.grid_files(item[1])[0])
         for label, missing in sets:
             grid, volumes, mask, affine, truth = patient.inputs(missing)
             prob = predict_volume(model, card, volumes, mask, batch_size, list(missing), margin)

@@ -8,7 +8,7 @@ import numpy as np
 from ..network.inference import load_preprocessed, predict_volume
 from ..niio import load_nifti
 from ..slices import from_slices_last
-from ..input_sets import grid_of, input_sets
+from ..input_sets import accepted_input_sets, grid_of
 from .metrics import EvaluationSettings
 from .threshold import DevCurve, choose_operating_point
 
@@ -43,12 +43,13 @@ def dev_input_set_points(
     model, card: dict, dev_patients: dict, choice: str, froc_max_fp: float, settings: EvaluationSettings, batch_size: int = 16, margin: int | None = None,
     on_grid: dict | None = None,
 ) -> dict[str, dict]:
-    """Every input set but the complete one: its operating point on the
+    """Every input set but the complete one that the model was trained to
+    take (``accepted_input_sets``): its operating point on the
     development patients predicted with its sequences left out.
     ``dev_patients``: id -> {"images": by sequence, "brain_mask", "lesions"};
     ``on_grid``: grid -> the same, preprocessed on that reference, for the
     sets that lack the workflow's reference (``PatientGrids``)."""
-    sets = {label: missing for label, missing in input_sets(card["sequences"]).items() if missing}
+    sets = {label: missing for label, missing in accepted_input_sets(card).items() if missing}
     curves = {label: DevCurve(settings) for label in sets}
     grids = {}
     # Each patient's images are read once per grid, for every input set; the
