@@ -44,16 +44,21 @@ def draw_contrast(rng: np.random.Generator) -> dict[str, dict[str, float]]:
     return out
 
 
-def _texture(rng, shape, amplitude: float) -> np.ndarray:
-    field = ndimage.gaussian_filter(rng.normal(size=shape).astype(np.float32), 1.5)
-    return 1.0 + amplitude * field / max(float(field.std()), 1e-6)
+def _texture(rng, shape) -> np.ndarray:
+    """Multiplicative tissue texture at two scales: the template, an
+    average of many brains, is smoother than any one brain."""
+    out = np.ones(shape, np.float32)
+    for sigma, amplitude in ((1.5, rng.uniform(0.02, 0.08)), (0.6, rng.uniform(0.0, 0.08))):
+        field = ndimage.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
+        out += amplitude * field / max(float(field.std()), 1e-6)
+    return out
 
 
 def render(rng: np.random.Generator, seq: str, head: Head, tumours: TumourMaps, vessels: np.ndarray, contrast: dict) -> tuple[np.ndarray, dict]:
     """One sequence as an int16 magnitude image on the head's grid, and the
     acquisition drawn for it."""
     mu = contrast[seq]
-    texture = _texture(rng, head.grid.shape, rng.uniform(0.02, 0.08))
+    texture = _texture(rng, head.grid.shape)
     signal = np.zeros(head.grid.shape, np.float32)
     for tissue, fraction in head.tissues.items():
         signal += fraction * mu[tissue]

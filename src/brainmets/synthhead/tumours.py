@@ -15,7 +15,7 @@ from .head import Head
 
 # Kinds of tumour core by size: (kind, probability) at least 10 mm across,
 # and below.
-LARGE_KINDS = (("ring", 0.45), ("solid", 0.25), ("necrotic", 0.15), ("non-enhancing", 0.15))
+LARGE_KINDS = (("ring", 0.35), ("solid", 0.2), ("necrotic", 0.2), ("non-enhancing", 0.25))
 SMALL_KINDS = (("solid", 0.92), ("non-enhancing", 0.08))
 LARGE_MM = 10.0
 
