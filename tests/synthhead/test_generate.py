@@ -121,3 +121,12 @@ def test_skull_stripped_heads_are_zero_outside_the_brain_and_others_are_not(pati
             assert np.mean(flair[far] > 0) > 0.5, pid  # scalp, and noise in the air
         else:
             assert np.all(flair[far] == 0), pid
+
+
+def test_phantom_command_writes_patients_on_real_anatomy(tmp_path):
+    from brainmets.phantom import cli
+
+    cli.main(["--out", str(tmp_path), "--patients", "2", "--scale", "4", "--anatomy", "mni152", "--only", "002"])
+    meta = json.loads((tmp_path / "sub-002" / "sub-002_phantom.json").read_text())
+    assert meta["anatomy"] == "mni152" and meta["patient_id"] == "002"
+    assert not (tmp_path / "sub-001").exists()
