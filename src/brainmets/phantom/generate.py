@@ -103,6 +103,21 @@ def phantom_paths(out_dir: Path, pid: str) -> dict[str, Path]:
     return paths
 
 
+def write_truth(paths: dict, instances: np.ndarray, brain: np.ndarray, affine: np.ndarray, table, to_truth: dict) -> None:
+    """A synthetic patient's ground truth: lesion mask and instances, brain
+    mask, lesion table, and ``to_truth``, each other sequence's true
+    transform onto the truth's grid (4x4, scanner RAS mm)."""
+    save_nifti(paths["lesions"], (instances > 0).astype(np.uint8), affine)
+    save_nifti(paths["instances"], instances, affine)
+    save_nifti(paths["brain_mask"], brain.astype(np.uint8), affine)
+    atomic_write_text(paths["lesion_table"], table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    transforms = {
+        seq: {"from": seq, "to": TRUTH_GRID, "space": "scanner RAS, mm", "matrix": np.asarray(matrix).round(10).tolist()}
+        for seq, matrix in to_truth.items()
+    }
+    atomic_write_text(paths["transforms"], json.dumps(transforms, indent=2))
+
+
 @dataclass
 class SimulatedPatient:
     """Everything drawn for one patient, before any image is rendered."""
@@ -190,24 +205,10 @@ def generate_analytic_patient(cfg: PhantomConfig, seed: int, patient_index: int,
         tissue = reference_tissue if seq == TRUTH_GRID else None
         image = acquisition.render_sequence(sim.noise_rng, seq, grids[seq], poses[seq], head, lesions, sim.vessels, scanner, tissue)
         save_nifti(paths[seq], image, grids[seq].affine)
-    save_nifti(paths["lesions"], (instances > 0).astype(np.uint8), reference.affine)
-    save_nifti(paths["instances"], instances, reference.affine)
-    save_nifti(paths["brain_mask"], brain.astype(np.uint8), reference.affine)
-    atomic_write_text(paths["lesion_table"], table.to_csv(sep="\t", index=False, float_format="%.4f"))
-
     # True transforms, scanner (RAS mm) to scanner: a point x of a sequence's
     # space lies at T @ x in the reference space.
-    transforms = {
-        seq: {
-            "from": seq,
-            "to": TRUTH_GRID,
-            "space": "scanner RAS, mm",
-            "matrix": (poses[TRUTH_GRID] @ np.linalg.inv(poses[seq])).round(10).tolist(),
-        }
-        for seq in SEQUENCES
-        if seq != TRUTH_GRID
-    }
-    atomic_write_text(paths["transforms"], json.dumps(transforms, indent=2))
+    to_truth = {seq: poses[TRUTH_GRID] @ np.linalg.inv(poses[seq]) for seq in SEQUENCES if seq != TRUTH_GRID}
+    write_truth(paths, instances, brain, reference.affine, table, to_truth)
     metadata = {
         "patient_id": pid,
         "seed": seed,

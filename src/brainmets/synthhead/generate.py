@@ -12,7 +12,7 @@ import numpy as np
 
 from ..lesions import lesion_table
 from ..niio import atomic_write_text, save_nifti
-from ..phantom.generate import TRUTH_GRID, PhantomConfig, patient_seed_sequence
+from ..phantom.generate import TRUTH_GRID, PhantomConfig, patient_seed_sequence, write_truth
 from ..phantom.lesions import draw_diameters, draw_lesion_count
 from ..sequences import SEQUENCES
 from . import appearance
@@ -60,18 +60,9 @@ def generate_template_patient(cfg: PhantomConfig, seed: int, patient_index: int,
         log.info("patient %s: acquiring %s %s", pid, seq, head.grid.shape)
         image, acquisitions[seq] = appearance.render(acq_rng, seq, head, maps, vessels, contrast)
         save_nifti(paths[seq], image, head.grid.affine)
-    instances = maps.instances
-    save_nifti(paths["lesions"], (instances > 0).astype(np.uint8), head.grid.affine)
-    save_nifti(paths["instances"], instances, head.grid.affine)
-    save_nifti(paths["brain_mask"], (head.brain | (instances > 0)).astype(np.uint8), head.grid.affine)
-    atomic_write_text(paths["lesion_table"], table.to_csv(sep="\t", index=False, float_format="%.4f"))
     # Every sequence shares the truth's grid: the true transforms are identities.
-    transforms = {
-        seq: {"from": seq, "to": TRUTH_GRID, "space": "scanner RAS, mm", "matrix": np.eye(4).tolist()}
-        for seq in SEQUENCES
-        if seq != TRUTH_GRID
-    }
-    atomic_write_text(paths["transforms"], json.dumps(transforms, indent=2))
+    identity = {seq: np.eye(4) for seq in SEQUENCES if seq != TRUTH_GRID}
+    write_truth(paths, maps.instances, head.brain | (maps.instances > 0), head.grid.affine, table, identity)
     metadata = {
         "patient_id": pid,
         "seed": seed,
