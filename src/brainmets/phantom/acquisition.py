@@ -231,8 +231,14 @@ def render_sequence(
     signal *= bias_field(rng, grid, scanner.bias_strength)
     scale = scanner.scale[seq]
     sigma = scanner.noise[seq]
-    real = signal + rng.normal(0, sigma, grid.shape).astype(np.float32)
-    imag = rng.normal(0, sigma, grid.shape).astype(np.float32)
+    return rician_magnitude(rng, signal, sigma, scale)
+
+
+def rician_magnitude(rng, signal: np.ndarray, sigma: float, scale: float) -> np.ndarray:
+    """The int16 magnitude image of ``signal`` with complex Gaussian noise of
+    ``sigma`` (Rician in the magnitude), at ``scale`` per unit of signal."""
+    real = signal + rng.normal(0, sigma, signal.shape).astype(np.float32)
+    imag = rng.normal(0, sigma, signal.shape).astype(np.float32)
     magnitude = np.sqrt(real * real + imag * imag) * scale
     return np.clip(np.round(magnitude), 0, np.iinfo(np.int16).max).astype(np.int16)
 

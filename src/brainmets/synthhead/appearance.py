@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..phantom.acquisition import NECROSIS, OEDEMA, bias_field
+from ..phantom.acquisition import NECROSIS, OEDEMA, bias_field, rician_magnitude
 from ..sequences import SEQUENCES
 from .head import Head
 from .tumours import TumourMaps
@@ -82,10 +82,8 @@ def render(rng: np.random.Generator, seq: str, head: Head, tumours: TumourMaps, 
         axis = int(rng.integers(2))
         signal = signal + ghost * np.roll(signal, head.grid.shape[axis] // int(rng.integers(2, 5)), axis=axis)
     sigma = float(rng.uniform(0.01, 0.06))
-    real = signal + rng.normal(0, sigma, signal.shape).astype(np.float32)
-    imag = rng.normal(0, sigma, signal.shape).astype(np.float32)
     scale = float(rng.uniform(300, 1500))
-    image = np.clip(np.round(np.sqrt(real * real + imag * imag) * scale), 0, np.iinfo(np.int16).max).astype(np.int16)
+    image = rician_magnitude(rng, signal, sigma, scale)
     if head.kept is not None:
         image[~head.kept] = 0
     acquisition = {"thick_slices": thick, "blur_voxels": [round(b, 3) for b in blur], "gamma": round(gamma, 4), "bias_strength": round(bias, 4),
