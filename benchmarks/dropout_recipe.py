@@ -6,6 +6,8 @@ the sequence ablation of patients that do not make the reported result.
     python benchmarks/dropout_recipe.py --run results/demo --out /tmp/recipe \\
         --set '{"epochs": 16, "sequence_dropout_fill": "mid_grey"}' \\
         [--validation-run results/validation]
+    python benchmarks/dropout_recipe.py --run results/demo --out /tmp/baseline \
+        --model results/demo/models/main --validation-run results/validation
 
 Recipes are ranked on the run's development patients (the default: the
 thresholds are chosen on them too, so their numbers flatter every recipe
@@ -23,7 +25,8 @@ set: threshold, mean [95% interval] Dice, lesion sensitivity and false
 positives per patient (all, and of at least ``evaluation.min_fp_volume_mm3``),
 and writes the per-patient rows to ``--out``/ablation_rows.tsv. Training is
 deterministic: a recipe's result repeats with the same seed and threads on
-one machine.
+one machine. ``--model`` scores a trained model instead (the run's own, as
+the baseline the screened recipes are compared with), training nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main() -> None:
     ap.add_argument("--config", action="append", type=Path, help="the run's config files, in order (default: config.yaml)")
     ap.add_argument("--set", default="{}", help="JSON laid over the config's training block")
     ap.add_argument("--validation-run", type=Path, help="a finished run of another phantom seed: score its test patients")
+    ap.add_argument("--model", type=Path, help="score this trained model folder instead of training one (--set is then ignored)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -53,12 +57,13 @@ def main() -> None:
     config = load_config(args.config)
     training = {**config["training"], **json.loads(args.set)}
     started = time.perf_counter()
-    trained = retrain(args.run, args.out, config, training, config["seed"], args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    trained = 0.0 if args.model else retrain(args.run, args.out, config, training, config["seed"], args.threads)
     if args.validation_run:
         scored, where = run_split(args.validation_run)["test"], f"test patients of {args.validation_run}"
     else:
         scored, where = run_split(args.run)["dev"], "development patients (thresholds chosen on them too)"
-    rows = ablation_of(args.run, args.out, config, scored, args.validation_run)
+    rows = ablation_of(args.run, args.model or args.out, config, scored, args.validation_run)
     rows.to_csv(args.out / "ablation_rows.tsv", sep="\t", index=False)
     table = ablation_table(rows, config["seed"], config["evaluation"]["bootstrap_resamples"])
     columns = ["input set", "patients", "threshold", "dice", "lesion_sensitivity", "fp_components", "fp_components_min_volume"]
