@@ -6,7 +6,7 @@ the sequence ablation of patients that do not make the reported result.
     python benchmarks/dropout_recipe.py --run results/demo --out /tmp/recipe \\
         --set '{"epochs": 16, "sequence_dropout_fill": "mid_grey"}' \\
         [--validation-run results/validation]
-    python benchmarks/dropout_recipe.py --run results/demo --out /tmp/baseline \
+    python benchmarks/dropout_recipe.py --run results/demo --out /tmp/baseline \\
         --model results/demo/models/main --validation-run results/validation
 
 Recipes are ranked on the run's development patients (the default: the
@@ -58,11 +58,13 @@ def main() -> None:
     training = {**config["training"], **json.loads(args.set)}
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    trained = 0.0 if args.model else retrain(args.run, args.out, config, training, config["seed"], args.threads)
+    # Read the patients to score before training, so a validation run that
+    # is not finished stops the screen now rather than after the training.
     if args.validation_run:
         scored, where = run_split(args.validation_run)["test"], f"test patients of {args.validation_run}"
     else:
         scored, where = run_split(args.run)["dev"], "development patients (thresholds chosen on them too)"
+    trained = 0.0 if args.model else retrain(args.run, args.out, config, training, config["seed"], args.threads)
     rows = ablation_of(args.run, args.model or args.out, config, scored, args.validation_run)
     rows.to_csv(args.out / "ablation_rows.tsv", sep="\t", index=False)
     table = ablation_table(rows, config["seed"], config["evaluation"]["bootstrap_resamples"])
