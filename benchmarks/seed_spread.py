@@ -7,6 +7,8 @@ lesion sensitivity and false positives per patient, beside the demo's
 targets.
 
     python benchmarks/seed_spread.py --run results/demo --out /tmp/seeds [--seeds 5] [--threads 2]
+    python benchmarks/seed_spread.py --run results/demo --out /tmp/candidate --set '{"sequence_dropout": 0.7}' \
+        --validation-run results/validation
 
 The first seed is the configuration's own (on the machine and thread count
 that made the run, it repeats the run's model byte for byte); the others
@@ -20,11 +22,20 @@ This reports a recipe chosen beforehand (on development data:
 ``dropout_recipe.py``); it chooses nothing. A mean that meets a target by
 one seed and misses it by another is what a user on another machine, whose
 kernels round differently, should expect.
+
+``--validation-run`` scores the test patients of a phantom of another seed
+instead (``snakemake --config seed=<other> run_name=validation``): that is
+for choosing between recipes (``--set``, laid over the training block) over
+several seeds, since one training moves a set's Dice by as much as recipes
+differ. Its rows go to ablation_rows_<validation run>.tsv beside each seed's
+model (trained once, scored on both), its summary to
+seed_spread_<validation run>.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -33,6 +44,7 @@ import pandas as pd
 from recipe import ablation_of, load_config, retrain, run_split
 
 from brainmets.evaluation.tables import markdown
+from brainmets.network.paths import model_files
 
 # Issue 21's targets for the demo, per input set: (least Dice, least lesion
 # sensitivity, most false positives, which false-positive count).
@@ -87,6 +99,8 @@ def main() -> None:
     ap.add_argument("--run", required=True, type=Path, help="a finished workflow run, e.g. results/demo")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--config", action="append", type=Path, help="the run's config files, in order (default: config.yaml)")
+    ap.add_argument("--set", default="{}", help="JSON laid over the config's training block")
+    ap.add_argument("--validation-run", type=Path, help="a finished run of another phantom seed: score its test patients")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fresh", action="store_true", help="retrain seeds whose results are in --out")
@@ -94,31 +108,38 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     config = load_config(args.config)
-    test = run_split(args.run)["test"]
+    recipe = ", ".join(str(c) for c in args.config or ["config.yaml"]) + ("" if args.set == "{}" else f", training {args.set}")
+    training = {**config["training"], **json.loads(args.set)}
+    scored_run = args.validation_run or args.run
+    test = run_split(scored_run)["test"]
+    where = f"test patients of {scored_run}" + (" (a validation phantom)" if args.validation_run else "")
+    rows_name = f"ablation_rows_{args.validation_run.name}.tsv" if args.validation_run else "ablation_rows.tsv"
     frames = []
     for seed in range(config["seed"], config["seed"] + args.seeds):
         folder = args.out / f"seed-{seed}"
-        rows_file = folder / "ablation_rows.tsv"
+        rows_file = folder / rows_name
         if args.fresh and folder.exists():
             shutil.rmtree(folder)
-        if not rows_file.exists():
-            seconds = retrain(args.run, folder, config, config["training"], seed, args.threads)
+        if not model_files(folder)["model"].exists():
+            seconds = retrain(args.run, folder, config, training, seed, args.threads)
             logging.info("seed %d trained in %.0f s", seed, seconds)
-            rows = ablation_of(args.run, folder, config, test)
+        if not rows_file.exists():
+            rows = ablation_of(args.run, folder, config, test, args.validation_run)
             rows.to_csv(rows_file, sep="\t", index=False)
         frames.append(pd.read_csv(rows_file, sep="\t", dtype={"patient_id": str}).assign(seed=seed))
     rows = pd.concat(frames, ignore_index=True)
-    rows.to_csv(args.out / "seed_spread.tsv", sep="\t", index=False)
+    suffix = f"_{args.validation_run.name}" if args.validation_run else ""
+    rows.to_csv(args.out / f"seed_spread{suffix}.tsv", sep="\t", index=False)
     text = markdown(
         summary(rows),
-        title=f"Seed spread of one recipe ({', '.join(str(c) for c in args.config or ['config.yaml'])}) on {args.run}",
+        title=f"Seed spread of one recipe ({recipe}) on the {where}",
         note=(
-            f"{len(test)} test patients, {args.seeds} seeds from {config['seed']}: mean ± SD over the seeds of each seed's mean "
-            "over the test patients, and the worst seed; targets: the mean meets each, the worst seed misses none by more "
+            f"{len(test)} patients, {args.seeds} seeds from {config['seed']}: mean ± SD over the seeds of each seed's mean "
+            "over those patients, and the worst seed; targets: the mean meets each, the worst seed misses none by more "
             f"than {WORST_SEED_SLACK['dice']} Dice or {WORST_SEED_SLACK['fp']:g} false positives."
         ),
     )
-    (args.out / "seed_spread.md").write_text(text)
+    (args.out / f"seed_spread{suffix}.md").write_text(text)
     print(text)
 
 

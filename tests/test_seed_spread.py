@@ -58,4 +58,11 @@ def test_seed_spread_on_the_tiny_run(tiny_run, tmp_path):
     # Run again: each seed's result is reused, not retrained.
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "trained in" not in again.stderr
+    # Scored on a validation run (here the run itself): the seeds' models are
+    # reused, and its own test patients give the same rows as before.
+    validation = subprocess.run(command + ["--validation-run", str(tiny_run)], capture_output=True, text=True, timeout=600)
+    assert validation.returncode == 0 and "trained in" not in validation.stderr, validation.stderr[-3000:]
+    again_rows = pd.read_csv(out / f"seed_spread_{tiny_run.name}.tsv", sep="\t", dtype={"patient_id": str})
+    pd.testing.assert_frame_equal(again_rows, spread)
+    assert f"test patients of {tiny_run} (a validation phantom)" in (out / f"seed_spread_{tiny_run.name}.md").read_text()
     assert (out / "seed_spread.md").read_text() == table
