@@ -14,8 +14,11 @@ thresholds are chosen on them too, so their numbers flatter every recipe
 alike), or on the test patients of ``--validation-run``, a phantom of
 another seed (``snakemake --config seed=<other> run_name=validation``),
 never on the test patients whose table is the run's result: choosing by
-those would meet a target by selection. ``seed_spread.py`` then reports
-the chosen recipe's spread over seeds on the test patients.
+those would meet a target by selection. One training per recipe is a
+first look only: the seed and thread count move a set's Dice by as much as
+recipes differ, so compare the candidates over seeds on the validation
+phantom (``seed_spread.py --set ... --validation-run``), then report the
+chosen one's spread on the test patients (``seed_spread.py``).
 
 Takes the run's records, split and preprocessed images, and the settings of
 its ``--config`` files (default ``config.yaml``; repeat for overlays) with
