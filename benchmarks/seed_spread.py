@@ -7,7 +7,7 @@ lesion sensitivity and false positives per patient, beside the demo's
 targets.
 
     python benchmarks/seed_spread.py --run results/demo --out /tmp/seeds [--seeds 5] [--threads 2]
-    python benchmarks/seed_spread.py --run results/demo --out /tmp/candidate --set '{"sequence_dropout": 0.7}' \
+    python benchmarks/seed_spread.py --run results/demo --out /tmp/candidate --set '{"sequence_dropout": 0.7}' \\
         --validation-run results/validation
 
 The first seed is the configuration's own (on the machine and thread count
@@ -113,11 +113,11 @@ def main() -> None:
     scored_run = args.validation_run or args.run
     test = run_split(scored_run)["test"]
     where = f"test patients of {scored_run}" + (" (a validation phantom)" if args.validation_run else "")
-    rows_name = f"ablation_rows_{args.validation_run.name}.tsv" if args.validation_run else "ablation_rows.tsv"
+    suffix = f"_{args.validation_run.name}" if args.validation_run else ""
     frames = []
     for seed in range(config["seed"], config["seed"] + args.seeds):
         folder = args.out / f"seed-{seed}"
-        rows_file = folder / rows_name
+        rows_file = folder / f"ablation_rows{suffix}.tsv"
         if args.fresh and folder.exists():
             shutil.rmtree(folder)
         if not model_files(folder)["model"].exists():
@@ -128,7 +128,6 @@ def main() -> None:
             rows.to_csv(rows_file, sep="\t", index=False)
         frames.append(pd.read_csv(rows_file, sep="\t", dtype={"patient_id": str}).assign(seed=seed))
     rows = pd.concat(frames, ignore_index=True)
-    suffix = f"_{args.validation_run.name}" if args.validation_run else ""
     rows.to_csv(args.out / f"seed_spread{suffix}.tsv", sep="\t", index=False)
     text = markdown(
         summary(rows),
