@@ -106,3 +106,34 @@ def ablation_of(run: Path, model_dir: Path, config: dict, scored: list[str], sco
     thresholds.update({label: point["operating_threshold"] for label, point in points.items()})
     scoring = EvaluationSettings.from_config(config, threshold=thresholds["all given"])
     return ablation_rows(model, card, {pid: files(scored_run, pid) for pid in scored}, scoring, batch, margin, thresholds, on_t1gd(scored_run, scored))
+
+
+def check_recipe(folder: Path, training: dict) -> None:
+    """Stop when the model in ``folder`` was trained with other training
+    settings than ``training``: reusing it would report another recipe."""
+    from brainmets.network.paths import model_files
+    from brainmets.network.train import training_settings_fingerprint
+
+    card = json.loads(model_files(folder)["card"].read_text())
+    if card["training_inputs"]["training settings"] != training_settings_fingerprint(training):
+        raise SystemExit(f"folder {folder}: its model was trained with other training settings than these; use another --out, or --fresh")
+
+
+def last_epoch_model(folder: Path) -> Path:
+    """A model folder (``folder``/last-epoch) holding the last epoch's
+    checkpoint of the model trained in ``folder``: the model that training
+    would have kept without weight averaging, whose trajectory is the same."""
+    import keras
+
+    from brainmets.network.paths import model_files
+    from brainmets.network.train import CUSTOM_OBJECTS, paper_network
+
+    files, out = model_files(folder), model_files(folder / "last-epoch")
+    card = json.loads(files["card"].read_text())
+    if not out["model"].exists():
+        last = files["checkpoints"] / f"epoch-{card['epochs']:03d}.keras"
+        trained = keras.saving.load_model(last, custom_objects=CUSTOM_OBJECTS, compile=False)
+        out["model"].parent.mkdir(parents=True, exist_ok=True)
+        paper_network(trained).save(out["model"])
+        out["card"].write_text(json.dumps({**card, "averaged_checkpoints": [], "last_epoch_of": str(folder)}, indent=2))
+    return out["model"].parent

@@ -29,7 +29,10 @@ for choosing between recipes (``--set``, laid over the training block) over
 several seeds, since one training moves a set's Dice by as much as recipes
 differ. Its rows go to ablation_rows_<validation run>.tsv beside each seed's
 model (trained once, scored on both), its summary to
-seed_spread_<validation run>.md.
+seed_spread_<validation run>.md. ``--last-epoch`` scores, from the same
+trainings, the weights of each seed's last epoch (what training keeps
+without ``weight_averaging_epochs``; files with the suffix _last-epoch):
+a comparison of averaging with the same seeds, without training twice.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from recipe import ablation_of, load_config, retrain, run_split
+from recipe import ablation_of, check_recipe, last_epoch_model, load_config, retrain, run_split
 
 from brainmets.evaluation.tables import markdown
 from brainmets.network.paths import model_files
@@ -104,6 +107,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fresh", action="store_true", help="retrain seeds whose results are in --out")
+    ap.add_argument(
+        "--last-epoch", action="store_true",
+        help="score each seed's last epoch instead of the weights training kept: the same training without weight averaging",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -113,7 +120,7 @@ def main() -> None:
     scored_run = args.validation_run or args.run
     test = run_split(scored_run)["test"]
     where = f"test patients of {scored_run}" + (" (a validation phantom)" if args.validation_run else "")
-    suffix = f"_{args.validation_run.name}" if args.validation_run else ""
+    suffix = (f"_{args.validation_run.name}" if args.validation_run else "") + ("_last-epoch" if args.last_epoch else "")
     frames = []
     for seed in range(config["seed"], config["seed"] + args.seeds):
         folder = args.out / f"seed-{seed}"
@@ -123,15 +130,17 @@ def main() -> None:
         if not model_files(folder)["model"].exists():
             seconds = retrain(args.run, folder, config, training, seed, args.threads)
             logging.info("seed %d trained in %.0f s", seed, seconds)
+        check_recipe(folder, training)
         if not rows_file.exists():
-            rows = ablation_of(args.run, folder, config, test, args.validation_run)
+            scored_model = last_epoch_model(folder) if args.last_epoch else folder
+            rows = ablation_of(args.run, scored_model, config, test, args.validation_run)
             rows.to_csv(rows_file, sep="\t", index=False)
         frames.append(pd.read_csv(rows_file, sep="\t", dtype={"patient_id": str}).assign(seed=seed))
     rows = pd.concat(frames, ignore_index=True)
     rows.to_csv(args.out / f"seed_spread{suffix}.tsv", sep="\t", index=False)
     text = markdown(
         summary(rows),
-        title=f"Seed spread of one recipe ({recipe}) on the {where}",
+        title=f"Seed spread of one recipe ({recipe}{', its last epoch' if args.last_epoch else ''}) on the {where}",
         note=(
             f"{len(test)} patients, {args.seeds} seeds from {config['seed']}: mean ± SD over the seeds of each seed's mean "
             "over those patients, and the worst seed; targets: the mean meets each, the worst seed misses none by more "

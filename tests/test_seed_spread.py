@@ -66,3 +66,12 @@ def test_seed_spread_on_the_tiny_run(tiny_run, tmp_path):
     pd.testing.assert_frame_equal(again_rows, spread)
     assert f"test patients of {tiny_run} (a validation phantom)" in (out / f"seed_spread_{tiny_run.name}.md").read_text()
     assert (out / "seed_spread.md").read_text() == table
+    # A model kept without weight averaging is its last epoch: --last-epoch
+    # rebuilds it from the checkpoint and scores the same rows.
+    last = subprocess.run(command + ["--last-epoch"], capture_output=True, text=True, timeout=600)
+    assert last.returncode == 0 and "trained in" not in last.stderr, last.stderr[-3000:]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "seed_spread_last-epoch.tsv", sep="\t", dtype={"patient_id": str}), spread)
+    assert "its last epoch" in (out / "seed_spread_last-epoch.md").read_text()
+    # Another recipe laid over the same --out: refused, not reported as this one.
+    other = subprocess.run(command + ["--set", '{"weight_averaging_epochs": 2}'], capture_output=True, text=True, timeout=600)
+    assert other.returncode != 0 and "trained with other training settings" in other.stderr

@@ -45,6 +45,9 @@ def test_run_settings_of_a_clinical_cohort():
     assert settings["batches per epoch"] == "one pass over the training slices"
     assert settings["training patches"] == "whole slices"
     assert settings["learning-rate drop"] == "none"
+    assert settings["final weights"] == PAPER_SETTINGS["final weights"] == "the last epoch's"
+    config["training"]["weight_averaging_epochs"] = 4
+    assert run_settings(config, ("T1gd",))["final weights"] == "the mean of the last 4 epochs'"
     assert settings["development patients"] == "train:dev 20:1"
     assert set(COHORTS) == {"phantom", "sheet", "brainmetshare", "brats"}
 

@@ -38,6 +38,7 @@ def run_settings(config: dict, used) -> dict:
             if training["learning_rate_drop_epochs"]
             else "none"
         ),
+        "final weights": final_weights_setting(training),
         "training patches": (
             f"{training['crop']}x{training['crop']}" if training["crop"] else "whole slices"
         ),
@@ -52,6 +53,12 @@ def run_settings(config: dict, used) -> dict:
         "sequence dropout": sequence_dropout_setting(training),
         "network inputs": ", ".join(used),
     }
+
+
+def final_weights_setting(training: dict) -> str:
+    """Which weights the model keeps, in words (training.weight_averaging_epochs)."""
+    count = training.get("weight_averaging_epochs", 0)
+    return f"the mean of the last {count} epochs'" if count > 1 else "the last epoch's"
 
 
 def sequence_dropout_setting(training: dict) -> str:

@@ -147,3 +147,37 @@ def test_fine_tuning_refuses_a_model_of_other_inputs(records, trained, tmp_path)
     with pytest.raises(ValueError, match=r"model folder .*a: cannot start training from it, its width 0.0625"):
         train_model(indices[:2], indices[2:], model_files(tmp_path / "m"), wider, {**SETTINGS, "initial_model": str(trained / "a")}, PREPROCESSING, 8, context=3)
     assert not (tmp_path / "m" / "model.keras").exists()
+
+
+def test_weight_averaging_keeps_the_mean_of_the_last_epochs(records, tmp_path, caplog):
+    import keras
+
+    from brainmets.network.train import CUSTOM_OBJECTS, NETWORK_NAME, training_inputs
+
+    indices = [r[1] for r in records]
+    folder = tmp_path / "averaged"
+    settings = {**SETTINGS, "epochs": 3, "weight_averaging_epochs": 2}
+    caplog.set_level(logging.INFO, logger="brainmets.network.train")
+    card = train_model(indices[:2], indices[2:], model_files(folder), NETWORK, settings, PREPROCESSING, 7, context=3)
+    kept = sorted(p.name for p in (folder / "checkpoints").glob("*.keras"))
+    assert kept == ["epoch-002.keras", "epoch-003.keras"] == card["averaged_checkpoints"]
+    assert "final weights: the mean of epoch-002.keras, epoch-003.keras" in caplog.text
+
+    def checkpoint(name):
+        trained = keras.saving.load_model(folder / "checkpoints" / name, custom_objects=CUSTOM_OBJECTS, compile=False)
+        return np.concatenate([w.ravel() for w in trained.get_layer(NETWORK_NAME).get_weights()])
+
+    last, before = checkpoint("epoch-003.keras"), checkpoint("epoch-002.keras")
+    assert not np.array_equal(last, before)
+    np.testing.assert_allclose(weights(folder), (last + before) / 2, rtol=1e-6, atol=1e-7)
+    # The same trajectory as without averaging: only the model kept differs,
+    # and the resume fingerprint of a run without it is unchanged.
+    plain = tmp_path / "plain"
+    train_model(indices[:2], indices[2:], model_files(plain), NETWORK, {**settings, "weight_averaging_epochs": 0}, PREPROCESSING, 7, context=3)
+    np.testing.assert_array_equal(weights(plain), last)
+    parts = [training_inputs(NETWORK, s, PREPROCESSING, 3, indices[:2], indices[2:], 7) for s in (SETTINGS, {**SETTINGS, "weight_averaging_epochs": 0})]
+    assert parts[0] == parts[1]
+    # A kept checkpoint gone: no quiet average of fewer epochs.
+    (folder / "checkpoints" / "epoch-002.keras").unlink()
+    with pytest.raises(FileNotFoundError, match="epoch-002.keras missing"):
+        train_model(indices[:2], indices[2:], model_files(folder), NETWORK, settings, PREPROCESSING, 7, context=3)

@@ -244,6 +244,7 @@ PAPER_SETTINGS = {
     "epochs": 10,
     "learning rate": 0.001,
     "learning-rate drop": "none",
+    "final weights": "the last epoch's",
     "training patches": "whole slices",
     "lesion draws": LESION_DRAW_WORDS["slice"],
     "operating point": "youden",

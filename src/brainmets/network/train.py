@@ -1,9 +1,10 @@
 """Training with a checkpoint every epoch and resumption after a kill.
 
 State lives in the ``checkpoints`` folder the caller names: ``epoch-NNN.keras`` (weights
-and optimizer state; only the last is kept), ``history.csv`` and
-``state.json``, written in that order and each atomically, so a run killed
-at any moment leaves a consistent last epoch.
+and optimizer state; only the last is kept, or the last
+``weight_averaging_epochs`` when the final weights are their average),
+``history.csv`` and ``state.json``, written in that order and each
+atomically, so a run killed at any moment leaves a consistent last epoch.
 
 A checkpoint is resumed only when everything that feeds training is
 unchanged: network, training, preprocessing and record settings, the
@@ -74,17 +75,27 @@ def fingerprint(*parts) -> str:
 HOW_NOT_WHAT = ("validation_every", "run_eagerly", "initial_model")
 
 
+def training_settings_fingerprint(settings: dict) -> str:
+    """The training settings' part of ``training_inputs``."""
+    tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
+    # How often the dev patients are scored, and whether the step runs
+    # eagerly or as a traced graph, change what is computed on no weight.
+    fed = {k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k not in HOW_NOT_WHAT}
+    # Averaging the last epochs' weights changes the model kept, not the
+    # checkpoints: left out when off, so earlier runs' checkpoints resume.
+    if not settings.get("weight_averaging_epochs"):
+        fed.pop("weight_averaging_epochs", None)
+    return fingerprint(fed)
+
+
 def training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, parent_sha256=None) -> dict[str, str]:
     """A fingerprint of each thing that feeds training, by name. The epoch
     count is left out, so asking for more epochs continues a finished run,
     unless a learning-rate drop ties the rates to it. ``parent_sha256``:
     the weights' SHA-256 of the model a fine-tuning starts from."""
-    tied_to_epochs = settings.get("learning_rate_drop_epochs", 0) > 0
     parts = {
         "network settings": fingerprint(network),
-        # How often the dev patients are scored, and whether the step runs
-        # eagerly or as a traced graph, change what is computed on no weight.
-        "training settings": fingerprint({k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k not in HOW_NOT_WHAT}),
+        "training settings": training_settings_fingerprint(settings),
         "preprocessing settings": fingerprint(preprocessing),
         "record settings": fingerprint({"context": context}),
         "split": fingerprint(sorted(i["patient_id"] for i in train_indices), sorted(i["patient_id"] for i in dev_indices)),
@@ -113,12 +124,13 @@ def training_inputs(network, settings, preprocessing, context, train_indices, de
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model + optimizer, the history and the resume state after each
-    epoch, and reports progress to the log."""
+    epoch (keeping the last ``keep`` checkpoints), and reports progress to
+    the log."""
 
-    def __init__(self, directory: Path, parts: dict, history: list[dict], epochs: int, steps: int):
+    def __init__(self, directory: Path, parts: dict, history: list[dict], epochs: int, steps: int, keep: int = 1):
         super().__init__()
         self.directory, self.parts, self.history = directory, parts, history
-        self.epochs, self.steps = epochs, steps
+        self.epochs, self.steps, self.keep = epochs, steps, max(1, keep)
         self.epoch, self._t0 = 0, time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -141,9 +153,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         atomic_write_text(self.directory / "history.csv", pd.DataFrame(self.history).to_csv(index=False))
         state = {"inputs": self.parts, "epoch": epoch + 1, "checkpoint": ckpt.name, "history": self.history}
         atomic_write_text(self.directory / "state.json", json.dumps(state, indent=2))
-        for old in self.directory.glob("epoch-*.keras"):
-            if old != ckpt:  # about 70 MB each at full width
-                old.unlink()
+        for old in sorted(self.directory.glob("epoch-*.keras"))[: -self.keep]:
+            old.unlink()  # about 70 MB each at full width
         metrics = {k: round(v, 4) for k, v in row.items() if k not in ("epoch", "seconds")}
         log.info("epoch %d/%d done in %.0f s, checkpoint %s: %s", epoch + 1, self.epochs, seconds, ckpt.name, metrics)
 
@@ -159,6 +170,25 @@ def learning_rate_schedule(settings: dict):
         return float(base * factor if epoch >= drop_from else base)
 
     return rate
+
+
+def averaged_weights(model: keras.Model, checkpoints: Path, epochs: int, count: int) -> list[str]:
+    """Set ``model``'s weights to the mean of the checkpoints of the last
+    ``count`` epochs (stochastic weight averaging, Izmailov et al. 2018,
+    over the low learning rate's epochs), batch-norm statistics included;
+    returns the checkpoints' names. One missing stops training: averaging
+    fewer would give a model other than the one asked for."""
+    names = [f"epoch-{epoch:03d}.keras" for epoch in range(max(1, epochs - count + 1), epochs + 1)]
+    missing = [name for name in names if not (checkpoints / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"folder {checkpoints}: {', '.join(missing)} missing, so the last {count} epochs cannot be averaged; delete the folder to train again")
+    total = None
+    for name in names:
+        weights = keras.saving.load_model(checkpoints / name, custom_objects=CUSTOM_OBJECTS, compile=False).get_weights()
+        total = weights if total is None else [t + w for t, w in zip(total, weights)]
+    model.set_weights([(t / len(names)).astype(t.dtype) for t in total])
+    log.info("final weights: the mean of %s", ", ".join(names))
+    return names
 
 
 def resume_state(checkpoints: Path, parts: dict) -> dict | None:
@@ -315,6 +345,7 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "width": network["width"],
         "sequence_dropout": settings["sequence_dropout"],
         "sequence_dropout_warmup_epochs": settings.get("sequence_dropout_warmup_epochs", 0),
+        "sequence_dropout_sets": settings.get("sequence_dropout_sets"),
         # What a missing sequence is given as (dataset.MISSING_FILLS).
         "sequence_dropout_fill": settings.get("sequence_dropout_fill", "zero"),
         # Subsets of ``sequences`` the model may be given without.
@@ -323,6 +354,8 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "learning_rate": settings["learning_rate"],
         "learning_rate_drop_epochs": settings.get("learning_rate_drop_epochs", 0),
         "learning_rate_drop_factor": settings.get("learning_rate_drop_factor", 0.1),
+        # The checkpoints whose mean the weights are (weight_averaging_epochs).
+        "averaged_checkpoints": run.get("averaged", []),
         "steps_per_epoch": run["steps"],
         "batch_size": settings["batch_size"],
         "crop": sampler.crop,
@@ -376,22 +409,24 @@ def train_model(
         len(train_ids), len(train_bank.centres), len(train_bank.lesion_centres), len(dev_ids),
         steps, settings["batch_size"], keras.backend.backend(), accelerator_count(),
     )
+    averaging = settings.get("weight_averaging_epochs", 0)
     # The scheduler first: it adds the epoch's rate to the logs the checkpoint records.
     callbacks = [
         keras.callbacks.LearningRateScheduler(learning_rate_schedule(settings)),
-        EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps),
+        EpochCheckpoint(paths["checkpoints"], parts, history, settings["epochs"], steps, averaging),
         EpochSummaries(paths["tensorboard"]),
     ]
     started = time.perf_counter()
     if initial_epoch < settings["epochs"]:
         fit(model, sampler, dev_bank, settings, initial_epoch, steps, callbacks)
+    averaged = averaged_weights(model, paths["checkpoints"], settings["epochs"], averaging) if averaging > 1 else []
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
     paper_network(model).save(tmp)
     os.replace(tmp, paths["model"])
     atomic_write_text(paths["history"], pd.DataFrame(history).to_csv(index=False))
     run = {
         "steps": steps, "initial_epoch": initial_epoch, "train_ids": train_ids, "dev_ids": dev_ids, "parts": parts,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(time.perf_counter() - started, 1), "averaged": averaged,
     }
     card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
     if parent_card is not None:
