@@ -108,14 +108,22 @@ def ablation_of(run: Path, model_dir: Path, config: dict, scored: list[str], sco
     return ablation_rows(model, card, {pid: files(scored_run, pid) for pid in scored}, scoring, batch, margin, thresholds, on_t1gd(scored_run, scored))
 
 
-def check_recipe(folder: Path, training: dict) -> None:
-    """Stop when the model in ``folder`` was trained with other training
-    settings than ``training``: reusing it would report another recipe."""
+def check_recipe(folder: Path, config: dict, training: dict) -> None:
+    """Stop when the model in ``folder`` was trained with other network or
+    training settings, or another epoch count, than ``config`` with
+    ``training``: reusing it would report another recipe. (Settings are
+    compared as this script passes them to training, so a model that the
+    workflow trained, with the schema's defaults filled in, is not taken.)"""
     from brainmets.network.paths import model_files
-    from brainmets.network.train import training_settings_fingerprint
+    from brainmets.network.train import fingerprint, training_settings_fingerprint
 
     card = json.loads(model_files(folder)["card"].read_text())
-    if card["training_inputs"]["training settings"] != training_settings_fingerprint(training):
+    saved = card["training_inputs"]
+    if (
+        saved["training settings"] != training_settings_fingerprint(training)
+        or saved["network settings"] != fingerprint(config["network"])
+        or card["epochs"] != training["epochs"]
+    ):
         raise SystemExit(f"folder {folder}: its model was trained with other training settings than these; use another --out, or --fresh")
 
 
@@ -127,13 +135,18 @@ def last_epoch_model(folder: Path) -> Path:
 
     from brainmets.network.paths import model_files
     from brainmets.network.train import CUSTOM_OBJECTS, paper_network
+    from brainmets.niio import atomic_write_text
 
     files, out = model_files(folder), model_files(folder / "last-epoch")
     card = json.loads(files["card"].read_text())
-    if not out["model"].exists():
-        last = files["checkpoints"] / f"epoch-{card['epochs']:03d}.keras"
-        trained = keras.saving.load_model(last, custom_objects=CUSTOM_OBJECTS, compile=False)
-        out["model"].parent.mkdir(parents=True, exist_ok=True)
-        paper_network(trained).save(out["model"])
-        out["card"].write_text(json.dumps({**card, "averaged_checkpoints": [], "last_epoch_of": str(folder)}, indent=2))
+    last = json.loads((files["checkpoints"] / "state.json").read_text())["checkpoint"]
+    if out["card"].exists() and json.loads(out["card"].read_text()).get("last_epoch_of") == [str(folder), card["fingerprint"], last]:
+        return out["model"].parent
+    trained = keras.saving.load_model(files["checkpoints"] / last, custom_objects=CUSTOM_OBJECTS, compile=False)
+    out["model"].parent.mkdir(parents=True, exist_ok=True)
+    out["card"].unlink(missing_ok=True)  # the card last: a folder without one is rebuilt
+    tmp = out["model"].with_name(f".tmp-{out['model'].name}")
+    paper_network(trained).save(tmp)
+    os.replace(tmp, out["model"])
+    atomic_write_text(out["card"], json.dumps({**card, "averaged_checkpoints": [], "last_epoch_of": [str(folder), card["fingerprint"], last]}, indent=2))
     return out["model"].parent

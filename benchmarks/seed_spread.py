@@ -130,7 +130,7 @@ def main() -> None:
         if not model_files(folder)["model"].exists():
             seconds = retrain(args.run, folder, config, training, seed, args.threads)
             logging.info("seed %d trained in %.0f s", seed, seconds)
-        check_recipe(folder, training)
+        check_recipe(folder, config, training)
         if not rows_file.exists():
             scored_model = last_epoch_model(folder) if args.last_epoch else folder
             rows = ablation_of(args.run, scored_model, config, test, args.validation_run)

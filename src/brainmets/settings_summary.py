@@ -57,7 +57,7 @@ def run_settings(config: dict, used) -> dict:
 
 def final_weights_setting(training: dict) -> str:
     """Which weights the model keeps, in words (training.weight_averaging_epochs)."""
-    count = training.get("weight_averaging_epochs", 0)
+    count = min(training.get("weight_averaging_epochs", 0), training["epochs"])
     return f"the mean of the last {count} epochs'" if count > 1 else "the last epoch's"
 
 

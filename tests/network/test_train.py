@@ -175,8 +175,8 @@ def test_weight_averaging_keeps_the_mean_of_the_last_epochs(records, tmp_path, c
     plain = tmp_path / "plain"
     train_model(indices[:2], indices[2:], model_files(plain), NETWORK, {**settings, "weight_averaging_epochs": 0}, PREPROCESSING, 7, context=3)
     np.testing.assert_array_equal(weights(plain), last)
-    parts = [training_inputs(NETWORK, s, PREPROCESSING, 3, indices[:2], indices[2:], 7) for s in (SETTINGS, {**SETTINGS, "weight_averaging_epochs": 0})]
-    assert parts[0] == parts[1]
+    parts = [training_inputs(NETWORK, {**SETTINGS, **extra}, PREPROCESSING, 3, indices[:2], indices[2:], 7) for extra in ({}, {"weight_averaging_epochs": 0}, {"weight_averaging_epochs": 1})]
+    assert parts[0] == parts[1] == parts[2]
     # A kept checkpoint gone: no quiet average of fewer epochs.
     (folder / "checkpoints" / "epoch-002.keras").unlink()
     with pytest.raises(FileNotFoundError, match="epoch-002.keras missing"):

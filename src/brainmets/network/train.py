@@ -82,8 +82,8 @@ def training_settings_fingerprint(settings: dict) -> str:
     # eagerly or as a traced graph, change what is computed on no weight.
     fed = {k: v for k, v in settings.items() if (k != "epochs" or tied_to_epochs) and k not in HOW_NOT_WHAT}
     # Averaging the last epochs' weights changes the model kept, not the
-    # checkpoints: left out when off, so earlier runs' checkpoints resume.
-    if not settings.get("weight_averaging_epochs"):
+    # checkpoints: left out when off (0 or 1), so earlier runs' checkpoints resume.
+    if settings.get("weight_averaging_epochs", 0) < 2:
         fed.pop("weight_averaging_epochs", None)
     return fingerprint(fed)
 
@@ -153,8 +153,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         atomic_write_text(self.directory / "history.csv", pd.DataFrame(self.history).to_csv(index=False))
         state = {"inputs": self.parts, "epoch": epoch + 1, "checkpoint": ckpt.name, "history": self.history}
         atomic_write_text(self.directory / "state.json", json.dumps(state, indent=2))
-        for old in sorted(self.directory.glob("epoch-*.keras"))[: -self.keep]:
-            old.unlink()  # about 70 MB each at full width
+        for old in self.directory.glob("epoch-*.keras"):
+            if int(old.stem.split("-")[1]) <= epoch + 1 - self.keep:
+                old.unlink()  # about 70 MB each at full width
         metrics = {k: round(v, 4) for k, v in row.items() if k not in ("epoch", "seconds")}
         log.info("epoch %d/%d done in %.0f s, checkpoint %s: %s", epoch + 1, self.epochs, seconds, ckpt.name, metrics)
 
@@ -419,7 +420,9 @@ def train_model(
     started = time.perf_counter()
     if initial_epoch < settings["epochs"]:
         fit(model, sampler, dev_bank, settings, initial_epoch, steps, callbacks)
-    averaged = averaged_weights(model, paths["checkpoints"], settings["epochs"], averaging) if averaging > 1 else []
+    # The last epoch trained: a finished run asked for fewer epochs keeps its own.
+    last_epoch = max(initial_epoch, settings["epochs"])
+    averaged = averaged_weights(model, paths["checkpoints"], last_epoch, averaging) if averaging > 1 else []
     tmp = paths["model"].with_name(f".tmp-{paths['model'].name}")
     paper_network(model).save(tmp)
     os.replace(tmp, paths["model"])
