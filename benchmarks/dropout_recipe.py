@@ -40,7 +40,7 @@ import logging
 import time
 from pathlib import Path
 
-from recipe import ablation_of, load_config, retrain, run_split
+from recipe import ablation_of, check_scoring_inputs, load_config, retrain, run_split
 
 
 def main() -> None:
@@ -61,12 +61,14 @@ def main() -> None:
     training = {**config["training"], **json.loads(args.set)}
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    # Read the patients to score before training, so a validation run that
-    # is not finished stops the screen now rather than after the training.
+    # Read the patients to score, and check their files, before training, so
+    # a validation run that is not finished stops the screen now rather
+    # than after the training.
     if args.validation_run:
         scored, where = run_split(args.validation_run)["test"], f"test patients of {args.validation_run}"
     else:
         scored, where = run_split(args.run)["dev"], "development patients (thresholds chosen on them too)"
+    check_scoring_inputs(args.run, scored, args.validation_run, config["preprocessing"]["reference"][0])
     trained = 0.0 if args.model else retrain(args.run, args.out, config, training, config["seed"], args.threads)
     rows = ablation_of(args.run, args.model or args.out, config, scored, args.validation_run)
     rows.to_csv(args.out / "ablation_rows.tsv", sep="\t", index=False)

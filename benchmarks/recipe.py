@@ -38,6 +38,23 @@ def run_split(run: Path) -> dict:
     return json.loads((run / "records" / "splits.json").read_text())["models"]["main"]
 
 
+def check_scoring_inputs(run: Path, scored: list[str], scored_run: Path | None = None, reference: str = "BRAVO") -> None:
+    """Stop, before any training, when a preprocessed file that scoring
+    reads is missing: the run's development patients and the ``scored``
+    patients of ``scored_run`` (default ``run``), on the ``reference`` grid
+    (the config's ``preprocessing.reference``, first entry)."""
+    from brainmets.layout import PreprocessingFiles
+
+    wanted = [(run, pid) for pid in run_split(run)["dev"]] + [(scored_run or run, pid) for pid in scored]
+    missing = []
+    for root, pid in wanted:
+        files = PreprocessingFiles.bids(root / "preproc", root / "qc", pid, reference)
+        needed = [*files.normalization.images.values(), files.normalization.brain_mask, files.lesions]
+        missing += [f"patient {pid}: {path}" for path in needed if not Path(path).exists()]
+    if missing:
+        raise SystemExit("unfinished run, rerun its workflow first; missing:\n  " + "\n  ".join(missing))
+
+
 def retrain(run: Path, out: Path, config: dict, training: dict, seed: int, threads: int) -> float:
     """Train the run's main model on its records with ``training`` and
     ``seed``; returns the seconds it took."""

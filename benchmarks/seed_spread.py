@@ -44,7 +44,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from recipe import ablation_of, check_recipe, last_epoch_model, load_config, retrain, run_split
+from recipe import ablation_of, check_recipe, check_scoring_inputs, last_epoch_model, load_config, retrain, run_split
 
 from brainmets.evaluation.tables import markdown
 from brainmets.network.paths import model_files
@@ -119,6 +119,7 @@ def main() -> None:
     training = {**config["training"], **json.loads(args.set)}
     scored_run = args.validation_run or args.run
     test = run_split(scored_run)["test"]
+    check_scoring_inputs(args.run, test, args.validation_run, config["preprocessing"]["reference"][0])
     where = f"test patients of {scored_run}" + (" (a validation phantom)" if args.validation_run else "")
     suffix = (f"_{args.validation_run.name}" if args.validation_run else "") + ("_last-epoch" if args.last_epoch else "")
     frames = []

@@ -41,6 +41,28 @@ def test_a_mean_met_by_luck_is_not_met():
     assert seed_spread.summary(rows({1: 0.5}, label="without BRAVO and T1gd")).targets.item() == "none set"
 
 
+def test_an_unfinished_run_stops_before_training(tmp_path):
+    import json
+    from pathlib import Path
+
+    from recipe import check_scoring_inputs
+
+    from brainmets.layout import PreprocessingFiles
+
+    run = tmp_path / "run"
+    (run / "records").mkdir(parents=True)
+    (run / "records" / "splits.json").write_text(json.dumps({"models": {"main": {"train": ["a"], "dev": ["d"], "test": ["t", "u"]}}}))
+    for pid in ("d", "t", "u"):
+        files = PreprocessingFiles.bids(run / "preproc", run / "qc", pid)
+        for path in [*files.normalization.images.values(), files.normalization.brain_mask, files.lesions]:
+            if not (pid == "u" and path == files.lesions):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).touch()
+    check_scoring_inputs(run, ["t"])
+    with pytest.raises(SystemExit, match="patient u: .*sub-u_space-BRAVO_desc-lesions_mask.nii.gz"):
+        check_scoring_inputs(run, ["t", "u"])
+
+
 @pytest.mark.workflow
 def test_seed_spread_on_the_tiny_run(tiny_run, tmp_path):
     out = tmp_path / "seeds"
