@@ -3,6 +3,7 @@ from a model card (older cards lack keys), and back to the block as given."""
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,15 @@ def test_one_reference_and_checked_values():
     assert BrainExtractionSettings.from_config({**BLOCK["brain_extraction"], "skull_stripped": True}).skull_stripped == "true"
     with pytest.raises(ValueError, match="must be auto, true or false"):
         BrainExtractionSettings.from_config({**BLOCK["brain_extraction"], "skull_stripped": "maybe"})
+
+
+def test_a_new_patient_is_always_stopped_by_an_implausible_registration():
+    # configs/pretrain.yaml lets its synthetic heads through with a flag;
+    # brainmets-predict repeats that card's preprocessing on a real
+    # patient, whose sequences may come from another head.
+    block = copy.deepcopy(BLOCK)
+    block["registration"]["implausible"] = "warn"
+    assert PreprocessingSettings.from_config(block).registration.implausible == "warn"
+    from_card = PreprocessingSettings.from_card({"preprocessing": block})
+    assert from_card.registration.implausible == "fail"
+    assert replace(from_card.registration, implausible="warn") == PreprocessingSettings.from_config(block).registration

@@ -99,8 +99,13 @@ class PreprocessingSettings:
 
     @classmethod
     def from_card(cls, card: dict) -> PreprocessingSettings:
-        """A model's settings (its card's ``preprocessing``)."""
-        return cls.from_config(card["preprocessing"])
+        """A model's settings (its card's ``preprocessing``) for a new
+        patient. The registration check always stops on an implausible
+        result: ``implausible: warn`` on a card was the training cohort's
+        policy (synthetic heads whose sequences share one grid by
+        construction), and a new patient's sequences have no such guarantee."""
+        settings = cls.from_config(card["preprocessing"])
+        return replace(settings, registration=replace(settings.registration, implausible="fail"))
 
     def to_dict(self) -> dict:
         """The block as given (for the model card)."""
