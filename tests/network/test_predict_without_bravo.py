@@ -21,6 +21,7 @@ import yaml
 from scipy import ndimage
 
 from brainmets.layout import PreprocessingFiles
+from brainmets.network.modelfolder import read_threshold
 from brainmets.network.paths import model_files
 from brainmets.network.records import read_index, write_patient_records
 from brainmets.network.train import train_model
@@ -101,9 +102,10 @@ def dev_threshold(root: Path, folder: Path, dev: dict) -> float:
     result = predict_without_bravo(dev, folder, root / "dev", "dev")
     assert result.returncode == 0, result.stderr[-3000:]
     probability = nib.load(str(root / "dev" / "sub-dev_space-T1gd_desc-lesion_probseg.nii.gz"))
+    values = probability.get_fdata()
     score = {}
     for threshold in np.round(np.arange(0.5, 0.96, 0.05), 2):
-        _, found, false_positives = lesions_found(nib.Nifti1Image((probability.get_fdata() > threshold).astype(np.uint8), probability.affine), dev, "T1gd")
+        _, found, false_positives = lesions_found(nib.Nifti1Image((values > threshold).astype(np.uint8), probability.affine), dev, "T1gd")
         score[float(threshold)] = found - false_positives
     return max(score, key=lambda threshold: (score[threshold], threshold))
 
@@ -139,7 +141,8 @@ def test_predict_without_bravo_finds_the_lesions(dropout_model, tmp_path):
     report = json.loads((out / "sub-nobravo_desc-predict.json").read_text())
     assert report["reference"] == "T1gd" and report["missing_sequences"] == ["BRAVO"]
     lesions, found, false_positives = lesions_found(out / "sub-nobravo_space-T1gd_desc-lesion_mask.nii.gz", files, "T1gd")
-    print(f"without BRAVO, threshold {json.loads((folder / 'threshold.json').read_text())['operating_threshold']}: {found} of {lesions} lesions found, {false_positives} false-positive components")
+    threshold = read_threshold(folder)
+    print(f"without BRAVO, threshold {threshold}: {found} of {lesions} lesions found, {false_positives} false-positive components")
     # Every component is over 10 mm^3 on the 4 mm grid: the 2021 paper had
     # 3.6 false positives per patient without BRAVO.
     assert found >= 0.8 * lesions and false_positives <= 3
@@ -153,7 +156,6 @@ def test_predict_without_bravo_finds_the_lesions(dropout_model, tmp_path):
     grid = predictor.grid("nobravo", chosen.images)
     normalized = predictor.preprocess("nobravo", chosen.images, grid, tmp_path / "py").normalization
     report = predictor.probability({s: normalized.images[s] for s in chosen.images}, normalized.brain_mask, tmp_path / "py" / "map.nii.gz")
-    threshold = json.loads((folder / "threshold.json").read_text())["operating_threshold"]
     assert grid == ("T1gd", "T1pre") and report["missing"] == ["BRAVO"] and chosen.threshold == threshold
     command_map = nib.load(str(out / "work" / "sub-nobravo_space-network_desc-lesion_probseg.nii.gz"))
     python_map = nib.load(str(tmp_path / "py" / "map.nii.gz"))
