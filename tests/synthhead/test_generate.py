@@ -130,3 +130,38 @@ def test_phantom_command_writes_patients_on_real_anatomy(tmp_path):
     meta = json.loads((tmp_path / "sub-002" / "sub-002_phantom.json").read_text())
     assert meta["anatomy"] == "mni152" and meta["patient_id"] == "002"
     assert not (tmp_path / "sub-001").exists()
+
+
+def test_mixed_cores_hold_enhancing_necrotic_and_non_enhancing_patches():
+    from brainmets.synthhead.head import draw_head
+    from brainmets.synthhead.template import load_template
+    from brainmets.synthhead.tumours import paint_tumours, place_tumours
+
+    rng = np.random.default_rng(SEED)
+    head = draw_head(rng, load_template(), spacing_mm=2.0, skull_probability=0.0)
+    tumours = place_tumours(rng, head, np.array([30.0, 24.0, 6.0]), min_gap_mm=5.0, mixed_share=1.0)
+    # Every tumour of 10 mm and more is mixed; the small one never is.
+    assert [t.kind for t in tumours[:2]] == ["mixed", "mixed"] and tumours[2].kind != "mixed"
+    maps = paint_tumours(rng, head, tumours)
+    for t in tumours[:2]:
+        core = maps.instances == t.lesion_id
+        enhancing, necrotic = maps.enhancing[core].mean(), maps.necrotic[core].mean()
+        assert 0.02 < enhancing < 0.5 and 0.05 < necrotic < 0.7, (enhancing, necrotic)
+        assert 1.0 - enhancing - necrotic > 0.1  # non-enhancing tumour between the patches
+        # Patches, not a ring: some enhancing voxels lie deep inside the core.
+        depth = ndimage.distance_transform_edt(core)
+        assert (maps.enhancing[core & (depth > 2)] > 0.5).any()
+
+
+def test_no_mixed_share_draws_the_cohort_drawn_before_it_existed():
+    from brainmets.synthhead.tumours import _kind
+
+    draws = [np.random.default_rng(s) for s in range(200)]
+    kinds = [_kind(rng, 20.0, mixed_share=0.0) for rng in draws]
+    assert "mixed" not in kinds
+    # The same uniform picks the same kind as the four large kinds alone did.
+    from brainmets.synthhead.tumours import LARGE_KINDS
+
+    names, p = zip(*LARGE_KINDS)
+    before = [str(names[np.random.default_rng(s).choice(len(names), p=np.asarray(p) / sum(p))]) for s in range(200)]
+    assert kinds == before

@@ -47,6 +47,9 @@ class PhantomConfig:
     # mni152: real anatomy with randomised contrast (brainmets.synthhead),
     # for models meant for real scans.
     anatomy: str = "analytic"
+    # mni152 only: the share of tumours of 10 mm and more drawn as mixed
+    # cores (patches of enhancing, necrotic and non-enhancing tumour).
+    mixed_core_share: float = 0.0
     protocol: acquisition.Protocol = field(default_factory=acquisition.Protocol)
 
     @classmethod

@@ -42,7 +42,7 @@ def generate_template_patient(cfg: PhantomConfig, seed: int, patient_index: int,
         cfg.lesion_diameter_median_mm, cfg.lesion_diameter_sigma,
     )
     log.info("patient %s: placing %d tumours (subgroup %s)", pid, n_lesions, subgroup)
-    tumours = place_tumours(lesion_rng, head, diameters, min_gap_mm=two_voxels + 1.0)
+    tumours = place_tumours(lesion_rng, head, diameters, min_gap_mm=two_voxels + 1.0, mixed_share=cfg.mixed_core_share)
     maps = paint_tumours(lesion_rng, head, tumours)
     vessels = appearance.draw_vessels(anatomy_rng, head, cfg.cortical_vessels)
     contrast = appearance.draw_contrast(acq_rng)

@@ -1,6 +1,6 @@
-"""Tumours inserted into a synthetic head: solid, ring-enhancing, necrotic
-or non-enhancing cores with irregular edges, and oedema that spreads in
-white matter. The truth is the tumour core (enhancing and necrotic or
+"""Tumours inserted into a synthetic head: solid, ring-enhancing, necrotic,
+non-enhancing or mixed cores with irregular edges, and oedema that spreads
+in white matter. The truth is the tumour core (enhancing and necrotic or
 non-enhancing parts), as the BraTS tumour core and the paper's masks."""
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from .head import Head
 LARGE_KINDS = (("ring", 0.35), ("solid", 0.2), ("necrotic", 0.2), ("non-enhancing", 0.25))
 SMALL_KINDS = (("solid", 0.92), ("non-enhancing", 0.08))
 LARGE_MM = 10.0
+# A mixed core: patches of enhancing, necrotic and non-enhancing tumour cut
+# from a smooth random field (large gliomas and some metastases: dark on the
+# T1gd with faint, patchy enhancement). Per tumour, the share that enhances
+# and the share that is necrotic are drawn in these ranges.
+MIXED_ENHANCING_SHARE = (0.05, 0.4)
+MIXED_NECROTIC_SHARE = (0.1, 0.6)
 
 
 @dataclass
@@ -44,15 +50,20 @@ class Tumour:
         }
 
 
-def _kind(rng, diameter: float) -> str:
-    kinds = LARGE_KINDS if diameter >= LARGE_MM else SMALL_KINDS
+def _kind(rng, diameter: float, mixed_share: float = 0.0) -> str:
+    kinds = SMALL_KINDS
+    if diameter >= LARGE_MM:
+        # "mixed" goes last: with a share of 0 the same uniform draw picks
+        # the same kind as before it existed.
+        kinds = tuple((name, p * (1.0 - mixed_share)) for name, p in LARGE_KINDS) + (("mixed", mixed_share),)
     names, p = zip(*kinds)
     return str(names[rng.choice(len(names), p=np.asarray(p) / sum(p))])
 
 
-def place_tumours(rng: np.random.Generator, head: Head, diameters: np.ndarray, min_gap_mm: float, max_tries: int = 300) -> list[Tumour]:
+def place_tumours(rng: np.random.Generator, head: Head, diameters: np.ndarray, min_gap_mm: float, max_tries: int = 300, mixed_share: float = 0.0) -> list[Tumour]:
     """Centres in parenchyma, each core inside the brain and apart from the
-    others; a tumour that finds no room is shrunk by 10 % and tried again."""
+    others; a tumour that finds no room is shrunk by 10 % and tried again.
+    ``mixed_share`` of the tumours of at least LARGE_MM are mixed cores."""
     spacing = float(head.grid.spacing.mean())
     depth_mm = ndimage.distance_transform_edt(head.brain) * spacing
     candidates = np.argwhere((head.parenchyma > 0.8) & (depth_mm > 2 * spacing))
@@ -74,7 +85,7 @@ def place_tumours(rng: np.random.Generator, head: Head, diameters: np.ndarray, m
             if placed is not None:
                 break
             diameter *= 0.9
-        kind = _kind(rng, diameter)
+        kind = _kind(rng, diameter, mixed_share)
         large = diameter >= LARGE_MM
         elongation = rng.uniform(0.75, 1.0, 3)
         tumours.append(
@@ -91,6 +102,22 @@ def place_tumours(rng: np.random.Generator, head: Head, diameters: np.ndarray, m
             )
         )
     return tumours
+
+
+def _mixed_core(rng: np.random.Generator, core: np.ndarray, radius_voxels: float) -> tuple[np.ndarray, np.ndarray]:
+    """Enhancing and necrotic fractions of a mixed core (``core``: its
+    voxels in the box): the field's highest values in the core enhance, its
+    lowest are necrotic, the rest is non-enhancing tumour; patches about a
+    third of the radius across, edges over about a voxel."""
+    field = ndimage.gaussian_filter(rng.normal(size=core.shape).astype(np.float32), max(1.0, 0.3 * radius_voxels))
+    field = (field - field.mean()) / max(float(field.std()), 1e-6)
+    enhancing_share, necrotic_share = rng.uniform(*MIXED_ENHANCING_SHARE), rng.uniform(*MIXED_NECROTIC_SHARE)
+    inside = field[core] if core.any() else field.ravel()
+    high, low = np.quantile(inside, 1.0 - enhancing_share), np.quantile(inside, necrotic_share)
+    slope = 2.0 * max(1.0, 0.3 * radius_voxels)  # about one voxel from 0 to 1
+    enh = np.clip(0.5 + (field - high) * slope, 0.0, 1.0)
+    necrosis = np.clip(0.5 - (field - low) * slope, 0.0, 1.0) * (1.0 - enh)
+    return enh, necrosis
 
 
 @dataclass
@@ -133,6 +160,8 @@ def paint_tumours(rng: np.random.Generator, head: Head, tumours: list[Tumour]) -
             enh = 1.0 - necrosis
         elif t.kind == "non-enhancing":
             enh, necrosis = np.zeros_like(rho), np.zeros_like(rho)
+        elif t.kind == "mixed":
+            enh, necrosis = _mixed_core(rng, inside >= 0.5, radius / spacing)
         else:
             enh, necrosis = np.ones_like(rho), np.zeros_like(rho)
         swelling = np.clip((t.oedema_factor - rho) / 0.3, 0.0, 1.0) * white[box] * (1.0 - inside)
