@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from brainmets.network.inference import brain_window, check_inputs, predict_volume
+from brainmets.network.inference import brain_window, check_inputs, mirror_images, predict_volume
 from brainmets.network.train import load_trained
 from brainmets.network.model import DOWNSAMPLING
 
@@ -107,6 +107,41 @@ def test_predict_volume_computes_brain_slices_in_fixed_batches():
     missing = _CentreSlice(1)
     prob = predict_volume(missing, card, {"BRAVO": volumes["BRAVO"]}, mask, batch_size=8, missing=("T1gd",))
     np.testing.assert_allclose(prob, 0.5 * mask)
+
+
+class _RowRamp(_CentreSlice):
+    """A stand-in network that is not mirror-symmetric: the logit adds the
+    row's index within the batch's window to the centre slice's value."""
+
+    def predict_on_batch(self, batch):
+        ramp = np.arange(batch.shape[1], dtype=np.float32)[None, :, None, None]
+        return super().predict_on_batch(batch) + ramp
+
+
+def test_mirror_images_are_every_flip_combination():
+    assert mirror_images([]) == [()]
+    assert mirror_images([1]) == [(), (1,)]
+    assert mirror_images([1, 0, 1]) == [(), (0,), (1,), (0, 1)]
+    with pytest.raises(ValueError, match="in-plane"):
+        mirror_images([2])
+
+
+def test_test_time_mirroring_averages_the_flipped_back_predictions():
+    rng = np.random.default_rng(3)
+    shape = (16, 12, 5)
+    volumes = {"T1gd": rng.normal(size=shape).astype(np.float32)}
+    mask = np.ones(shape, np.uint8)
+    card = {"sequences": ["T1gd"], "context": 1}
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    ramp = np.arange(16, dtype=np.float32)[:, None, None]
+    np.testing.assert_allclose(predict_volume(_RowRamp(1), card, volumes, mask, batch_size=4), sigmoid(volumes["T1gd"] + ramp), rtol=1e-6)
+    model = _RowRamp(1)
+    mirrored = predict_volume(model, {**card, "test_time_mirroring": [0, 1]}, volumes, mask, batch_size=4)
+    # Flipped rows see the ramp reversed; flipped back, half the passes add
+    # row i, half add row 15 - i; a column flip changes nothing here.
+    expected = 0.5 * (sigmoid(volumes["T1gd"] + ramp) + sigmoid(volumes["T1gd"] + ramp[::-1]))
+    np.testing.assert_allclose(mirrored, expected, rtol=1e-5)
+    assert len(model.shapes) == 4 * 2  # 4 mirror images of each of 2 batches
 
 
 # With a trained network (the slow tier: tests/conftest.py, fixture trained).

@@ -31,6 +31,15 @@ def test_model_card(trained):
     # Dropout over any non-empty proper subset: the card lists them all.
     assert card["sequences"] == ["T1pre", "T1gd", "BRAVO", "FLAIR"] and len(card["accepted_missing"]) == 14
     assert card["lesion_draw"] == "slice"  # the paper's, unless set
+    assert card["test_time_mirroring"] == []
+
+
+def test_test_time_mirroring_is_recorded_but_resumes_the_same_training(records):
+    from brainmets.network.train import training_inputs
+
+    indices = [r[1] for r in records]
+    parts = [training_inputs(NETWORK, {**SETTINGS, "test_time_mirroring": on}, PREPROCESSING, 3, indices[:2], indices[2:], 7) for on in (False, True)]
+    assert parts[0] == parts[1]
 
 
 def test_resumes_only_from_identical_inputs(records, tmp_path, caplog):

@@ -76,7 +76,10 @@ def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_siz
 
     Only slices with brain are computed, in batches of one fixed shape (the
     last is padded, so the network is traced once); with ``margin``, only
-    the brain's window (``brain_window``) of each slice."""
+    the brain's window (``brain_window``) of each slice. A card with
+    ``test_time_mirroring`` axes gets the mean of the probabilities of every
+    mirror image of each slice along them (nnU-Net's test-time mirroring),
+    each flipped back."""
     shape = mask.shape
     stack = [missing_volume(card, mask) if seq in missing else volumes[seq] for seq in card["sequences"]]
     stacker = SliceStacker(stack, card["context"])
@@ -84,18 +87,34 @@ def predict_volume(model, card: dict, volumes: dict, mask: np.ndarray, batch_siz
     rows, cols = brain_window(mask, margin)
     # Slices without brain are left at zero.
     todo = [k for k in range(shape[-1]) if mask[..., k].any()]
+    mirrors = mirror_images(card.get("test_time_mirroring", []))
     started = time.perf_counter()
     for start in range(0, len(todo), batch_size):
         ks = todo[start : start + batch_size]
         inputs = stacker.batch(ks)[:, rows, cols]
         padded = np.zeros((batch_size, *inputs.shape[1:]), inputs.dtype)
         padded[: len(ks)] = inputs
-        logits = np.asarray(model.predict_on_batch(padded), np.float32)[: len(ks), ..., 0]
-        prob[rows, cols, ks] = np.moveaxis(1.0 / (1.0 + np.exp(-logits)), 0, -1)
+        mean = np.zeros((len(ks), *inputs.shape[1:3]), np.float32)
+        for axes in mirrors:
+            # Batch axis first: the slice's in-plane axes are 1 and 2.
+            flip = tuple(a + 1 for a in axes)
+            logits = np.asarray(model.predict_on_batch(np.flip(padded, flip) if flip else padded), np.float32)[: len(ks), ..., 0]
+            probability = 1.0 / (1.0 + np.exp(-logits))
+            mean += np.flip(probability, flip) if flip else probability
+        prob[rows, cols, ks] = np.moveaxis(mean / len(mirrors), 0, -1)
         done = start + len(ks)
         if done == len(todo) or (start // batch_size) % 10 == 9:
             log.info("inference: %d/%d slices (%.1f slices/s)", done, len(todo), done / (time.perf_counter() - started))
     return prob * (mask > 0)
+
+
+def mirror_images(axes) -> list[tuple[int, ...]]:
+    """Every combination of flips along ``axes`` (in-plane: 0 rows, 1
+    columns), the unflipped image first: [()] without mirroring."""
+    axes = sorted(set(axes))
+    if any(a not in (0, 1) for a in axes):
+        raise ValueError(f"test_time_mirroring axes must be in-plane (0, 1), not {axes}")
+    return [tuple(a for i, a in enumerate(axes) if n >> i & 1) for n in range(2 ** len(axes))]
 
 
 def missing_volume(card: dict, mask: np.ndarray) -> np.ndarray:

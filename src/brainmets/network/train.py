@@ -72,7 +72,8 @@ def fingerprint(*parts) -> str:
 
 # Training settings that change how, not what, is computed; and the
 # starting model, fingerprinted by its weights rather than its folder's name.
-HOW_NOT_WHAT = ("validation_every", "run_eagerly", "initial_model")
+# Test-time mirroring changes how the model is used, not what it learns.
+HOW_NOT_WHAT = ("validation_every", "run_eagerly", "initial_model", "test_time_mirroring")
 
 
 def training_settings_fingerprint(settings: dict) -> str:
@@ -360,6 +361,10 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         "steps_per_epoch": run["steps"],
         "batch_size": settings["batch_size"],
         "crop": sampler.crop,
+        # In-plane axes whose mirror images inference averages over (training
+        # flips both, so the model has learned that symmetry); the operating
+        # thresholds are chosen on maps made so.
+        "test_time_mirroring": [0, 1] if settings.get("test_time_mirroring", False) else [],
         "lesion_draw": sampler.lesion_draw,
         "resumed_from_epoch": run["initial_epoch"],
         "train_patients": run["train_ids"],
