@@ -364,7 +364,7 @@ def model_card(first: dict, context: int, channels: int, preprocessing: dict, co
         # In-plane axes whose mirror images inference averages over (training
         # flips both, so the model has learned that symmetry); the operating
         # thresholds are chosen on maps made so.
-        "test_time_mirroring": [0, 1] if settings.get("test_time_mirroring", False) else [],
+        "test_time_mirroring": sorted(set(settings.get("test_time_mirroring", []))),
         "lesion_draw": sampler.lesion_draw,
         "resumed_from_epoch": run["initial_epoch"],
         "train_patients": run["train_ids"],
