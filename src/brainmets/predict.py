@@ -59,7 +59,7 @@ from .errors import NamedError
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .layout import PreprocessingFiles
-from .lesions import LesionInstances, lesion_table_from_mask
+from .lesions import LesionInstances, lesion_table
 from .network.shipped import shipped_model_folder
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .predictor import Predictor
@@ -251,15 +251,18 @@ def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: 
     per lesion as the training cohort counted them, ``instances``), written
     on the patient's own reference grid (``reference_file``'s, in its own
     voxel order: the same world points as the canonical grid, so the same
-    values); returns the mask, its affine and the table."""
+    values); returns the mask, its affine and the table. The mask holds the
+    lesions of the table: pieces too small to count as one are left out of
+    both (they stay in the probability map)."""
     prob_net, net_affine = load_nifti(network_grid)
     ref_header = nib.load(str(reference_file))
     ref_shape, ref_affine = ref_header.shape[:3], ref_header.affine
     prob = np.clip(resample_to_grid(prob_net, net_affine, ref_shape, ref_affine, order=1), 0.0, 1.0)
     save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
-    mask = prob >= cut
+    labels, _ = instances.label(prob >= cut, ref_affine)
+    mask = labels > 0
     save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
-    table = lesion_table_from_mask(mask, ref_affine, instances)
+    table = lesion_table(labels, ref_affine)
     atomic_write_text(out["lesions"], table.drop(columns=["voxels"]).to_csv(sep="\t", index=False, float_format="%.2f"))
     return mask, ref_affine, table
 
