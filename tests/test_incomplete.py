@@ -25,7 +25,7 @@ class _StandIn(Predictor):
 
 def test_the_input_sets_operating_point_and_the_patients_own_grid(tmp_path):
     thresholds = {"operating_threshold": 0.5, "input_sets": {"without BRAVO": {"left_out": ["BRAVO"], "operating_threshold": 0.3}}}
-    folder = write_model_folder(tmp_path, accepted_missing=[["BRAVO"]], thresholds=thresholds)
+    folder = write_model_folder(tmp_path, accepted_missing=[["BRAVO"]], thresholds=thresholds, test_time_mirroring=[1, 0])
     predictor = _StandIn(folder / "model.keras", folder / "model.json", folder / "threshold.json", window_margin=16, name="model m")
     images = {seq: f"sub-x1_space-T1gd_desc-preproc_{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"}
     preprocessed = tmp_path / "preprocessing.json"
@@ -36,4 +36,4 @@ def test_the_input_sets_operating_point_and_the_patients_own_grid(tmp_path):
     assert report == json.loads(outputs["report"].read_text())
     assert (report["input_set"], report["missing_sequences"], report["reference"]) == ("without BRAVO", ["BRAVO"], "T1gd")
     assert report["threshold"] == 0.3 and report["threshold_chosen_as"] == "operating point of the input set 'without BRAVO'"
-    assert report["window_margin"] == 16 and report["model_fingerprint"] == "x"
+    assert report["window_margin"] == 16 and report["model_fingerprint"] == "x" and report["test_time_mirroring"] == [0, 1]

@@ -177,7 +177,7 @@ def test_predict_command_on_a_new_patient(tiny_run, tmp_path):
     # A synthetic-cohort model says so, in the log and in the report.
     assert "never seen a real scan" in result.stderr and "never seen a real scan" in report["model_training_cohort"]["warning"]
     threshold = json.loads((model / "threshold.json").read_text())["operating_threshold"]
-    assert report["threshold"] == threshold
+    assert report["threshold"] == threshold and report["test_time_mirroring"] == []  # the default: one pass
     np.testing.assert_array_equal(np.asarray(mask.dataobj) > 0, p >= threshold)
     table = pd.read_csv(tmp_path / "sub-new1_desc-lesions.tsv", sep="\t")
     assert list(table.columns) == ["lesion_id", "volume_mm3", "longest_diameter_mm", "centroid_x_mm", "centroid_y_mm", "centroid_z_mm"]

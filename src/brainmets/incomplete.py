@@ -35,6 +35,7 @@ def infer_incomplete_patient(pid: str, preprocessed, brain_mask, predictor: Pred
         "seconds": round(inference["seconds"], 2),
         "max_probability": inference["max_probability"],
         "window_margin": predictor.window_margin,
+        "test_time_mirroring": predictor.test_time_mirroring,
     }
     atomic_write_text(outputs["report"], json.dumps(report, indent=2))
     return report

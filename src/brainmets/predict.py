@@ -205,6 +205,7 @@ def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
         "window_margin": predictor.window_margin,
+        "test_time_mirroring": predictor.test_time_mirroring,
         "total_seconds": round(time.perf_counter() - started, 2),
         "dicom_outputs": exported,
         "deidentified": bool(dicom.deidentify),

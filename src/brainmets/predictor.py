@@ -63,6 +63,12 @@ class Predictor:
         return reference_order(self.card["preprocessing"].get("reference"))
 
     @property
+    def test_time_mirroring(self) -> list[int]:
+        """The in-plane axes each slice is mirrored along at inference (the
+        card's ``test_time_mirroring``; none on older cards)."""
+        return sorted(set(self.card.get("test_time_mirroring", [])))
+
+    @property
     def inputs_preprocessed(self) -> bool:
         """Whether the model was trained on skull-stripped, co-registered
         images (BrainMetShare, BraTS): its patients skip those steps, as its
