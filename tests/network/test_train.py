@@ -100,7 +100,7 @@ def trainable(folder):
 
 
 def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, caplog):
-    from brainmets.niio import file_sha256
+    from brainmets.network.train import load_trained, weights_sha256
 
     indices = [r[1] for r in records]
     parent = trained / "a"
@@ -108,7 +108,7 @@ def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, cap
     still = {**SETTINGS, "learning_rate": 0.0, "initial_model": str(parent)}
     card = train_model(indices[:2], indices[2:], model_files(tmp_path / "still"), NETWORK, still, PREPROCESSING, 8, context=3)
     np.testing.assert_array_equal(trainable(tmp_path / "still"), trainable(parent))
-    assert card["started_from"]["sha256"] == file_sha256(parent / "model.keras")
+    assert card["started_from"]["sha256"] == weights_sha256(load_trained(parent)[0])
     assert card["started_from"]["model_folder"] == str(parent) and card["started_from"]["fingerprint"] == json.loads((parent / "model.json").read_text())["fingerprint"]
     assert "initial model" in card["training_inputs"]
     # Trained on: the fine-tuning's cohort, and under started_from the parent's.
@@ -118,6 +118,14 @@ def test_fine_tuning_starts_from_the_given_model(records, trained, tmp_path, cap
     shutil.copytree(tmp_path / "still", tmp_path / "another", ignore=shutil.ignore_patterns("checkpoints"))
     card = train_model(indices[:2], indices[2:], model_files(tmp_path / "still"), NETWORK, {**still, "initial_model": str(tmp_path / "another"), "epochs": 2}, PREPROCESSING, 8, context=3)
     assert card["resumed_from_epoch"] == 0 and "initial model changed" in caplog.text
+    # The same weights saved again (another file, byte for byte): the finished fine-tuning resumes.
+    resaved = tmp_path / "resaved"
+    shutil.copytree(tmp_path / "another", resaved)
+    model, _ = load_trained(resaved)
+    model.save(resaved / "model.keras")
+    assert (resaved / "model.keras").read_bytes() != (tmp_path / "another" / "model.keras").read_bytes()
+    card = train_model(indices[:2], indices[2:], model_files(tmp_path / "still"), NETWORK, {**still, "initial_model": str(resaved), "epochs": 2}, PREPROCESSING, 8, context=3)
+    assert card["resumed_from_epoch"] == 2
 
 
 def test_fine_tuning_on_fewer_sequences_keeps_their_first_layer_weights(records, trained, tmp_path):

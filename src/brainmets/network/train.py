@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
-from ..niio import atomic_write_text, file_sha256
+from ..niio import atomic_write_text
 from . import dataset, loader
 from .devices import accelerator_count, cache_compilations, distribution_scope, make_deterministic
 from .model import FIRST_LAYER, VoxelDice, WeightedSigmoidCrossEntropy, build_model, compile_model
@@ -255,14 +256,14 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
     )
 
 
-def initial_model_card(folder, first: dict, context: int, network: dict) -> dict:
+def initial_model_card(folder, first: dict, context: int, network: dict) -> tuple[dict, str]:
     """The card of the model a fine-tuning starts from (``training.initial_model``,
-    a model folder), after checking that the model takes the inputs these
+    a model folder) and its ``weights_sha256``, after checking that the model takes the inputs these
     records hold: the same context and width, and the same sequences in the
     same order, or some of them where the model was trained to do without
     the rest (its ``accepted_missing``: a cohort without a BRAVO fine-tunes
     a model that takes one)."""
-    _, card = load_trained(folder)
+    model, card = load_trained(folder)
     expected = {"context": context, "width": network["width"]}
     differ = [f"{key} {card.get(key)!r} (the records and settings: {value!r})" for key, value in expected.items() if card.get(key) != value]
     given, taken = list(first["sequences"]), list(card["sequences"])
@@ -273,7 +274,19 @@ def initial_model_card(folder, first: dict, context: int, network: dict) -> dict
         raise ValueError(f"model folder {folder}: cannot start training from it, its " + "; ".join(differ))
     if lacking:
         log.info("model folder %s takes %s too: its first layer keeps the weights of %s only", folder, ", ".join(lacking), ", ".join(given))
-    return card
+    return card, weights_sha256(model)
+
+
+def weights_sha256(model) -> str:
+    """SHA-256 of a model's weights, array by array (shape, dtype, bytes):
+    the same weights saved twice differ in their file's bytes (Keras writes
+    object ids into its config), not here."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        array = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def first_layer_channels(taken: list[str], given: list[str], context: int) -> list[int]:
@@ -392,8 +405,7 @@ def train_model(
     first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
     dev_ids = sorted(i["patient_id"] for i in dev_indices)
-    parent_card = initial_model_card(settings["initial_model"], first, context, network) if settings.get("initial_model") else None
-    parent_sha256 = file_sha256(model_files(settings["initial_model"])["model"]) if parent_card else None
+    parent_card, parent_sha256 = initial_model_card(settings["initial_model"], first, context, network) if settings.get("initial_model") else (None, None)
     parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, parent_sha256)
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
