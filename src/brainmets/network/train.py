@@ -258,8 +258,8 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
 
 def initial_model_card(folder, first: dict, context: int, network: dict) -> tuple[dict, str]:
     """The card of the model a fine-tuning starts from (``training.initial_model``,
-    a model folder) and its ``weights_sha256``, after checking that the model takes the inputs these
-    records hold: the same context and width, and the same sequences in the
+    a model folder) and its ``weights_sha256``, after checking that the
+    model takes the inputs these records hold: the same context and width, and the same sequences in the
     same order, or some of them where the model was trained to do without
     the rest (its ``accepted_missing``: a cohort without a BRAVO fine-tunes
     a model that takes one)."""
