@@ -259,10 +259,10 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
 def initial_model_card(folder, first: dict, context: int, network: dict) -> tuple[dict, str]:
     """The card of the model a fine-tuning starts from (``training.initial_model``,
     a model folder) and its ``weights_sha256``, after checking that the
-    model takes the inputs these records hold: the same context and width, and the same sequences in the
-    same order, or some of them where the model was trained to do without
-    the rest (its ``accepted_missing``: a cohort without a BRAVO fine-tunes
-    a model that takes one)."""
+    model takes the inputs these records hold: the same context and width,
+    and the same sequences in the same order, or some of them where the
+    model was trained to do without the rest (its ``accepted_missing``: a
+    cohort without a BRAVO fine-tunes a model that takes one)."""
     model, card = load_trained(folder)
     expected = {"context": context, "width": network["width"]}
     differ = [f"{key} {card.get(key)!r} (the records and settings: {value!r})" for key, value in expected.items() if card.get(key) != value]
