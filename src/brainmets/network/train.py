@@ -31,6 +31,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -256,9 +257,18 @@ def training_sampler(bank: SliceBank, sequences, settings: dict, seed: int, step
     )
 
 
-def initial_model_card(folder, first: dict, context: int, network: dict) -> tuple[dict, str]:
-    """The card of the model a fine-tuning starts from (``training.initial_model``,
-    a model folder) and its ``weights_sha256``, after checking that the
+class InitialModel(NamedTuple):
+    """The model a fine-tuning starts from, loaded once: its network, card and
+    ``weights_sha256``."""
+
+    model: keras.Model
+    card: dict
+    weights_sha256: str
+
+
+def load_initial_model(folder, first: dict, context: int, network: dict) -> InitialModel:
+    """The model a fine-tuning starts from (``training.initial_model``, a
+    model folder), after checking that the
     model takes the inputs these records hold: the same context and width,
     and the same sequences in the same order, or some of them where the
     model was trained to do without the rest (its ``accepted_missing``: a
@@ -274,7 +284,7 @@ def initial_model_card(folder, first: dict, context: int, network: dict) -> tupl
         raise ValueError(f"model folder {folder}: cannot start training from it, its " + "; ".join(differ))
     if lacking:
         log.info("model folder %s takes %s too: its first layer keeps the weights of %s only", folder, ", ".join(lacking), ", ".join(given))
-    return card, weights_sha256(model)
+    return InitialModel(model, card, weights_sha256(model))
 
 
 def weights_sha256(model) -> str:
@@ -297,24 +307,24 @@ def first_layer_channels(taken: list[str], given: list[str], context: int) -> li
 
 
 def starting_model(
-    checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict, sequences=()
+    checkpoints: Path, state: dict | None, channels: int, image_dtype: str, network: dict, settings: dict, sequences=(),
+    initial: InitialModel | None = None,
 ) -> keras.Model:
     """The checkpoint to resume from, or a new compiled training network:
-    with the weights of ``training.initial_model`` when set (fine-tuning),
-    else random ones."""
+    with the weights of ``initial`` (``training.initial_model``, fine-tuning)
+    when given, else random ones."""
     with distribution_scope() as replicas:
         if state:
             log.info("resuming from %s (epoch %d of %d)", state["checkpoint"], state["epoch"], settings["epochs"])
             return keras.saving.load_model(checkpoints / state["checkpoint"], custom_objects=CUSTOM_OBJECTS)
         model = build_model(channels, network["width"], settings["l2"], bn_momentum=network["bn_momentum"], synchronized_bn=replicas > 1)
-        if settings.get("initial_model"):
+        if initial is not None:
             # The same architecture, so the weights map one to one (the
             # optimizer starts afresh), but for the first layer's input
             # channels where the records lack some of the model's sequences.
-            parent, card = load_trained(settings["initial_model"])
-            keep = first_layer_channels(card["sequences"], list(sequences), card["context"])
+            keep = first_layer_channels(initial.card["sequences"], list(sequences), initial.card["context"])
             for layer in model.layers:
-                weights = parent.get_layer(layer.name).get_weights()
+                weights = initial.model.get_layer(layer.name).get_weights()
                 if layer.name == FIRST_LAYER:
                     weights = [weights[0][:, :, keep, :], *weights[1:]]
                 layer.set_weights(weights)
@@ -405,8 +415,8 @@ def train_model(
     first = check_compatible(train_indices + dev_indices)
     train_ids = sorted(i["patient_id"] for i in train_indices)
     dev_ids = sorted(i["patient_id"] for i in dev_indices)
-    parent_card, parent_sha256 = initial_model_card(settings["initial_model"], first, context, network) if settings.get("initial_model") else (None, None)
-    parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, parent_sha256)
+    initial = load_initial_model(settings["initial_model"], first, context, network) if settings.get("initial_model") else None
+    parts = training_inputs(network, settings, preprocessing, context, train_indices, dev_indices, seed, initial and initial.weights_sha256)
     _set_precision(settings["precision"])
     keras.utils.set_random_seed(seed)
     if settings["deterministic"]:
@@ -417,9 +427,9 @@ def train_model(
     dev_bank = SliceBank(dev_indices, context) if dev_indices else None
     steps = settings["steps_per_epoch"] or dataset.steps_per_epoch(len(train_bank.centres), settings["batch_size"])
     sampler = training_sampler(train_bank, first["sequences"], settings, seed, steps)
-    if parent_card:
-        log.info("fine-tuning %s (trained on: %s)", settings["initial_model"], parent_card["training_cohort"]["source"])
-    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings, first["sequences"])
+    if initial:
+        log.info("fine-tuning %s (trained on: %s)", settings["initial_model"], initial.card["training_cohort"]["source"])
+    model = starting_model(paths["checkpoints"], state, train_bank.channels, first["image_dtype"], network, settings, first["sequences"], initial)
     initial_epoch = state["epoch"] if state else 0
     history = state["history"] if state else []
     log.info(
@@ -449,8 +459,8 @@ def train_model(
         "seconds": round(time.perf_counter() - started, 1), "averaged": averaged,
     }
     card = model_card(first, context, train_bank.channels, preprocessing, cohort, network, settings, sampler, seed, run, model)
-    if parent_card is not None:
-        card["started_from"] = started_from(settings["initial_model"], parent_sha256, parent_card)
+    if initial is not None:
+        card["started_from"] = started_from(settings["initial_model"], initial.weights_sha256, initial.card)
     atomic_write_text(paths["card"], json.dumps(card, indent=2))
     if "warning" in card["training_cohort"]:
         log.warning("model %s: %s", paths["model"], card["training_cohort"]["warning"])
