@@ -115,3 +115,19 @@ def test_instances_from_the_configuration():
     config = {"cohort": {"lesion_connectivity": 18, "lesion_join_mm": 4.0, "lesion_min_volume_mm3": 10.0}}
     assert LesionInstances.from_config(config) == LesionInstances(18, 4.0, 10.0)
     assert LesionInstances.from_config({"cohort": {"lesion_connectivity": 26}}) == LesionInstances()
+
+
+def test_confident_components_keep_whole_pieces_that_reach_the_peak():
+    from brainmets.lesions import confident_components
+
+    prob = np.zeros((20, 20, 10), np.float32)
+    prob[2:6, 2:6, 2:6] = 0.6
+    prob[3, 3, 3] = 0.97  # one sure voxel keeps the whole piece
+    prob[10:16, 10:16, 2:8] = 0.9  # never reaches 0.95
+    prob[18, 18, 8] = 0.99  # a sure speck
+    mask = prob >= 0.5
+    kept = confident_components(mask, prob, 0.95)
+    assert kept.sum() == 64 + 1 and kept[2:6, 2:6, 2:6].all() and not kept[10:16, 10:16, 2:8].any()
+    assert np.array_equal(confident_components(mask, prob, 0.0), mask)
+    assert confident_components(mask, prob, 0.999).sum() == 0
+    assert confident_components(np.zeros_like(mask), prob, 0.95).sum() == 0

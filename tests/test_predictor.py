@@ -56,3 +56,14 @@ def test_a_threshold_out_of_range_names_the_models_file(tmp_path):
     predictor = Predictor.from_folder(write_model_folder(tmp_path / "b", accepted_missing=[["BRAVO"]], thresholds=thresholds))
     with pytest.raises(ModelFolderError, match=r"threshold.json: the operating point of the input set 'without BRAVO' is 1.5, not a number from 0 to 1"):
         predictor.input_set("p1", {seq: f"{seq}.nii.gz" for seq in SEQUENCES if seq != "BRAVO"})
+
+
+def test_the_least_peak_of_a_lesion_comes_from_the_models_operating_points(tmp_path):
+    """Older model folders have none (every component counts); a value out
+    of range names the file."""
+    assert Predictor.from_folder(write_model_folder(tmp_path / "old")).min_peak_probability == 0.0
+    thresholds = {"operating_threshold": 0.4, "lesion_min_peak_probability": 0.95}
+    assert Predictor.from_folder(write_model_folder(tmp_path / "new", thresholds=thresholds)).min_peak_probability == 0.95
+    bad = Predictor.from_folder(write_model_folder(tmp_path / "bad", thresholds={**thresholds, "lesion_min_peak_probability": "high"}))
+    with pytest.raises(ModelFolderError, match=r"threshold.json: 'lesion_min_peak_probability' must be a number from 0 to 1, not 'high'"):
+        bad.min_peak_probability

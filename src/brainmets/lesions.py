@@ -47,6 +47,24 @@ def connected_components(mask: np.ndarray, connectivity: int = 26) -> tuple[np.n
     return labels.astype(np.int32), int(n)
 
 
+def confident_components(mask: np.ndarray, probability: np.ndarray, min_peak: float, connectivity: int = 26) -> np.ndarray:
+    """``mask`` without its connected components whose probability never
+    reaches ``min_peak`` anywhere (hysteresis: a lesion is drawn down to the
+    operating threshold, but only where the model is sure of it somewhere;
+    most of what a model trained on synthetic heads marks on real normal
+    tissue is a broad blob of middling probability). ``min_peak`` 0: the
+    mask as it is."""
+    mask = np.asarray(mask) > 0
+    if min_peak <= 0:
+        return mask
+    labels, n = connected_components(mask, connectivity)
+    if not n:
+        return mask
+    peaks = ndimage.maximum(np.asarray(probability, np.float32), labels, np.arange(1, n + 1))
+    keep = np.concatenate([[False], np.asarray(peaks) >= min_peak])
+    return keep[labels]
+
+
 @dataclass(frozen=True)
 class LesionInstances:
     """How a binary lesion mask becomes lesions (``cohort.lesion_connectivity``,

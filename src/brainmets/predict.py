@@ -14,7 +14,8 @@ then writes, in the output folder (``<ref>``: BRAVO or T1gd):
 * ``sub-<id>_space-<ref>_desc-lesion_probseg.nii.gz``: probabilities 0-1 on
   the patient's own reference grid, with its affine;
 * ``sub-<id>_space-<ref>_desc-lesion_mask.nii.gz``: lesions at the model's
-  operating threshold (or ``--threshold``);
+  operating threshold (or ``--threshold``), of the pieces whose probability
+  reaches the model's ``lesion_min_peak_probability`` somewhere;
 * ``sub-<id>_desc-lesions.tsv``: one row per lesion: id, volume (mm^3),
   longest diameter (mm), centroid in scanner (RAS) coordinates (mm);
 * ``sub-<id>_desc-predict.json``: the model, reference, threshold and
@@ -59,7 +60,7 @@ from .errors import NamedError
 from .cohort.validate import PATIENT_ID, InputError, check_content, check_overlap, load_image
 from .geometry import resample_to_grid
 from .layout import PreprocessingFiles
-from .lesions import LesionInstances, lesion_table
+from .lesions import LesionInstances, confident_components, lesion_table
 from .network.shipped import shipped_model_folder
 from .niio import atomic_write_text, load_nifti, save_nifti
 from .predictor import Predictor
@@ -183,7 +184,8 @@ def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_
     preproc = {seq: str(normalized.images[seq]) for seq in SEQUENCES if seq in images}
     inference = predictor.probability(preproc, str(normalized.brain_mask), network_grid)
     instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
-    mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances)
+    min_peak = predictor.min_peak_probability
+    mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances, min_peak)
     exported = {}
     if reference in dicom_sources:
         exported = _export_dicom(pid, mask, ref_affine, dicom_sources[reference], out_dir, final_dir, dicom.deidentify)
@@ -201,6 +203,7 @@ def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_
         "model_training_cohort": card.get("training_cohort"),
         "threshold": cut,
         "threshold_chosen_as": chosen.chosen_as,
+        "lesion_min_peak_probability": min_peak,
         "lesions": int(len(table)),
         "lesion_volume_mm3": float(table.volume_mm3.sum()) if len(table) else 0.0,
         "inference_seconds": round(inference["seconds"], 2),
@@ -247,8 +250,9 @@ def _export_dicom(pid: str, mask, affine, source, out_dir, final_dir, deidentify
     return {"seg": moved(exported["seg"]), "rtstruct": moved(exported["rtstruct"]), "segments": exported["segments"]}
 
 
-def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: LesionInstances = LesionInstances()):
-    """The probability map, its mask at ``cut`` and the lesion table (one row
+def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: LesionInstances = LesionInstances(), min_peak: float = 0.0):
+    """The probability map, its mask at ``cut`` (of the components reaching
+    ``min_peak`` somewhere) and the lesion table (one row
     per lesion as the training cohort counted them, ``instances``), written
     on the patient's own reference grid (``reference_file``'s, in its own
     voxel order: the same world points as the canonical grid, so the same
@@ -260,7 +264,7 @@ def _write_maps(network_grid, reference_file, cut: float, out: dict, instances: 
     ref_shape, ref_affine = ref_header.shape[:3], ref_header.affine
     prob = np.clip(resample_to_grid(prob_net, net_affine, ref_shape, ref_affine, order=1), 0.0, 1.0)
     save_nifti(out["probability"], prob.astype(np.float32), ref_affine)
-    labels, _ = instances.label(prob >= cut, ref_affine)
+    labels, _ = instances.label(confident_components(prob >= cut, prob, min_peak, instances.connectivity), ref_affine)
     mask = labels > 0
     save_nifti(out["mask"], mask.astype(np.uint8), ref_affine)
     table = lesion_table(labels, ref_affine)

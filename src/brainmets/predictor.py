@@ -75,6 +75,18 @@ class Predictor:
         training did."""
         return bool(self.card.get("training_cohort", {}).get("inputs_preprocessed", False))
 
+    @property
+    def min_peak_probability(self) -> float:
+        """The least peak probability of a predicted lesion (its operating
+        points' ``lesion_min_peak_probability``, ``lesions.confident_components``;
+        0, every component, for models chosen without one)."""
+        if not self.thresholds_file.exists():
+            return 0.0
+        value = read_json(self.thresholds_file).get("lesion_min_peak_probability", 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ModelFolderError(self.thresholds_file, f"'lesion_min_peak_probability' must be a number from 0 to 1, not {value!r}")
+        return float(value)
+
     def grid(self, pid: str, images: dict) -> PatientGrid:
         """The patient's grid, or why it has none."""
         try:

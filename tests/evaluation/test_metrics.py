@@ -66,6 +66,22 @@ def test_lesion_split_in_two_predictions_counts_once_without_false_positive():
     assert (row["lesions"], row["detected_lesions"], row["predicted_components"], row["fp_components"]) == (1, 1, 2, 0)
 
 
+def test_a_least_peak_leaves_out_middling_blobs_and_keeps_a_faint_lesions_extent():
+    """evaluation.lesion_min_peak_probability: the blob at 0.8 is no longer
+    a false positive; the lesion, sure only at its centre, keeps its 0.6
+    voxels (Dice 1)."""
+    truth, prob = empty(), np.zeros((30, 30, 20), np.float32)
+    truth[5:8, 5:8, 5:8] = 1
+    prob[5:8, 5:8, 5:8] = 0.6
+    prob[6, 6, 6] = 0.99
+    prob[15:20, 15:20, 8:12] = 0.8
+    plain, *_ = evaluate_patient(truth, prob, brain(), AFFINE, SETTINGS)
+    peaked, *_ = evaluate_patient(truth, prob, brain(), AFFINE, EvaluationSettings(threshold=0.5, min_peak_probability=0.95))
+    assert (plain["fp_components"], peaked["fp_components"]) == (1, 0)
+    assert peaked["dice"] == pytest.approx(1.0) and peaked["detected_lesions"] == 1
+    assert peaked["auc"] == plain["auc"]  # voxel-wise, on the probabilities
+
+
 @pytest.mark.parametrize("covered, found", [(10, False), (11, True)])
 def test_found_needs_more_than_ten_percent(covered, found):
     truth, prob = empty(), np.zeros((30, 30, 20), np.float32)
@@ -177,11 +193,12 @@ def test_settings_from_the_configuration():
     assert settings == EvaluationSettings(
         threshold=0.5, size_threshold=ev["size_threshold"], found_fraction=ev["found_fraction"],
         min_fp_volume_mm3=ev["min_fp_volume_mm3"], brats_dilation=ev["brats_dilation"],
-        connectivity=config["cohort"]["lesion_connectivity"],
+        connectivity=config["cohort"]["lesion_connectivity"], min_peak_probability=ev["lesion_min_peak_probability"],
     )
     assert EvaluationSettings(threshold=0.5, **configured_settings(config)) == settings
     assert list(configured_settings(config)) == [
         "size_threshold", "found_fraction", "min_fp_volume_mm3", "brats_dilation", "connectivity", "lesion_join_mm", "lesion_min_volume_mm3",
+        "min_peak_probability",
     ]
 
 

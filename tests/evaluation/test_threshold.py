@@ -68,3 +68,18 @@ def test_undefined_point_falls_back_and_bad_choice_fails(dev):
     assert operating_points(rows, {"x": {"threshold": None}}, 8.3) == {}
     with pytest.raises(ValueError, match="operating point must be one of youden, dice, froc"):
         operating_threshold(dev, "best")
+
+
+def test_the_least_peak_drops_blobs_at_every_threshold_and_is_kept_for_prediction(dev):
+    """The blobs (0.25, 0.2) never reach 0.3: no false positive at any
+    threshold, while the faint lesion (0.35) still counts below 0.35. The
+    Youden thresholds are voxel-wise, unchanged; threshold.json records
+    the setting for brainmets-predict."""
+    plain = operating_threshold(dev, "youden", settings=EvaluationSettings())
+    peaked = operating_threshold(dev, "youden", settings=EvaluationSettings(min_peak_probability=0.3))
+    assert peaked["lesion_min_peak_probability"] == 0.3 and plain["lesion_min_peak_probability"] == 0.0
+    assert peaked["dev_patients"] == plain["dev_patients"]
+    assert {r["fp_per_patient"] for r in peaked["dev_curve"]} == {0.0}
+    assert max(r["fp_per_patient"] for r in plain["dev_curve"]) == 1.0
+    low = min(peaked["dev_curve"], key=lambda r: abs(r["threshold"] - 0.3))
+    assert low["lesion_sensitivity"] == 1.0

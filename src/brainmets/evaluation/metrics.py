@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..lesions import LesionInstances, longest_diameter_mm
+from ..lesions import LesionInstances, confident_components, longest_diameter_mm
 from ..niio import spacing_mm, voxel_volume_mm3
 from .roc import brain_roc
 
@@ -43,6 +43,8 @@ class EvaluationSettings:
     brats_dilation: int = 1
     lesion_join_mm: float = 0.0
     lesion_min_volume_mm3: float = 0.0
+    # evaluation.lesion_min_peak_probability (lesions.confident_components).
+    min_peak_probability: float = 0.0
 
     @classmethod
     def from_config(cls, config: dict, **chosen) -> EvaluationSettings:
@@ -55,6 +57,14 @@ class EvaluationSettings:
         """What counts as one lesion, in the truth and in the prediction."""
         return LesionInstances(self.connectivity, self.lesion_join_mm, self.lesion_min_volume_mm3)
 
+    def predicted(self, probability: np.ndarray, brain: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The predicted mask: the brain's voxels at or above ``threshold``
+        (default: the operating one), in components that reach the least
+        peak probability (nothing is predicted outside the brain: the mask
+        is part of the input)."""
+        cut = self.threshold if threshold is None else threshold
+        return confident_components((probability >= cut) & brain, probability, self.min_peak_probability, self.connectivity)
+
 
 # Each configured field and where the workflow's configuration holds it.
 CONFIG_KEYS = {
@@ -65,6 +75,7 @@ CONFIG_KEYS = {
     "connectivity": ("cohort", "lesion_connectivity"),
     "lesion_join_mm": ("cohort", "lesion_join_mm"),
     "lesion_min_volume_mm3": ("cohort", "lesion_min_volume_mm3"),
+    "min_peak_probability": ("evaluation", "lesion_min_peak_probability"),
 }
 
 
@@ -149,8 +160,7 @@ def evaluate_patient(truth: np.ndarray, probability: np.ndarray, brain_mask: np.
     probability = np.asarray(probability, np.float32)
     roc = brain_roc(truth, probability, brain)
     youden = roc.youden()
-    # Outside the brain nothing is predicted: the mask is part of the input.
-    predicted = (probability >= settings.threshold) & brain
+    predicted = settings.predicted(probability, brain)
     row = {
         "auc": roc.auc(),
         "youden_threshold": youden["threshold"],

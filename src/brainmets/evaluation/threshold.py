@@ -72,7 +72,7 @@ class DevCurve:
         log.info("dev patient %s: Youden threshold %.4f (sensitivity %.3f, specificity %.4f)", pid, y["threshold"], y["sensitivity"], y["specificity"])
         truth_instances = self.settings.instances.label(truth, affine)  # the same at every threshold
         for t, acc in self.per_threshold.items():
-            predicted = (prob >= t) & brain
+            predicted = self.settings.predicted(prob, brain, t)
             acc["dice"].append(voxel_metrics(truth[brain], predicted[brain])["dice"])
             detection, _ = lesion_detection(truth, predicted, affine, self.settings, truth_instances)
             acc["fp"].append(detection["fp_components"])
@@ -120,7 +120,10 @@ def operating_threshold(dev_patients: dict[str, dict], choice: str = "youden", f
     threshold of each development patient."""
     settings = settings or EvaluationSettings()
     rows, youden = dev_curve(dev_patients, settings)
-    return choose_operating_point(rows, youden, choice, froc_max_fp)
+    result = choose_operating_point(rows, youden, choice, froc_max_fp)
+    # Prediction draws its masks the same way (brainmets-predict reads it here).
+    result["lesion_min_peak_probability"] = settings.min_peak_probability
+    return result
 
 
 def choose_operating_point(rows: list[dict], youden: dict, choice: str, froc_max_fp: float, what: str = "") -> dict:
