@@ -146,3 +146,30 @@ def test_predict_on_a_brats_case_without_bravo(models, tmp_path):
     _assert_on_grid(tmp_path / "out", "b1", "T1gd", t1c)
     bet = json.loads((tmp_path / "out" / "work" / "preproc" / "sub-b1" / "anat" / "sub-b1_desc-brainextraction.json").read_text())
     assert "skull-stripped input, detected" in bet["engine"]
+
+
+def test_the_mask_keeps_only_lesions_that_reach_the_models_least_peak(models, patient, tmp_path):
+    """threshold.json's lesion_min_peak_probability reaches the mask and
+    the report: set just under the highest peak of the pieces the plain
+    mask holds, only the pieces that reach it stay (the others stay in the
+    map)."""
+    from scipy import ndimage
+
+    from brainmets.lesions import connected_components
+
+    root, _ = models
+    plain = predict_patient_files("pk0", dict(patient), root / "dropout", tmp_path / "plain", batch_size=4)
+    assert plain["lesion_min_peak_probability"] == 0.0
+    p = np.asarray(nib.load(str(tmp_path / "plain" / "sub-pk0_space-BRAVO_desc-lesion_probseg.nii.gz")).dataobj)
+    labels, n = connected_components(p >= THRESHOLD)
+    peaks = ndimage.maximum(p, labels, np.arange(1, n + 1))
+    # Just under the highest peak: the map on disk is float32, the mask was drawn before rounding.
+    top = float(max(peaks)) - 1e-4
+    assert n >= 2 and min(peaks) < top, f"this tiny network's map has {n} pieces at {THRESHOLD}, peaks {sorted(peaks)}"
+    model = _copy_model(root / "dropout", tmp_path / "model")
+    (model / "threshold.json").write_text(json.dumps({"operating_threshold": THRESHOLD, "lesion_min_peak_probability": top}))
+    report = predict_patient_files("pk1", dict(patient), model, tmp_path / "out", batch_size=4)
+    assert report["lesion_min_peak_probability"] == top and report["lesions"] < plain["lesions"]
+    mask = np.asarray(nib.load(str(tmp_path / "out" / "sub-pk1_space-BRAVO_desc-lesion_mask.nii.gz")).dataobj) > 0
+    kept = [k + 1 for k, peak in enumerate(peaks) if peak >= top]
+    np.testing.assert_array_equal(mask, np.isin(labels, kept))
