@@ -185,6 +185,8 @@ def _predict(pid: str, images: dict, predictor: Predictor, out_dir: Path, final_
     inference = predictor.probability(preproc, str(normalized.brain_mask), network_grid)
     instances = LesionInstances(**card.get("training_cohort", {}).get("lesion_instances", {}))
     min_peak = predictor.min_peak_probability
+    if min_peak > 0:
+        log.info("patient %s: a lesion is kept only where its probability reaches %.2f somewhere (the model's least peak)", pid, min_peak)
     mask, ref_affine, table = _write_maps(network_grid, originals[reference], cut, out, instances, min_peak)
     exported = {}
     if reference in dicom_sources:
