@@ -89,6 +89,8 @@ rule make_figures:
         reference=REF,
         size_threshold=config["evaluation"]["size_threshold"],
         found_fraction=config["evaluation"]["found_fraction"],
+        min_peak_probability=config["evaluation"]["lesion_min_peak_probability"],
+        connectivity=config["cohort"]["lesion_connectivity"],
     script:
         "../workflow_scripts/figures.py"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from brainmets.evaluation.figures import FIGURES, all_figures
+from brainmets.evaluation.figures import FIGURES, PeakRule, all_figures
 from brainmets.snakemake_io import logged
 
 
@@ -20,5 +20,7 @@ with logged(snakemake) as log:  # noqa: F821 (provided by Snakemake)
     histories = {Path(h).parent.name: pd.read_csv(h) for h in ins.history}
     out = snakemake.output
     paths = {name: {ext: out[f"{name}_{ext}"] for ext in ("png", "pdf")} for name in FIGURES}
-    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, paths, snakemake.params.size_threshold, snakemake.params.found_fraction, snakemake.params.reference)
+    params = snakemake.params
+    peak = PeakRule(params.min_peak_probability, params.connectivity)
+    all_figures(pd.read_csv(ins.per_patient, **read), pd.read_csv(ins.lesions, **read), pd.read_csv(ins.roc, **read), histories, cases, paths, params.size_threshold, params.found_fraction, params.reference, peak)
     log.info("figures written: %s", ", ".join(FIGURES))

@@ -74,6 +74,26 @@ def test_case_figures_show_probability_from_the_size_threshold(drawn, monkeypatc
     assert overlay.mask.sum() == prob[..., 1].size - truth[..., 1].sum()
 
 
+
+def test_case_figures_draw_only_the_lesions_that_reach_the_least_peak(drawn, monkeypatch):
+    truth = np.zeros((12, 12, 4), bool)
+    truth[2:4, 2:4, 1] = True
+    prob = np.zeros(truth.shape, np.float32)
+    prob[2:4, 2:4, 1] = 0.7  # the lesion: 0.7 here, 0.99 on the next slice
+    prob[2:4, 2:4, 2] = 0.99
+    prob[8:10, 8:10, 1] = 0.7  # a blob that never reaches 0.95
+    monkeypatch.setattr(figures, "_case_files", lambda cases, pid: (np.full(truth.shape, 0.5), prob, truth))
+    figures.figure2(per_patient(), {}, {}, peak=figures.PeakRule(0.95, 26))
+    figures.figure2(per_patient(), {}, {})
+    with_peak, without = (fig.axes[2] for fig in drawn)
+    assert with_peak.get_title() == "prediction >= 0.50, peak >= 0.95"
+    assert without.get_title() == "prediction >= 0.50"
+    shown = [np.rot90(~ax.images[1].get_array().mask, -1) for ax in (with_peak, without)]
+    # The lesion is kept whole on the slice shown, though it peaks on another.
+    assert np.array_equal(shown[0], truth[..., 1])
+    assert np.array_equal(shown[1], prob[..., 1] >= 0.5)
+
+
 def test_tables_state_the_fp_size_limit():
     df = per_patient()
     t3 = tables.table3(df, "3C", min_fp_volume_mm3=5)

@@ -8,6 +8,7 @@ maps, preprocessed BRAVO images and lesion masks.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -17,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..layout import FIGURES  # noqa: E402,F401 (re-exported)
+from ..lesions import confident_components  # noqa: E402
 from ..niio import atomic_write_bytes, load_nifti  # noqa: E402
 from ..sequences import REFERENCE_PREFERENCE, SUBGROUPS  # noqa: E402
 from ..slices import to_slices_last  # noqa: E402
@@ -24,6 +26,20 @@ from .tables import GROUP_NAMES  # noqa: E402
 
 COLORS = {"1-3": "tab:blue", "4-10": "tab:orange", ">10": "tab:green"}
 MASK_COLOUR = matplotlib.colors.ListedColormap(["magenta"])
+
+
+@dataclass(frozen=True)
+class PeakRule:
+    """Which predicted lesions the image figures draw: those reaching
+    ``min_peak_probability`` somewhere (``evaluation.lesion_min_peak_probability``;
+    0, every one), lesions being ``connectivity``-connected components."""
+
+    min_peak_probability: float = 0.0
+    connectivity: int = 26
+
+    @property
+    def caption(self) -> str:
+        return f", peak >= {self.min_peak_probability:g}" if self.min_peak_probability > 0 else ""
 
 
 def save(fig, paths: dict) -> None:
@@ -49,15 +65,18 @@ def _size_rule(size_threshold: float, found_fraction: float) -> str:
 SHORT_NAMES = {"BRAVO": "post-Gd BRAVO", "T1gd": "post-Gd T1", "T1pre": "pre-Gd T1", "FLAIR": "FLAIR"}
 
 
-def _show_case(ax_row, reference_image, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO"):
-    """Reference image with truth outlines | probability >= floor | thresholded."""
+def _show_case(ax_row, reference_image, prob, truth, threshold, title, floor=0.1, image_name="post-Gd BRAVO", peak=PeakRule()):
+    """Reference image with truth outlines | probability >= floor | the
+    predicted mask (thresholded, less the lesions under the least peak)."""
     k = int(np.argmax(truth.sum(axis=(0, 1)))) if truth.any() else reference_image.shape[-1] // 2
     image = np.rot90(reference_image[..., k])
     outline = np.rot90(truth[..., k])
+    # Components are whole lesions in 3-D: a lesion is kept or dropped as the metrics do.
+    predicted = confident_components(prob >= threshold, prob, peak.min_peak_probability, peak.connectivity)[..., k]
     panels = [
         (f"{image_name}, ground truth", None),
         (f"probability >= {floor:g}", np.ma.masked_less(np.rot90(prob[..., k]), floor)),
-        (f"prediction >= {threshold:.2f}", np.ma.masked_less(np.rot90(prob[..., k] >= threshold).astype(float), 0.5)),
+        (f"prediction >= {threshold:.2f}{peak.caption}", np.ma.masked_less(np.rot90(predicted).astype(float), 0.5)),
     ]
     for n, (ax, (label, overlay)) in enumerate(zip(ax_row, panels)):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
@@ -76,7 +95,7 @@ def _case_files(cases: dict, pid: str):
     return _axial(files["reference"]), _axial(files["probability"]), _axial(files["lesions"]) > 0
 
 
-def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]) -> None:
+def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0], peak: PeakRule = PeakRule()) -> None:
     """Probability map from ``size_threshold`` over post-Gd BRAVO with
     ground-truth outlines, for the test patient with the most lesions."""
     pid = per_patient.sort_values(["lesions", "patient_id"], ascending=[False, True]).patient_id.iloc[0]
@@ -84,7 +103,7 @@ def figure2(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
     image, prob, truth = _case_files(cases, pid)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     title = f"sub-{pid} ({row.subgroup}, {row.lesions} lesions)"
-    _show_case(axes, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
+    _show_case(axes, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference], peak)
     save(fig, paths)
 
 
@@ -107,7 +126,7 @@ def figure3(roc: pd.DataFrame, paths) -> None:
     save(fig, paths)
 
 
-def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]) -> None:
+def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float = 0.1, reference: str = REFERENCE_PREFERENCE[0], peak: PeakRule = PeakRule()) -> None:
     """One test patient each with few, moderate and many lesions (the one
     with the median Dice of its subgroup)."""
     groups = [g for g in SUBGROUPS if (per_patient.subgroup == g).any()]
@@ -117,7 +136,7 @@ def figure4(per_patient: pd.DataFrame, cases: dict, paths, size_threshold: float
         row = members.iloc[len(members) // 2]
         image, prob, truth = _case_files(cases, row.patient_id)
         title = f"{GROUP_NAMES[group]}: sub-{row.patient_id}, Dice {row.dice:.2f}"
-        _show_case(ax_row, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference])
+        _show_case(ax_row, image, prob, truth, row.operating_threshold, title, size_threshold, SHORT_NAMES[reference], peak)
     save(fig, paths)
 
 
@@ -208,12 +227,21 @@ def ablation_figure(rows: pd.DataFrame, paths, order, paper: dict | None = None,
 
 
 def all_figures(
-    per_patient, lesions, roc, histories, cases, paths: dict, size_threshold: float = 0.1, found_fraction: float = 0.1, reference: str = REFERENCE_PREFERENCE[0]
+    per_patient,
+    lesions,
+    roc,
+    histories,
+    cases,
+    paths: dict,
+    size_threshold: float = 0.1,
+    found_fraction: float = 0.1,
+    reference: str = REFERENCE_PREFERENCE[0],
+    peak: PeakRule = PeakRule(),
 ) -> None:
     """Every figure of ``FIGURES``; ``paths``: for each, its ``png`` and ``pdf`` file."""
-    figure2(per_patient, cases, paths["figure2"], size_threshold, reference)
+    figure2(per_patient, cases, paths["figure2"], size_threshold, reference, peak)
     figure3(roc, paths["figure3"])
-    figure4(per_patient, cases, paths["figure4"], size_threshold, reference)
+    figure4(per_patient, cases, paths["figure4"], size_threshold, reference, peak)
     figure5(lesions, paths["figure5"], size_threshold=size_threshold, found_fraction=found_fraction)
     figure6(lesions, paths["figure6"], size_threshold, found_fraction)
     training_curves(histories, paths["training_curves"])
