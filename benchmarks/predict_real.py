@@ -57,20 +57,25 @@ def predict(pid: str, files: dict, model: Path | None, out: Path) -> tuple[int, 
     return result.returncode, time.perf_counter() - start, last
 
 
+def core_scores(mask: np.ndarray, core: np.ndarray, tumour: np.ndarray | None = None) -> dict:
+    """Tumour-core Dice of a predicted mask, its 26-connected components
+    touching no core (false positives; and touching no part of ``tumour``,
+    oedema included, where given), and whether the core was touched."""
+    dice = 2 * (mask & core).sum() / max(mask.sum() + core.sum(), 1)
+    components, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
+    scores = {"dice": float(dice), "core_touched": bool((mask & core).any())}
+    for name, region in (("fp_components", core), ("fp_outside_tumour", tumour)):
+        if region is not None:
+            scores[name] = n - len(set(np.unique(components[region & mask])) - {0})
+    return scores
+
+
 def score(out: Path, pid: str, seg: Path) -> dict:
     """Tumour-core Dice of the mask written, whether the core was touched."""
     report = json.loads((out / f"sub-{pid}_desc-predict.json").read_text())
     mask = np.asarray(nib.load(report["outputs"]["mask"]).dataobj) > 0
     labels = np.asarray(nib.load(str(seg)).dataobj)
-    core, tumour = np.isin(labels, (1, 4)), labels > 0
-    dice = 2 * (mask & core).sum() / max(mask.sum() + core.sum(), 1)
-    components, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
-    on_core = set(np.unique(components[core & mask])) - {0}
-    on_tumour = set(np.unique(components[tumour & mask])) - {0}
-    return {
-        "dice": float(dice), "core_touched": bool((mask & core).any()), "lesions": report["lesions"], "threshold": report["threshold"],
-        "fp_components": n - len(on_core), "fp_outside_tumour": n - len(on_tumour),
-    }
+    return {**core_scores(mask, np.isin(labels, (1, 4)), labels > 0), "lesions": report["lesions"], "threshold": report["threshold"]}
 
 
 def main() -> None:

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from predict_real import cases
-from scipy import ndimage
+from predict_real import cases, core_scores
 
 from brainmets.input_sets import label_of
 from brainmets.lesions import LesionInstances, confident_components
@@ -52,11 +51,8 @@ def case_scores(prob: np.ndarray, affine, core: np.ndarray, instances: LesionIns
     out = {}
     for cut, peak in settings:
         labels, _ = instances.label(confident_components(prob >= cut, prob, peak, instances.connectivity), affine)
-        mask = labels > 0
-        components, n = ndimage.label(mask, structure=np.ones((3, 3, 3)))
-        on_core = set(np.unique(components[core & mask])) - {0}
-        dice = 2 * (mask & core).sum() / max(mask.sum() + core.sum(), 1)
-        out[(cut, peak)] = (float(dice), n - len(on_core), bool(on_core))
+        scores = core_scores(labels > 0, core)
+        out[(cut, peak)] = (scores["dice"], scores["fp_components"], scores["core_touched"])
     return out
 
 

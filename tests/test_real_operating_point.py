@@ -11,6 +11,7 @@ from brainmets.lesions import LesionInstances
 from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
+import predict_real  # noqa: E402
 import real_operating_point  # noqa: E402
 
 
@@ -41,3 +42,15 @@ def test_leave_one_out_scores_each_case_at_the_others_choice():
     # Too many false positives on the others rules a setting out whatever its Dice.
     scores = [{a: (0.9, 5, True), b: (0.5, 0, True)} for _ in range(3)]
     assert real_operating_point.leave_one_out(scores, [a, b], fp_limit=3)[1] == [b, b, b]
+
+
+def test_core_scores_count_a_piece_on_the_oedema_as_a_false_positive_of_the_core_only():
+    core, tumour, mask = (np.zeros((10, 10, 10), bool) for _ in range(3))
+    core[2:4, 2:4, 2:4] = True
+    tumour[:] = core
+    tumour[6:9, 6:9, 6:9] = True  # oedema
+    mask[2:4, 2:4, 2:4] = True
+    mask[7, 7, 7] = True  # on the oedema
+    scores = predict_real.core_scores(mask, core, tumour)
+    assert scores == {"dice": 2 * 8 / (9 + 8), "core_touched": True, "fp_components": 1, "fp_outside_tumour": 0}
+    assert "fp_outside_tumour" not in predict_real.core_scores(mask, core)
