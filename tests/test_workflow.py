@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -334,13 +335,18 @@ def test_whole_dag_dry_runs(tmp_path, configfile):
     assert "phantom_patient" in result.stdout
 
 
-def test_real_cohort_config_dry_runs(tmp_path):
-    """configs/brats2018.yaml on the eight shared BraTS 2018 cases: every
-    case read, three folds."""
+@pytest.mark.parametrize("layered", [[], ["configs/brats2018_finetune.yaml"], ["configs/brats2018_scratch.yaml"]])
+def test_real_cohort_config_dry_runs(tmp_path, layered):
+    """configs/brats2018.yaml on the eight shared BraTS 2018 cases, alone and
+    with the fine-tuning or its baseline layered on: every case read, three
+    folds."""
     (root,) = require_realdata("brats2018")
-    result = snakemake(tmp_path, "-n", "--configfile", str(REPO / "configs/brats2018.yaml"), "--config", f"cohort={{brats_root: {root}}}")
+    configs = [str(REPO / "configs/brats2018.yaml"), *(str(REPO / c) for c in layered)]
+    result = snakemake(tmp_path, "-n", "--configfile", *configs, "--config", f"cohort={{brats_root: {root}}}")
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE))
     assert jobs["ingest_labelled_patient"] == jobs["normalize"] == "8" and jobs["splits"] == "1"
+    run_name = re.search(r"^run_name: (\w+)$", Path(configs[-1]).read_text(), re.MULTILINE).group(1)
+    assert f"results/{run_name}/splits" in result.stdout or f"results/{run_name}/records/splits.json" in result.stdout
 
 
 HEAVY = ("ants", "matplotlib", "tensorflow", "keras")
