@@ -112,7 +112,7 @@ def main() -> None:
         models["from scratch"] = per_patient(args.scratch)
     models[f"unchanged ({start.name})"] = unchanged_model(args.finetuned, start, args.out)
     table, dice = summary(models)
-    with pd.option_context("display.width", 200, "display.precision", 3):
+    with pd.option_context("display.width", 200, "display.max_columns", None, "display.precision", 3):
         print(table)
         print("\ntumour-core Dice per test patient:")
         print(dice)
