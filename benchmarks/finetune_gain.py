@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from brainmets.evaluation.metrics import EvaluationSettings, configured_settings, evaluate_patient
+from brainmets.layout import PreprocessingFiles
 from brainmets.niio import load_nifti
 from brainmets.predictor import Predictor
+from brainmets.sequences import reference_order
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["dice", "lesion_sensitivity", "fp_components"]
@@ -51,15 +53,16 @@ def starting_model(run: Path) -> Path:
     return folder if folder.is_absolute() else REPO / folder
 
 
-def preprocessed(run: Path, pid: str) -> tuple[dict, Path, Path]:
-    """A patient's normalized images by sequence, brain mask and lesion mask."""
-    anat = run / "preproc" / f"sub-{pid}" / "anat"
-    images = {p.name.split("_desc-preproc_")[1].removesuffix(".nii.gz"): p for p in sorted(anat.glob(f"sub-{pid}_space-*_desc-preproc_*.nii.gz"))}
-    spaces = {p.name.split("_space-")[1].split("_")[0] for p in images.values()}
-    if len(spaces) != 1:
-        raise SystemExit(f"patient {pid}: {anat} holds normalized images on {len(spaces)} grids ({sorted(spaces)}), not one")
-    space = f"{anat}/sub-{pid}_space-{spaces.pop()}"
-    return images, Path(f"{space}_desc-brain_mask.nii.gz"), Path(f"{space}_desc-lesions_mask.nii.gz")
+def preprocessed(run: Path, pid: str, reference_preference) -> tuple[dict, Path, Path]:
+    """A patient's normalized images by sequence, brain mask and lesion mask,
+    on the first reference of ``reference_preference`` it has (the run's
+    ``preprocessing.reference``)."""
+    for reference in reference_order(reference_preference):
+        files = PreprocessingFiles.bids(run / "preproc", run / "qc", pid, reference)
+        if Path(files.normalization.brain_mask).exists():
+            images = {seq: Path(path) for seq, path in files.normalization.images.items() if Path(path).exists()}
+            return images, Path(files.normalization.brain_mask), Path(files.lesions)
+    raise SystemExit(f"patient {pid}: no normalized images under {run / 'preproc'} on any of {reference_order(reference_preference)}")
 
 
 def unchanged_model(run: Path, model: Path, out: Path) -> pd.DataFrame:
@@ -69,7 +72,7 @@ def unchanged_model(run: Path, model: Path, out: Path) -> pd.DataFrame:
     settings = {**configured_settings(config), "min_peak_probability": predictor.min_peak_probability}
     rows = []
     for pid in per_patient(run).patient_id:
-        images, brain_path, lesions_path = preprocessed(run, pid)
+        images, brain_path, lesions_path = preprocessed(run, pid, config["preprocessing"].get("reference"))
         chosen = predictor.input_set(pid, images)
         path = out / f"sub-{pid}_desc-unchanged_probseg.nii.gz"
         if not path.exists():

@@ -43,7 +43,7 @@ def test_a_patients_files_are_those_of_its_reference_grid(tmp_path):
     anat.mkdir(parents=True)
     for name in ("space-T1gd_desc-preproc_T1gd", "space-T1gd_desc-preproc_FLAIR", "space-T1gd_desc-brain_mask", "space-T1pre_desc-brain_mask", "space-T1gd_desc-lesions_mask"):
         (anat / f"sub-p1_{name}.nii.gz").touch()
-    images, brain, lesions = finetune_gain.preprocessed(tmp_path, "p1")
+    images, brain, lesions = finetune_gain.preprocessed(tmp_path, "p1", ["BRAVO", "T1gd"])
     assert sorted(images) == ["FLAIR", "T1gd"]
     assert brain.name == "sub-p1_space-T1gd_desc-brain_mask.nii.gz" and brain.exists()
     assert lesions.name == "sub-p1_space-T1gd_desc-lesions_mask.nii.gz"
