@@ -18,7 +18,7 @@ the share of it lost when the registered image is displaced by 8 mm
   real T1ce (nothing to align).
 
 Prints, per kind and sequence, the range of each measure and how many the
-configured gate refuses; the README's table of checks quotes it.
+configured gate refuses; the table of checks in docs/own-data.md quotes it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The catalogue of inputs that must stop ``brainmets-predict`` (and the
 workflow) with one line naming patient, file and problem, before anything
-final is written; the README's table lists the same cases.
+final is written; the table in docs/own-data.md lists the same cases.
 
 Each case swaps one input of a tiny phantom patient for a broken one. The
 model folder is a stand-in whose files pass their checks: every case stops

@@ -146,7 +146,7 @@ def test_predict_without_bravo_finds_the_lesions(dropout_model, tmp_path):
     # Every component is over 10 mm^3 on the 4 mm grid: the 2021 paper had
     # 3.6 false positives per patient without BRAVO.
     assert found >= 0.8 * lesions and false_positives <= 3
-    # The predictor's steps, as the README shows them, on the command's
+    # The predictor's steps, as docs/predict.md shows them, on the command's
     # inputs (in canonical voxel order), give the command's map.
     from brainmets.predictor import Predictor
 
