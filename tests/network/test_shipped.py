@@ -1,12 +1,14 @@
 """The shipped model: brainmets-predict's default, a checked model folder
 whose card says it never saw a real scan."""
 
+import itertools
 import json
 
 import numpy as np
 import pytest
 
 from brainmets import predict
+from brainmets.input_sets import missing_refusal
 from brainmets.network import shipped
 from brainmets.network.modelfolder import check_model_folder, read_threshold
 from brainmets.niio import save_nifti
@@ -29,9 +31,17 @@ def test_shipped_model_is_a_checked_folder_that_says_what_it_saw():
     cohort = card["training_cohort"]
     assert cohort["source"] == "phantom" and cohort["anatomy"] == "mni152"
     assert "never seen a real scan" in cohort["warning"]
-    # Public collections have no BRAVO: the T1gd alone, or with any others, suffices.
+    # Public collections have no BRAVO: the T1gd with the T1pre, the FLAIR or
+    # both suffices, a BRAVO or not; its training never left out the T1pre
+    # and the FLAIR together, so the T1gd alone (or with the BRAVO only) is
+    # refused, as is anything without the T1gd.
     assert card["preprocessing"]["reference"] == ["T1gd"]
-    assert ["BRAVO"] in card["accepted_missing"]
+    others = [seq for seq in card["sequences"] if seq != "T1gd"]
+    for size in range(len(others) + 1):
+        for missing in itertools.combinations(others, size):
+            refused = {"T1pre", "FLAIR"} <= set(missing)
+            assert (missing_refusal(card, missing) is not None) == refused, missing
+    assert missing_refusal(card, ["T1gd"]) is not None
     assert (folder / "MODEL_CARD.md").is_file()
     # Real scans: a lesion counts only where the model is sure of it somewhere.
     assert 0 < json.loads((folder / "threshold.json").read_text())["lesion_min_peak_probability"] < 1
